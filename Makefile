@@ -1,0 +1,42 @@
+# Writ: `make run` boots Writ under QEMU; `make test` runs every test.
+# Both install what they need first (scripts/setup.sh).
+
+KERNEL_TARGET := x86_64-unknown-none
+KERNEL := target/$(KERNEL_TARGET)/release/writ-kernel
+CARGO ?= cargo
+
+.PHONY: all setup kernel run test check fmt clippy unit integration bench clean
+
+all: kernel
+
+setup:
+	@scripts/setup.sh
+
+kernel: setup
+	$(CARGO) build --release -p writ-kernel --target $(KERNEL_TARGET)
+
+run: kernel
+	$(CARGO) run --release -q -p writ-qemu --bin writ-run -- $(RUN_ARGS)
+
+fmt: setup
+	$(CARGO) fmt --all -- --check
+
+clippy: setup
+	$(CARGO) clippy --workspace --exclude writ-kernel --exclude writ-boot --all-targets -- -D warnings
+	$(CARGO) clippy -p writ-kernel -p writ-boot --target $(KERNEL_TARGET) -- -D warnings
+
+unit: setup
+	$(CARGO) test --release
+
+integration: kernel
+	WRIT_KERNEL=$(abspath $(KERNEL)) $(CARGO) test --release -p writ-qemu -- --include-ignored
+
+check: fmt clippy
+
+test: fmt clippy kernel unit integration
+
+bench: kernel
+	$(CARGO) bench
+
+clean:
+	$(CARGO) clean
