@@ -1,0 +1,384 @@
+//! Kernel threads and the preemptive round-robin scheduler (one CPU for now).
+//!
+//! Each thread has its own kernel stack; `switch_context` saves the callee-saved
+//! registers on the old stack and resumes the new one. The timer interrupt wakes
+//! sleepers and, when the running thread has used its slice, switches from inside the
+//! interrupt (the interrupted state stays on that thread's stack until it runs again).
+//! Blocking is race-free on one CPU because the condition check and the block happen
+//! with interrupts disabled ([`WaitQueue::wait_until`]).
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use x86_64::instructions::interrupts;
+
+use crate::sync::IrqMutex;
+use crate::time;
+
+pub type ThreadId = u64;
+
+const STACK_SIZE: usize = 64 * 1024;
+/// Ticks a thread runs before another ready thread gets the CPU.
+const SLICE_TICKS: u32 = 1;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    Ready,
+    Running,
+    Sleeping,
+    Blocked,
+    Dead,
+}
+
+struct Thread {
+    name: &'static str,
+    state: State,
+    /// Saved stack pointer while not running.
+    rsp: u64,
+    wake_at: u64,
+    /// None for the boot thread, which runs on the boot stack.
+    _stack: Option<Box<[u8]>>,
+}
+
+struct Scheduler {
+    // Boxed so a thread's `rsp` field keeps its address while the map changes.
+    threads: BTreeMap<ThreadId, Box<Thread>>,
+    run_queue: VecDeque<ThreadId>,
+    sleepers: Vec<ThreadId>,
+    current: ThreadId,
+    idle: ThreadId,
+    next_id: ThreadId,
+    slice_left: u32,
+    switches: u64,
+}
+
+static SCHED: IrqMutex<Option<Scheduler>> = IrqMutex::new(None);
+
+core::arch::global_asm!(
+    r#"
+.global writ_switch_context
+writ_switch_context:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, (%rdi)
+    mov %rsi, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
+writ_thread_start:
+    mov %r12, %rdi
+    and $-16, %rsp
+    call writ_thread_entry
+    ud2
+"#,
+    options(att_syntax)
+);
+
+extern "C" {
+    fn writ_switch_context(save_rsp: *mut u64, load_rsp: u64);
+    fn writ_thread_start();
+}
+
+type Entry = Box<dyn FnOnce() + Send + 'static>;
+
+#[no_mangle]
+extern "C" fn writ_thread_entry(arg: *mut Entry) -> ! {
+    // SAFETY: `arg` is the Box<Entry> leaked by `spawn` for exactly this thread.
+    let entry = unsafe { Box::from_raw(arg) };
+    interrupts::enable();
+    entry();
+    exit_current()
+}
+
+pub fn init() {
+    let mut threads = BTreeMap::new();
+    threads.insert(
+        0,
+        Box::new(Thread {
+            name: "boot",
+            state: State::Running,
+            rsp: 0,
+            wake_at: 0,
+            _stack: None,
+        }),
+    );
+    *SCHED.lock() = Some(Scheduler {
+        threads,
+        run_queue: VecDeque::new(),
+        sleepers: Vec::new(),
+        current: 0,
+        idle: 0,
+        next_id: 1,
+        slice_left: SLICE_TICKS,
+        switches: 0,
+    });
+    let idle = spawn_inner("idle", Box::new(idle_thread), false);
+    with(|s| s.idle = idle);
+    interrupts::enable();
+    log::info!(
+        "sched: preemptive round robin, {} ms slice, {} KiB kernel stacks, interrupts on",
+        1000 / time::HZ * u64::from(SLICE_TICKS),
+        STACK_SIZE / 1024
+    );
+}
+
+fn with<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
+    let mut g = SCHED.lock();
+    f(g.as_mut().expect("scheduler not initialised"))
+}
+
+fn idle_thread() {
+    loop {
+        interrupts::disable();
+        if with(|s| !s.run_queue.is_empty()) {
+            schedule();
+        }
+        interrupts::enable_and_hlt();
+    }
+}
+
+/// Starts a kernel thread running `f`.
+pub fn spawn(name: &'static str, f: impl FnOnce() + Send + 'static) -> ThreadId {
+    spawn_inner(name, Box::new(f), true)
+}
+
+fn spawn_inner(name: &'static str, f: Entry, runnable: bool) -> ThreadId {
+    let mut stack = alloc::vec![0u8; STACK_SIZE].into_boxed_slice();
+    let top = (stack.as_mut_ptr() as u64 + STACK_SIZE as u64) & !0xf;
+    let arg = Box::into_raw(Box::new(f)) as u64;
+    // Initial frame popped by writ_switch_context: r15 r14 r13 r12 rbx rbp, then ret.
+    let frame: [u64; 8] = [0, 0, 0, arg, 0, 0, writ_thread_start as *const () as u64, 0];
+    let rsp = top - 8 * frame.len() as u64;
+    // SAFETY: the frame lies inside the new stack, which nothing else references yet.
+    unsafe { core::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
+    with(|s| {
+        let id = s.next_id;
+        s.next_id += 1;
+        let state = if runnable {
+            State::Ready
+        } else {
+            State::Blocked
+        };
+        s.threads.insert(
+            id,
+            Box::new(Thread {
+                name,
+                state,
+                rsp,
+                wake_at: 0,
+                _stack: Some(stack),
+            }),
+        );
+        if runnable {
+            s.run_queue.push_back(id);
+        }
+        id
+    })
+}
+
+/// Gives up the CPU; `prepare` runs under the scheduler lock first (to change the
+/// current thread's state atomically with the switch).
+fn schedule_with(prepare: impl FnOnce(&mut Scheduler)) {
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    let switch = with(|s| {
+        prepare(s);
+        let cur = s.current;
+        let cur_state = s.threads[&cur].state;
+        if cur_state == State::Running {
+            s.threads.get_mut(&cur).unwrap().state = State::Ready;
+            if cur != s.idle {
+                s.run_queue.push_back(cur);
+            }
+        }
+        let next = loop {
+            match s.run_queue.pop_front() {
+                Some(id) if s.threads.get(&id).is_some_and(|t| t.state == State::Ready) => {
+                    break id
+                }
+                Some(_) => continue,
+                None => break s.idle,
+            }
+        };
+        s.slice_left = SLICE_TICKS;
+        s.threads.get_mut(&next).unwrap().state = State::Running;
+        if next == cur {
+            return None;
+        }
+        s.current = next;
+        s.switches += 1;
+        let save: *mut u64 = &mut s.threads.get_mut(&cur).unwrap().rsp;
+        Some((save, s.threads[&next].rsp))
+    });
+    if let Some((save, load)) = switch {
+        // SAFETY: `save` points into a boxed Thread that stays alive at least until it is
+        // reaped, which happens only after it has switched away; `load` is a stack
+        // pointer saved by this function or built by `spawn_inner`.
+        unsafe { writ_switch_context(save, load) };
+        reap();
+    }
+    if were_enabled {
+        interrupts::enable();
+    }
+}
+
+fn schedule() {
+    schedule_with(|_| {});
+}
+
+/// Frees the stacks of threads that have exited (never the running one).
+fn reap() {
+    let dead: Vec<Box<Thread>> = with(|s| {
+        let cur = s.current;
+        let ids: Vec<ThreadId> = s
+            .threads
+            .iter()
+            .filter(|(id, t)| t.state == State::Dead && **id != cur)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.iter().filter_map(|id| s.threads.remove(id)).collect()
+    });
+    drop(dead);
+}
+
+#[allow(dead_code)] // for sched_yield (issue 5)
+pub fn yield_now() {
+    schedule();
+}
+
+pub fn exit_current() -> ! {
+    schedule_with(|s| {
+        let cur = s.current;
+        s.threads.get_mut(&cur).unwrap().state = State::Dead;
+    });
+    unreachable!("a dead thread was scheduled again");
+}
+
+pub fn current() -> ThreadId {
+    with(|s| s.current)
+}
+
+/// The running thread's name, without blocking (used by fatal paths).
+pub fn current_name() -> &'static str {
+    match SCHED.try_lock() {
+        Some(g) => g
+            .as_ref()
+            .and_then(|s| s.threads.get(&s.current))
+            .map_or("?", |t| t.name),
+        None => "? (scheduler locked)",
+    }
+}
+
+pub fn sleep_ms(ms: u64) {
+    let ticks = (ms * time::HZ).div_ceil(1000).max(1);
+    let wake_at = time::ticks() + ticks;
+    schedule_with(|s| {
+        let cur = s.current;
+        let t = s.threads.get_mut(&cur).unwrap();
+        t.state = State::Sleeping;
+        t.wake_at = wake_at;
+        s.sleepers.push(cur);
+    });
+}
+
+fn make_ready(s: &mut Scheduler, id: ThreadId) {
+    if let Some(t) = s.threads.get_mut(&id) {
+        if matches!(t.state, State::Blocked | State::Sleeping) {
+            t.state = State::Ready;
+            s.run_queue.push_back(id);
+        }
+    }
+}
+
+/// The timer interrupt: wake sleepers whose time came, preempt at the end of a slice.
+pub fn on_timer_tick() {
+    let now = time::ticks();
+    let resched = {
+        let mut g = match SCHED.try_lock() {
+            Some(g) => g,
+            None => return,
+        };
+        let Some(s) = g.as_mut() else { return };
+        let mut i = 0;
+        while i < s.sleepers.len() {
+            let id = s.sleepers[i];
+            if s.threads.get(&id).is_none_or(|t| t.wake_at <= now) {
+                s.sleepers.swap_remove(i);
+                make_ready(s, id);
+            } else {
+                i += 1;
+            }
+        }
+        s.slice_left = s.slice_left.saturating_sub(1);
+        !s.run_queue.is_empty() && (s.slice_left == 0 || s.current == s.idle)
+    };
+    if resched {
+        schedule();
+    }
+}
+
+pub fn stats() -> (usize, u64) {
+    with(|s| (s.threads.len(), s.switches))
+}
+
+/// Threads waiting for a condition; wakers call [`WaitQueue::wake_all`] after making it
+/// true.
+pub struct WaitQueue {
+    waiters: IrqMutex<VecDeque<ThreadId>>,
+}
+
+impl WaitQueue {
+    pub const fn new() -> Self {
+        WaitQueue {
+            waiters: IrqMutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Blocks until `cond` holds. `cond` is evaluated with interrupts disabled.
+    pub fn wait_until(&self, mut cond: impl FnMut() -> bool) {
+        loop {
+            let were_enabled = interrupts::are_enabled();
+            interrupts::disable();
+            if cond() {
+                if were_enabled {
+                    interrupts::enable();
+                }
+                return;
+            }
+            let me = current();
+            self.waiters.lock().push_back(me);
+            schedule_with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
+            if were_enabled {
+                interrupts::enable();
+            }
+        }
+    }
+
+    pub fn wake_all(&self) {
+        let ids: Vec<ThreadId> = self.waiters.lock().drain(..).collect();
+        if !ids.is_empty() {
+            with(|s| ids.iter().for_each(|&id| make_ready(s, id)));
+        }
+    }
+
+    #[allow(dead_code)] // for pipes and sockets (issues 5 and 7)
+    pub fn wake_one(&self) {
+        if let Some(id) = self.waiters.lock().pop_front() {
+            with(|s| make_ready(s, id));
+        }
+    }
+}
+
+/// The boot thread's last act: it exits and leaves the CPU to the other threads.
+pub fn idle_loop() -> ! {
+    exit_current()
+}

@@ -1,0 +1,93 @@
+//! Time: the TSC, calibrated against the PIT at boot, gives nanoseconds since boot; the
+//! local APIC timer, calibrated against the TSC, gives the scheduler tick.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use x86_64::instructions::port::Port;
+
+/// Scheduler ticks per second.
+pub const HZ: u64 = 100;
+
+static TSC_START: AtomicU64 = AtomicU64::new(0);
+static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
+static TICKS: AtomicU64 = AtomicU64::new(0);
+
+fn rdtsc() -> u64 {
+    // SAFETY: rdtsc has no side effects.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// PIT channel 2 counts 1.193182 MHz; we time `ms` of it with the TSC.
+fn calibrate_tsc(ms: u64) -> u64 {
+    const PIT_HZ: u64 = 1_193_182;
+    let count = (PIT_HZ * ms / 1000) as u16;
+    // SAFETY: channel 2 of the PIT and its gate in port 0x61 (speaker off); nothing else
+    // in the kernel uses them.
+    unsafe {
+        let mut gate = Port::<u8>::new(0x61);
+        let mut cmd = Port::<u8>::new(0x43);
+        let mut ch2 = Port::<u8>::new(0x42);
+        let g = gate.read();
+        gate.write((g & !0x02) | 0x01);
+        cmd.write(0xb0); // channel 2, lobyte/hibyte, mode 0 (interrupt on terminal count)
+        ch2.write(count as u8);
+        ch2.write((count >> 8) as u8);
+        // Restart the count by toggling the gate.
+        let g = gate.read();
+        gate.write(g & !0x01);
+        gate.write(g | 0x01);
+        let start = rdtsc();
+        let mut spins = 0u64;
+        while gate.read() & 0x20 == 0 {
+            spins += 1;
+            if spins > 100_000_000 {
+                break; // no PIT: keep the 1 GHz guess rather than hang
+            }
+        }
+        let end = rdtsc();
+        (end - start) * 1000 / ms
+    }
+}
+
+pub fn init_early() {
+    TSC_START.store(rdtsc(), Ordering::Relaxed);
+    let hz = calibrate_tsc(10);
+    if hz > 1_000_000 {
+        TSC_HZ.store(hz, Ordering::Relaxed);
+    }
+}
+
+pub fn uptime_ns() -> u64 {
+    let delta = rdtsc().wrapping_sub(TSC_START.load(Ordering::Relaxed));
+    (u128::from(delta) * 1_000_000_000 / u128::from(TSC_HZ.load(Ordering::Relaxed))) as u64
+}
+
+pub fn busy_wait_ns(ns: u64) {
+    let end = uptime_ns() + ns;
+    while uptime_ns() < end {
+        core::hint::spin_loop();
+    }
+}
+
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Called from the timer interrupt.
+pub fn tick() {
+    TICKS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn init_timer() {
+    let window_ns = 10_000_000;
+    let counted = crate::arch::apic::measure_timer(window_ns);
+    let timer_hz = u64::from(counted) * 1_000_000_000 / window_ns;
+    let per_tick = (timer_hz / HZ) as u32;
+    crate::arch::apic::start_periodic(per_tick, crate::arch::idt::VECTOR_TIMER);
+    log::info!(
+        "timer: TSC {} MHz (PIT-calibrated), APIC timer {} kHz (/16), {} Hz tick = {} counts",
+        TSC_HZ.load(Ordering::Relaxed) / 1_000_000,
+        timer_hz / 1000,
+        HZ,
+        per_tick
+    );
+}
