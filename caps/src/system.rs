@@ -258,6 +258,47 @@ impl CapSystem {
         })
     }
 
+    /// Slot `index` of the CNode object `oid` (for the kernel, which knows its CNodes
+    /// by oid; programs go through CPtrs).
+    pub fn cnode_slot(&self, oid: Oid, index: u32) -> Result<Slot> {
+        let idx = *self
+            .by_oid
+            .get(&oid)
+            .ok_or(Error::InvalidCapability { index: u8::MAX })?;
+        let cap = Cap {
+            oid,
+            rights: Rights::empty(),
+            badge: 0,
+            obj: idx,
+        };
+        self.slot_of(&cap, index)
+    }
+
+    /// The slot of the CDT parent of the capability in `slot`.
+    pub fn cdt_parent(&self, slot: Slot) -> Option<Slot> {
+        match self.slot_content(slot, false) {
+            Ok(c) if c != NIL && self.node(c).parent != NIL => {
+                Some(self.node(self.node(c).parent).loc)
+            }
+            _ => None,
+        }
+    }
+
+    /// Slots of the CDT children of the capability in `slot`.
+    pub fn cdt_children(&self, slot: Slot) -> Vec<Slot> {
+        let mut out = Vec::new();
+        if let Ok(c) = self.slot_content(slot, false) {
+            if c != NIL {
+                let mut ch = self.node(c).first_child;
+                while ch != NIL {
+                    out.push(self.node(ch).loc);
+                    ch = self.node(ch).next_sib;
+                }
+            }
+        }
+        out
+    }
+
     /// Typed access to an object defined outside this crate.
     pub fn object<T: ObjectType>(&self, cap: &Cap) -> Option<&T> {
         match self.obj(cap.obj) {
