@@ -21,11 +21,14 @@ mod logger;
 mod mm;
 mod pci;
 mod power;
+mod process;
 mod sched;
 mod selftest;
 mod serial;
 mod sync;
+mod syscall;
 mod time;
+mod uaccess;
 
 use writ_boot::BootInfo;
 
@@ -43,6 +46,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     mm::init(info);
     arch::gdt::init();
     arch::idt::init();
+    arch::cpu::init();
     let platform = arch::acpi::init(info.rsdp);
     arch::apic::init(&platform);
     time::init_timer();

@@ -12,6 +12,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use x86_64::instructions::interrupts;
 
+use crate::arch::cpu::{self, FpuState};
 use crate::sync::IrqMutex;
 use crate::time;
 
@@ -38,6 +39,18 @@ struct Thread {
     wake_at: u64,
     /// None for the boot thread, which runs on the boot stack.
     _stack: Option<Box<[u8]>>,
+    /// Top of the kernel stack: where entries from user mode land.
+    kstack_top: u64,
+    /// Page-table root to run with; 0 = the kernel's own.
+    cr3: u64,
+    /// Register state that only user threads have, saved while they do not run.
+    user: Option<Box<UserRegs>>,
+}
+
+/// The user-visible CPU state not kept on the kernel stack: FPU/SSE and %fs base.
+pub struct UserRegs {
+    fpu: FpuState,
+    fs_base: u64,
 }
 
 struct Scheduler {
@@ -109,6 +122,9 @@ pub fn init() {
             rsp: 0,
             wake_at: 0,
             _stack: None,
+            kstack_top: 0,
+            cr3: 0,
+            user: None,
         }),
     );
     *SCHED.lock() = Some(Scheduler {
@@ -121,7 +137,7 @@ pub fn init() {
         slice_left: SLICE_TICKS,
         switches: 0,
     });
-    let idle = spawn_inner("idle", Box::new(idle_thread), false);
+    let idle = spawn_inner("idle", Box::new(idle_thread), false, 0);
     with(|s| s.idle = idle);
     interrupts::enable();
     log::info!(
@@ -148,10 +164,16 @@ fn idle_thread() {
 
 /// Starts a kernel thread running `f`.
 pub fn spawn(name: &'static str, f: impl FnOnce() + Send + 'static) -> ThreadId {
-    spawn_inner(name, Box::new(f), true)
+    spawn_inner(name, Box::new(f), true, 0)
 }
 
-fn spawn_inner(name: &'static str, f: Entry, runnable: bool) -> ThreadId {
+/// Starts a thread that will run user code in the address space `cr3`: `f` runs first
+/// in kernel mode (with that address space active) and ends by entering user mode.
+pub fn spawn_user(name: &'static str, cr3: u64, f: impl FnOnce() + Send + 'static) -> ThreadId {
+    spawn_inner(name, Box::new(f), true, cr3)
+}
+
+fn spawn_inner(name: &'static str, f: Entry, runnable: bool, cr3: u64) -> ThreadId {
     let mut stack = alloc::vec![0u8; STACK_SIZE].into_boxed_slice();
     let top = (stack.as_mut_ptr() as u64 + STACK_SIZE as u64) & !0xf;
     let arg = Box::into_raw(Box::new(f)) as u64;
@@ -168,6 +190,12 @@ fn spawn_inner(name: &'static str, f: Entry, runnable: bool) -> ThreadId {
         } else {
             State::Blocked
         };
+        let user = (cr3 != 0).then(|| {
+            Box::new(UserRegs {
+                fpu: FpuState::initial(),
+                fs_base: 0,
+            })
+        });
         s.threads.insert(
             id,
             Box::new(Thread {
@@ -176,6 +204,9 @@ fn spawn_inner(name: &'static str, f: Entry, runnable: bool) -> ThreadId {
                 rsp,
                 wake_at: 0,
                 _stack: Some(stack),
+                kstack_top: top,
+                cr3,
+                user,
             }),
         );
         if runnable {
@@ -216,6 +247,7 @@ fn schedule_with(prepare: impl FnOnce(&mut Scheduler)) {
         }
         s.current = next;
         s.switches += 1;
+        switch_cpu_state(s, cur, next);
         let save: *mut u64 = &mut s.threads.get_mut(&cur).unwrap().rsp;
         Some((save, s.threads[&next].rsp))
     });
@@ -233,6 +265,39 @@ fn schedule_with(prepare: impl FnOnce(&mut Scheduler)) {
 
 fn schedule() {
     schedule_with(|_| {});
+}
+
+/// Saves what the outgoing thread keeps outside its kernel stack and loads the
+/// incoming thread's: user FPU and %fs, the kernel stack for user entries, CR3.
+fn switch_cpu_state(s: &mut Scheduler, cur: ThreadId, next: ThreadId) {
+    if let Some(u) = s.threads.get_mut(&cur).and_then(|t| t.user.as_mut()) {
+        u.fpu.save();
+        u.fs_base = cpu::fs_base();
+    }
+    let t = &s.threads[&next];
+    if t.kstack_top != 0 {
+        cpu::set_kernel_stack(t.kstack_top);
+    }
+    let root = if t.cr3 != 0 {
+        t.cr3
+    } else {
+        crate::mm::paging::kernel_pml4()
+    };
+    // Compare with the register, not the outgoing thread's record: an exiting process
+    // may already have freed its tables (and the frame may be reused by a new one).
+    let live = x86_64::registers::control::Cr3::read_raw()
+        .0
+        .start_address()
+        .as_u64();
+    if root != live {
+        // SAFETY: every cr3 recorded on a thread is an AddressSpace root whose upper half
+        // is the kernel's, kept alive by the thread's process until the thread is dead.
+        unsafe { crate::mm::vm::load_cr3(root) };
+    }
+    if let Some(u) = &t.user {
+        u.fpu.restore();
+        cpu::set_fs_base(u.fs_base);
+    }
 }
 
 /// Frees the stacks of threads that have exited (never the running one).

@@ -18,6 +18,7 @@ pub fn run(names: &[&str]) {
             "threads" => threads(),
             "panic" => panic!("selftest: deliberate panic"),
             "pagefault" => pagefault(),
+            "user" => user(),
             other => Err(alloc::format!("unknown self-test '{other}'")),
         };
         match result {
@@ -160,5 +161,95 @@ fn pagefault() -> Outcome {
     let v = unsafe { core::ptr::read_volatile(0xdeadbeef000_u64 as *const u64) };
     Err(alloc::format!(
         "read of an unmapped address returned {v:#x}"
+    ))
+}
+
+// A position-independent ring-3 program: write(1, msg) must succeed, write from a
+// kernel address must fail with EFAULT, then exit_group(42).
+core::arch::global_asm!(
+    r#"
+.section .rodata
+.global selftest_user_start
+.global selftest_user_end
+selftest_user_start:
+    mov $1, %edi
+    lea 2f(%rip), %rsi
+    mov $(3f - 2f), %edx
+    mov $1, %eax
+    syscall
+    cmp $(3f - 2f), %rax
+    jne 1f
+    mov $1, %edi
+    movabs $0xffffffff80100000, %rsi
+    mov $8, %edx
+    mov $1, %eax
+    syscall
+    cmp $-14, %rax
+    jne 1f
+    mov $42, %edi
+    mov $231, %eax
+    syscall
+1:  mov $1, %edi
+    mov $231, %eax
+    syscall
+2:  .ascii "hello from ring 3\n"
+3:
+selftest_user_end:
+.section .text
+"#,
+    options(att_syntax)
+);
+
+extern "C" {
+    static selftest_user_start: u8;
+    static selftest_user_end: u8;
+}
+
+fn user() -> Outcome {
+    use crate::mm::vm::{AddressSpace, Prot};
+    use crate::process::{self, ExitStatus, Process};
+
+    let code = {
+        let start = core::ptr::addr_of!(selftest_user_start);
+        let end = core::ptr::addr_of!(selftest_user_end);
+        // SAFETY: both symbols bound the blob in .rodata defined above.
+        unsafe { core::slice::from_raw_parts(start, end as usize - start as usize) }
+    };
+    let mut aspace = AddressSpace::new().map_err(|e| alloc::format!("{e:?}"))?;
+    let text = 0x40_0000;
+    let stack_top = 0x7fff_0000_0000u64;
+    let phys = aspace
+        .map_zeroed(
+            text,
+            Prot {
+                write: false,
+                exec: true,
+            },
+        )
+        .map_err(|e| alloc::format!("{e:?}"))?;
+    // SAFETY: a fresh frame of ours, reached through the direct map.
+    unsafe {
+        core::ptr::copy_nonoverlapping(code.as_ptr(), mm::phys_to_virt(phys) as *mut u8, code.len())
+    };
+    aspace
+        .map_zeroed(
+            stack_top - 4096,
+            Prot {
+                write: true,
+                exec: false,
+            },
+        )
+        .map_err(|e| alloc::format!("{e:?}"))?;
+    let proc = Process::new("selftest-user", aspace, 0x100_0000);
+    process::start(&proc, text, stack_top);
+    let status = proc.wait();
+    if status != ExitStatus::Exited(42) {
+        return Err(alloc::format!(
+            "user program ended with {status:?}, expected exit 42"
+        ));
+    }
+    Ok(alloc::format!(
+        "ring-3 program wrote, got EFAULT for a kernel pointer, exited 42 (pid {})",
+        proc.pid
     ))
 }

@@ -87,7 +87,6 @@ pub fn selectors() -> &'static Selectors {
 }
 
 /// The stack the CPU switches to on an entry from user mode.
-#[allow(dead_code)] // used once user mode exists (issue 5)
 pub fn set_kernel_stack(top: u64) {
     // SAFETY: single CPU; called with interrupts off by the scheduler on a switch.
     unsafe { (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top) };

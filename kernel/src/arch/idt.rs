@@ -121,6 +121,7 @@ const EXCEPTION_NAMES: [&str; 22] = [
 extern "C" fn writ_trap(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
     match vector {
+        0..=31 if frame.cs & 3 == 3 => user_exception(frame),
         0..=31 => fatal_exception(frame),
         VECTOR_TIMER => {
             super::apic::eoi();
@@ -133,6 +134,32 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
             log::warn!("irq: unexpected vector {vector}");
         }
     }
+}
+
+/// A fault in user mode ends the process with the signal Linux would send; the kernel
+/// carries on. (Signal handlers come with the signals work in issue 5.)
+fn user_exception(f: &TrapFrame) -> ! {
+    let (sig, name) = match f.vector {
+        0 | 16 | 19 => (8, "SIGFPE"),
+        1 | 3 => (5, "SIGTRAP"),
+        6 => (4, "SIGILL"),
+        17 => (7, "SIGBUS"),
+        _ => (11, "SIGSEGV"),
+    };
+    let pid = crate::process::current().map_or(0, |p| p.pid);
+    log::info!(
+        "user fault: pid {} {} at rip={:#x} error={:#x} addr={:#x}: {}",
+        pid,
+        EXCEPTION_NAMES
+            .get(f.vector as usize)
+            .copied()
+            .unwrap_or("?"),
+        f.rip,
+        f.error,
+        x86_64::registers::control::Cr2::read_raw(),
+        name
+    );
+    crate::process::exit_current(crate::process::ExitStatus::Signaled(sig))
 }
 
 fn fatal_exception(f: &TrapFrame) -> ! {

@@ -3,5 +3,6 @@
 
 pub mod acpi;
 pub mod apic;
+pub mod cpu;
 pub mod gdt;
 pub mod idt;

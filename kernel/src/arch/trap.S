@@ -24,7 +24,11 @@ trap_stubs:
 .endr
 
 trap_common:
-    push %rax
+    /* From user mode (CS.RPL = 3): switch GS to the kernel's per-CPU area. */
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:  push %rax
     push %rbx
     push %rcx
     push %rdx
@@ -42,6 +46,9 @@ trap_common:
     mov %rsp, %rdi
     cld
     call writ_trap
+/* Also the way into user mode: point %rsp at a TrapFrame and jump here. */
+.global writ_trap_return
+writ_trap_return:
     pop %r15
     pop %r14
     pop %r13
@@ -58,4 +65,43 @@ trap_common:
     pop %rbx
     pop %rax
     add $16, %rsp
-    iretq
+    testb $3, 8(%rsp)
+    jz 2f
+    swapgs
+2:  iretq
+
+/* syscall: RCX = user RIP, R11 = user RFLAGS, interrupts masked by SFMASK. Build the
+ * same TrapFrame an interrupt would (vector 0x100 marks a system call) on the thread's
+ * kernel stack, call writ_syscall, and leave through writ_trap_return (iretq), which
+ * also serves execve and signal delivery that rewrite the frame. */
+.global writ_syscall_entry
+writ_syscall_entry:
+    swapgs
+    mov %rsp, %gs:8
+    mov %gs:0, %rsp
+    pushq $0x1b
+    pushq %gs:8
+    push %r11
+    pushq $0x23
+    push %rcx
+    pushq $0
+    pushq $0x100
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, %rdi
+    cld
+    call writ_syscall
+    jmp writ_trap_return

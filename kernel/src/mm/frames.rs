@@ -131,7 +131,6 @@ pub fn alloc() -> Option<u64> {
 }
 
 /// A zeroed frame (through the direct map).
-#[allow(dead_code)] // first users: user page tables (issue 5)
 pub fn alloc_zeroed() -> Option<u64> {
     let p = alloc()?;
     // SAFETY: the frame was free, so nothing else refers to it; the direct map covers it.
@@ -148,7 +147,6 @@ pub fn alloc_contiguous(n: usize, align: usize) -> Option<u64> {
 }
 
 /// Returns a frame. Freeing a frame that is already free is a kernel bug.
-#[allow(dead_code)] // first users: user address spaces (issue 5)
 pub fn free(phys: u64) {
     let mut fa = FRAMES.lock();
     let frame = (phys / PAGE_SIZE) as usize;

@@ -5,6 +5,7 @@
 pub mod frames;
 pub mod heap;
 pub mod paging;
+pub mod vm;
 
 use writ_boot::{BootInfo, MemKind};
 

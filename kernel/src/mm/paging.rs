@@ -19,7 +19,6 @@ const NO_EXECUTE: u64 = 1 << 63;
 static mut KERNEL_PML4: u64 = 0;
 
 /// Physical address of the kernel's PML4 (address spaces copy its upper half).
-#[allow(dead_code)] // first user: address spaces copy the kernel half (issue 5)
 pub fn kernel_pml4() -> u64 {
     // SAFETY: written once in `init` before any reader exists.
     unsafe { KERNEL_PML4 }

@@ -1,0 +1,274 @@
+//! User address spaces: one PML4 per process whose upper half is the kernel's (shared
+//! page directories, so kernel mappings stay identical everywhere) and whose lower half
+//! maps the process's pages with 4 KiB entries.
+//!
+//! The kernel never dereferences user addresses: [`AddressSpace::translate`] turns a
+//! user page into its frame, and copies go through the direct map (see `uaccess`).
+
+use super::{frames, paging, phys_to_virt, PAGE_SIZE};
+
+pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
+
+const PRESENT: u64 = 1;
+const WRITABLE: u64 = 1 << 1;
+const USER: u64 = 1 << 2;
+const HUGE: u64 = 1 << 7;
+const NO_EXECUTE: u64 = 1 << 63;
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prot {
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Prot {
+    fn bits(self) -> u64 {
+        let mut b = PRESENT | USER;
+        if self.write {
+            b |= WRITABLE;
+        }
+        if !self.exec {
+            b |= NO_EXECUTE;
+        }
+        b
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmError {
+    OutOfMemory,
+    NotUser,
+    AlreadyMapped,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Translation {
+    pub phys: u64,
+    pub writable: bool,
+}
+
+pub struct AddressSpace {
+    pml4: u64,
+    pages: usize,
+}
+
+fn table(phys: u64) -> *mut u64 {
+    phys_to_virt(phys) as *mut u64
+}
+
+fn entry(table_phys: u64, index: usize) -> u64 {
+    // SAFETY: `table_phys` is a page-table frame owned by this address space or the
+    // kernel; index < 512.
+    unsafe { table(table_phys).add(index).read() }
+}
+
+fn set_entry(table_phys: u64, index: usize, v: u64) {
+    // SAFETY: as in `entry`; only this address space's lower-half tables are written.
+    unsafe { table(table_phys).add(index).write(v) }
+}
+
+fn indices(va: u64) -> [usize; 4] {
+    [
+        ((va >> 39) & 511) as usize,
+        ((va >> 30) & 511) as usize,
+        ((va >> 21) & 511) as usize,
+        ((va >> 12) & 511) as usize,
+    ]
+}
+
+impl AddressSpace {
+    pub fn new() -> Result<Self, VmError> {
+        let pml4 = frames::alloc_zeroed().ok_or(VmError::OutOfMemory)?;
+        let kernel = paging::kernel_pml4();
+        for i in 256..512 {
+            set_entry(pml4, i, entry(kernel, i));
+        }
+        Ok(AddressSpace { pml4, pages: 0 })
+    }
+
+    pub fn cr3(&self) -> u64 {
+        self.pml4
+    }
+
+    /// Pages currently mapped (for /proc and the debug console).
+    #[allow(dead_code)] // /proc/PID/status and the debug console
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    /// The leaf entry for `va`, creating intermediate tables when `create`.
+    fn leaf(&mut self, va: u64, create: bool) -> Result<Option<(u64, usize)>, VmError> {
+        if va >= USER_TOP {
+            return Err(VmError::NotUser);
+        }
+        let idx = indices(va);
+        let mut t = self.pml4;
+        for &i in &idx[..3] {
+            let e = entry(t, i);
+            if e & PRESENT == 0 {
+                if !create {
+                    return Ok(None);
+                }
+                let new = frames::alloc_zeroed().ok_or(VmError::OutOfMemory)?;
+                set_entry(t, i, new | PRESENT | WRITABLE | USER);
+                t = new;
+            } else {
+                debug_assert!(e & HUGE == 0, "no huge pages in user space");
+                t = e & ADDR_MASK;
+            }
+        }
+        Ok(Some((t, idx[3])))
+    }
+
+    /// Maps the frame `phys` at `va`; the address space owns the frame from now on.
+    pub fn map(&mut self, va: u64, phys: u64, prot: Prot) -> Result<(), VmError> {
+        let (t, i) = self.leaf(va, true)?.expect("created");
+        if entry(t, i) & PRESENT != 0 {
+            return Err(VmError::AlreadyMapped);
+        }
+        set_entry(t, i, phys | prot.bits());
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// Maps a fresh zeroed frame at `va` and returns its physical address.
+    pub fn map_zeroed(&mut self, va: u64, prot: Prot) -> Result<u64, VmError> {
+        let phys = frames::alloc_zeroed().ok_or(VmError::OutOfMemory)?;
+        if let Err(e) = self.map(va, phys, prot) {
+            frames::free(phys);
+            return Err(e);
+        }
+        Ok(phys)
+    }
+
+    /// Removes the mapping at `va`, freeing its frame. Returns whether one existed.
+    pub fn unmap(&mut self, va: u64) -> bool {
+        let Ok(Some((t, i))) = self.leaf(va, false) else {
+            return false;
+        };
+        let e = entry(t, i);
+        if e & PRESENT == 0 {
+            return false;
+        }
+        set_entry(t, i, 0);
+        frames::free(e & ADDR_MASK);
+        self.pages -= 1;
+        self.flush(va);
+        true
+    }
+
+    /// Changes the protection of an existing mapping.
+    #[allow(dead_code)] // mprotect (issue 5)
+    pub fn protect(&mut self, va: u64, prot: Prot) -> bool {
+        let Ok(Some((t, i))) = self.leaf(va, false) else {
+            return false;
+        };
+        let e = entry(t, i);
+        if e & PRESENT == 0 {
+            return false;
+        }
+        set_entry(t, i, (e & ADDR_MASK) | prot.bits());
+        self.flush(va);
+        true
+    }
+
+    pub fn translate(&self, va: u64) -> Option<Translation> {
+        if va >= USER_TOP {
+            return None;
+        }
+        let idx = indices(va);
+        let mut t = self.pml4;
+        for &i in &idx[..3] {
+            let e = entry(t, i);
+            if e & PRESENT == 0 || e & USER == 0 {
+                return None;
+            }
+            t = e & ADDR_MASK;
+        }
+        let e = entry(t, idx[3]);
+        if e & PRESENT == 0 || e & USER == 0 {
+            return None;
+        }
+        Some(Translation {
+            phys: (e & ADDR_MASK) + (va & (PAGE_SIZE - 1)),
+            writable: e & WRITABLE != 0,
+        })
+    }
+
+    fn flush(&self, va: u64) {
+        if x86_64::registers::control::Cr3::read_raw()
+            .0
+            .start_address()
+            .as_u64()
+            == self.pml4
+        {
+            x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(va));
+        }
+    }
+
+    /// Frees every user page and lower-half table; the kernel half is shared, untouched.
+    fn free_lower_half(&mut self) {
+        let pml4 = self.pml4;
+        for i4 in 0..256 {
+            let e4 = entry(pml4, i4);
+            if e4 & PRESENT == 0 {
+                continue;
+            }
+            let pdpt = e4 & ADDR_MASK;
+            for i3 in 0..512 {
+                let e3 = entry(pdpt, i3);
+                if e3 & PRESENT == 0 {
+                    continue;
+                }
+                let pd = e3 & ADDR_MASK;
+                for i2 in 0..512 {
+                    let e2 = entry(pd, i2);
+                    if e2 & PRESENT == 0 {
+                        continue;
+                    }
+                    let pt = e2 & ADDR_MASK;
+                    for i1 in 0..512 {
+                        let e1 = entry(pt, i1);
+                        if e1 & PRESENT != 0 {
+                            frames::free(e1 & ADDR_MASK);
+                        }
+                    }
+                    frames::free(pt);
+                }
+                frames::free(pd);
+            }
+            frames::free(pdpt);
+            set_entry(pml4, i4, 0);
+        }
+        self.pages = 0;
+    }
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        // The address space must not be live in CR3 while its tables are freed.
+        if x86_64::registers::control::Cr3::read_raw()
+            .0
+            .start_address()
+            .as_u64()
+            == self.pml4
+        {
+            // SAFETY: the kernel PML4 maps everything the kernel needs.
+            unsafe { load_cr3(paging::kernel_pml4()) };
+        }
+        self.free_lower_half();
+        frames::free(self.pml4);
+    }
+}
+
+/// # Safety
+/// `pml4` must be a valid top-level table whose upper half is the kernel's.
+pub unsafe fn load_cr3(pml4: u64) {
+    use x86_64::registers::control::{Cr3, Cr3Flags};
+    use x86_64::structures::paging::PhysFrame;
+    Cr3::write(
+        PhysFrame::containing_address(x86_64::PhysAddr::new(pml4)),
+        Cr3Flags::empty(),
+    );
+}
