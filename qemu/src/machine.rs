@@ -191,9 +191,10 @@ impl Machine {
     }
 
     /// Waits until the regex `pattern` matches serial output after the previous match,
-    /// and consumes output up to the end of this one.
+    /// and consumes output up to the end of this one. Patterns are multi-line: `^` and
+    /// `$` match at line starts and ends.
     pub fn wait_for(&mut self, pattern: &str, timeout: Duration) -> Result<Match, Error> {
-        let re = Regex::new(pattern).map_err(|source| Error::BadPattern {
+        let re = Regex::new(&format!("(?m){pattern}")).map_err(|source| Error::BadPattern {
             pattern: pattern.to_string(),
             source,
         })?;
@@ -438,3 +439,6 @@ fn read_stderr(mut err: impl Read, echo: bool, shared: &Shared) {
             .extend_from_slice(&chunk[..n]);
     }
 }
+
+#[cfg(test)]
+mod tests;
