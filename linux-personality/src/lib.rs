@@ -1,5 +1,44 @@
-//! linux-personality: Linux system calls as capability invocations (skeleton; see
-//! issue 5). Nothing here works yet: the crate exists so the workspace has its final
-//! shape.
+//! # linux-personality: the Linux x86_64 ABI for Writ, in safe Rust
+//!
+//! Writ runs unmodified Linux programs by turning each Linux system call into
+//! invocations on the capabilities the calling process holds. This crate is the part of
+//! that translation which needs no privilege and no `unsafe`: it is `no_std` + `alloc`,
+//! `forbid(unsafe_code)`, and tested on the host with `cargo test`.
+//!
+//! ## The parts and how they fit
+//!
+//! - [`abi`] — the ABI as data: [`abi::errno::Errno`] (every Linux errno, with names for
+//!   logs and contract tests), [`abi::nr`] (syscall numbers and
+//!   [`abi::nr::syscall_name`] for "unimplemented syscall N (name)"), [`abi::auxv`]
+//!   (auxiliary-vector keys) and [`abi::structs`] (the exact byte layouts of `stat`,
+//!   `statx`, `timespec`, the kernel `sigaction`, `linux_dirent64`, ...).
+//! - [`uaccess`] — the one road to user memory. The kernel implements
+//!   [`uaccess::UserMemory`] (copy in, copy out, EFAULT on any bad address); syscall
+//!   code only holds [`uaccess::UserPtr`] / [`uaccess::UserSlice`] values, which are
+//!   addresses until copied through that trait, as Hubris' `USlice` is.
+//!   [`uaccess::FakeUserMemory`] stands in for the kernel in tests.
+//! - [`elf`] — validates an ELF64 x86_64 executable from its bytes and describes what
+//!   to map ([`elf::ElfImage`]) and where ([`elf::load_bias`]); it never panics on any
+//!   input.
+//! - [`stack`] — lays out the initial user stack for `execve` (argc, argv, envp, auxv,
+//!   strings, AT_RANDOM bytes) exactly as Linux does, as a byte image for the kernel to
+//!   copy below the stack top.
+//!
+//! `execve` in the kernel is then: read the file, [`elf::parse`], map the segments at
+//! [`elf::load_bias`], [`stack::build_initial_stack`] with the auxv values the load
+//! produced, copy the image in, jump to the entry with `rsp` set.
+//!
+//! Next to come on top of these: the syscall dispatcher (one `match` on
+//! [`abi::nr`] numbers, ENOSYS and a one-time log for the rest) and the fd layer where
+//! every file descriptor is a capability in the process's fd CNode.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
+
+pub mod abi;
+
+pub use abi::errno::{Errno, SysResult};
+
+#[cfg(test)]
+mod test_support;
