@@ -1,4 +1,62 @@
-//! netobj: network sockets as capability objects over smoltcp (skeleton; see issue 4).
+//! netobj: Writ's network objects — TCP, UDP, ICMP (ping), raw ICMP and packet endpoints
+//! backed by smoltcp over a [`NetDevice`].
+//!
+//! How the parts fit:
+//!
+//! - [`device`]: the [`NetDevice`] trait a driver implements, and the link adapter that puts
+//!   it under smoltcp together with a loopback path (127.0.0.0/8 and the stack's own
+//!   address never reach the wire).
+//! - [`stack`]: [`NetStack`], one smoltcp interface and socket set; its invocations create
+//!   endpoints, each gated by a [`NetRights`] right of the caller ([`Caller`]), configure
+//!   addresses and routes, and report stats. `poll(now)` runs it; `poll_at(now)` says when
+//!   it must run next (no fixed tick; time always comes from the caller).
+//! - One module per endpoint type: [`tcp`] (a type per state: init, connecting, connected,
+//!   listening), [`udp`], [`icmp`] (Linux ping sockets), [`raw`], [`packet`]. Each module
+//!   doc lists its operations and the errors they return.
+//! - Every error is a [`NetError`], one variant per Linux errno ([`NetError::errno`]);
+//!   readiness is [`Readiness`] with Linux's poll bits; options are [`SockOpt`].
+//!
+//! The crate knows nothing about capabilities beyond rights bits: the caps layer (or the
+//! kernel) holds `NetStack` and endpoint handles as objects and passes the invoking
+//! capability's rights and identity in as a [`Caller`]. Dropping the last handle of an
+//! endpoint closes it the way Linux's close() does (FIN, or RST if unread data is
+//! discarded) and frees its port or ident; [`NetStack::revoke`] kills every endpoint made
+//! through one capability.
+//!
+//! Semantics follow Linux at the errno level because Alpine's programs drive these
+//! objects through the Linux personality; tests compare against a second stack on an
+//! in-memory wire and against Linux itself over a TAP device.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 extern crate alloc;
+
+mod core;
+mod datagram;
+pub mod device;
+pub mod error;
+pub mod icmp;
+pub mod options;
+pub mod packet;
+mod ports;
+pub mod raw;
+pub mod readiness;
+pub mod rights;
+pub mod stack;
+pub mod tcp;
+pub mod udp;
+
+pub use crate::datagram::{internet_checksum, Received};
+pub use crate::device::{LinkStats, NetDevice};
+pub use crate::error::{NetError, NetResult};
+pub use crate::icmp::IcmpEndpoint;
+pub use crate::options::SockOpt;
+pub use crate::packet::{PacketEndpoint, PacketReceived, ETH_P_IP};
+pub use crate::ports::EPHEMERAL_PORTS;
+pub use crate::raw::RawEndpoint;
+pub use crate::readiness::Readiness;
+pub use crate::rights::{Caller, NetRights};
+pub use crate::stack::{Configure, NetStack, StackConfig, Stats};
+pub use crate::tcp::{Shutdown, TcpEndpoint};
+pub use crate::udp::UdpEndpoint;
+pub use smoltcp::time::{Duration, Instant};

@@ -1,0 +1,258 @@
+//! [`NetStack`]: one network stack over one [`NetDevice`], and the invocations on it.
+//!
+//! | invocation | right needed | error without it |
+//! |---|---|---|
+//! | `create_tcp` | TCP_CONNECT or TCP_LISTEN | EACCES |
+//! | `create_udp` | UDP | EACCES |
+//! | `create_icmp` | ICMP_ECHO | EACCES (Linux outside ping_group_range) |
+//! | `create_raw` | RAW | EPERM |
+//! | `create_packet` | PACKET | EPERM |
+//! | `configure` | CONFIGURE | EPERM |
+//! | `stats` | none | |
+//!
+//! The kernel drives the stack with `poll(now)` whenever the device interrupts or the
+//! instant from `poll_at` has come; there is no periodic tick. `poll` wakes the wakers of
+//! endpoints whose readiness gained a bit. Time is always the caller's.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::net::Ipv4Addr;
+
+use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
+use spin::Mutex;
+
+use crate::core::{Core, Entry, Env, Handle, Kind};
+use crate::device::{Link, LinkStats, NetDevice};
+use crate::error::{NetError, NetResult};
+use crate::icmp::{IcmpEndpoint, IcmpSock};
+use crate::packet::{PacketEndpoint, PacketSock, ETH_P_IP};
+use crate::ports::Ports;
+use crate::raw::{RawEndpoint, RawSock};
+use crate::readiness::Readiness;
+use crate::rights::{Caller, NetRights};
+use crate::tcp::{TcpEndpoint, TcpSock};
+use crate::udp::{UdpEndpoint, UdpSock};
+
+/// How a stack is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct StackConfig {
+    /// The device's address and prefix length (None until DHCP or `configure`).
+    pub address: Option<(Ipv4Addr, u8)>,
+    /// The default gateway.
+    pub gateway: Option<Ipv4Addr>,
+    /// Default TCP send and receive buffer size (window scaling is negotiated from it).
+    pub tcp_buffer_size: usize,
+    /// Payload buffer of each datagram endpoint, per direction.
+    pub datagram_buffer_size: usize,
+    /// How long a SYN may go unanswered before connect fails with ETIMEDOUT
+    /// (Linux: about 127 s with tcp_syn_retries = 6).
+    pub connect_timeout: Duration,
+    /// Seed for initial sequence numbers and port choice.
+    pub random_seed: u64,
+}
+
+impl Default for StackConfig {
+    fn default() -> StackConfig {
+        StackConfig {
+            address: None,
+            gateway: None,
+            tcp_buffer_size: 256 * 1024,
+            datagram_buffer_size: 256 * 1024,
+            connect_timeout: Duration::from_secs(127),
+            random_seed: 0x5eed_0f_0bec7,
+        }
+    }
+}
+
+/// A change made by the Configure invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Configure {
+    /// Set (or remove) the device address and prefix (SIOCSIFADDR / RTM_NEWADDR).
+    Address(Option<(Ipv4Addr, u8)>),
+    /// Set (or remove) the default gateway (SIOCADDRT / RTM_NEWROUTE).
+    Gateway(Option<Ipv4Addr>),
+}
+
+/// What the Stats invocation reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Link counters.
+    pub link: LinkStats,
+    /// Live endpoints (including revoked ones still held).
+    pub endpoints: usize,
+    /// smoltcp sockets in use (listening pools and orphans included).
+    pub sockets: usize,
+    /// Closed TCP connections still winding down.
+    pub orphans: usize,
+    /// The device address.
+    pub address: Option<(Ipv4Addr, u8)>,
+    /// The default gateway.
+    pub gateway: Option<Ipv4Addr>,
+    /// The device MTU.
+    pub mtu: usize,
+}
+
+/// A network stack. Cloning gives another handle to the same stack.
+#[derive(Clone)]
+pub struct NetStack {
+    core: Arc<Mutex<Core>>,
+}
+
+impl NetStack {
+    /// A stack over `device`, at time `now`.
+    pub fn new(device: Box<dyn NetDevice>, config: StackConfig, now: Instant) -> NetStack {
+        let mut link = Link::new(device);
+        let mut ic = Config::new(HardwareAddress::Ethernet(EthernetAddress(link.mac())));
+        ic.random_seed = config.random_seed;
+        let iface = Interface::new(ic, &mut link, now);
+        let mut env = Env {
+            iface,
+            sockets: SocketSet::new(Vec::new()),
+            link,
+            ports: Ports::new(config.random_seed),
+            orphans: Vec::new(),
+            cfg: config,
+            now,
+            next_id: 0,
+            more_rx: false,
+        };
+        apply_addressing(&mut env);
+        NetStack { core: Arc::new(Mutex::new(Core { endpoints: BTreeMap::new(), env })) }
+    }
+
+    /// Process received frames, timers and pending sends; wake endpoints that became
+    /// ready. Returns how many wakers were woken.
+    pub fn poll(&self, now: Instant) -> usize {
+        let wakers = self.core.lock().poll(now);
+        // Wake outside the lock: a waker may run code that uses this stack.
+        for w in &wakers {
+            w.wake_by_ref();
+        }
+        wakers.len()
+    }
+
+    /// When `poll` must run next even if no frame arrives (None: only on a frame).
+    pub fn poll_at(&self, now: Instant) -> Option<Instant> {
+        self.core.lock().poll_at(now)
+    }
+
+    fn insert(&self, caller: Caller, kind: Kind) -> Handle {
+        let mut core = self.core.lock();
+        let id = core.env.alloc_id();
+        let entry = Entry { origin: caller.origin, kind, waker: None, last: Readiness::empty() };
+        core.endpoints.insert(id, entry);
+        if matches!(core.endpoints.get(&id).map(|e| &e.kind), Some(Kind::Packet(_))) {
+            core.update_capture();
+        }
+        Handle { core: self.core.clone(), id }
+    }
+
+    /// CreateTcp: socket(AF_INET, SOCK_STREAM, 0).
+    pub fn create_tcp(&self, caller: Caller) -> NetResult<TcpEndpoint> {
+        if !caller.rights.intersects(NetRights::TCP_CONNECT | NetRights::TCP_LISTEN) {
+            return Err(NetError::AccessDenied);
+        }
+        Ok(TcpEndpoint::new(self.insert(caller, Kind::Tcp(TcpSock::new(caller.rights)))))
+    }
+
+    /// CreateUdp: socket(AF_INET, SOCK_DGRAM, 0).
+    pub fn create_udp(&self, caller: Caller) -> NetResult<UdpEndpoint> {
+        caller.rights.require(NetRights::UDP, NetError::AccessDenied)?;
+        Ok(UdpEndpoint::new(self.insert(caller, Kind::Udp(UdpSock::new(caller.rights)))))
+    }
+
+    /// CreateIcmp: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), a ping socket.
+    pub fn create_icmp(&self, caller: Caller) -> NetResult<IcmpEndpoint> {
+        caller.rights.require(NetRights::ICMP_ECHO, NetError::AccessDenied)?;
+        Ok(IcmpEndpoint::new(self.insert(caller, Kind::Icmp(IcmpSock::new(caller.rights)))))
+    }
+
+    /// CreateRaw: socket(AF_INET, SOCK_RAW, IPPROTO_ICMP).
+    pub fn create_raw(&self, caller: Caller) -> NetResult<RawEndpoint> {
+        caller.rights.require(NetRights::RAW, NetError::PermissionDenied)?;
+        let sock = RawSock::new(&mut self.core.lock().env);
+        Ok(RawEndpoint::new(self.insert(caller, Kind::Raw(sock))))
+    }
+
+    /// CreatePacket: socket(AF_PACKET, SOCK_DGRAM, htons(protocol)); only ETH_P_IP.
+    pub fn create_packet(&self, caller: Caller, protocol: u16) -> NetResult<PacketEndpoint> {
+        caller.rights.require(NetRights::PACKET, NetError::PermissionDenied)?;
+        if protocol != ETH_P_IP {
+            return Err(NetError::Invalid);
+        }
+        Ok(PacketEndpoint::new(self.insert(caller, Kind::Packet(PacketSock::new()))))
+    }
+
+    /// Configure: change the address or the default gateway.
+    pub fn configure(&self, caller: Caller, change: Configure) -> NetResult<()> {
+        caller.rights.require(NetRights::CONFIGURE, NetError::PermissionDenied)?;
+        let mut core = self.core.lock();
+        match change {
+            Configure::Address(Some((_, prefix))) if prefix > 32 => return Err(NetError::Invalid),
+            Configure::Address(a) => core.env.cfg.address = a,
+            Configure::Gateway(g) => core.env.cfg.gateway = g,
+        }
+        apply_addressing(&mut core.env);
+        Ok(())
+    }
+
+    /// Stats: counters and configuration.
+    pub fn stats(&self) -> Stats {
+        let core = self.core.lock();
+        Stats {
+            link: core.env.link.tx.stats,
+            endpoints: core.endpoints.len(),
+            sockets: core.env.sockets.iter().count(),
+            orphans: core.env.orphans.len(),
+            address: core.env.cfg.address,
+            gateway: core.env.cfg.gateway,
+            mtu: core.env.link.mtu(),
+        }
+    }
+
+    /// Kill every endpoint created through the capability `origin` (its revocation):
+    /// connections are reset, ports and idents freed; the holders' later operations fail
+    /// with ENETDOWN and their wakers are woken. Returns how many endpoints died.
+    pub fn revoke(&self, origin: u64) -> usize {
+        let mut wakers = Vec::new();
+        {
+            let mut core = self.core.lock();
+            let Core { endpoints, env } = &mut *core;
+            for (&id, e) in endpoints.iter_mut().filter(|(_, e)| e.origin == origin) {
+                match core::mem::replace(&mut e.kind, Kind::Dead) {
+                    Kind::Tcp(t) => t.kill(env, id),
+                    Kind::Dead => continue,
+                    other => other.close(env, id),
+                }
+                wakers.extend(e.waker.clone());
+            }
+            core.update_capture();
+        }
+        for w in &wakers {
+            w.wake_by_ref();
+        }
+        wakers.len()
+    }
+}
+
+/// Push the configured addresses and gateway into smoltcp and the link.
+fn apply_addressing(env: &mut Env) {
+    let address = env.cfg.address;
+    env.iface.update_ip_addrs(|addrs| {
+        addrs.clear();
+        if let Some((a, p)) = address {
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(a, p)));
+        }
+        let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Addr::LOCALHOST), 8));
+    });
+    let routes = env.iface.routes_mut();
+    routes.remove_default_ipv4_route();
+    if let Some(gw) = env.cfg.gateway {
+        let _ = routes.add_default_ipv4_route(gw);
+    }
+    env.link.tx.local_ip = address.map(|(a, _)| a);
+}

@@ -1,0 +1,226 @@
+//! Test harness: two NetStacks joined by an in-memory Ethernet wire with configurable
+//! loss and delay, driven by a virtual clock that jumps to the next instant anything
+//! can happen (so a 127 s connect timeout takes milliseconds of real time).
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use netobj::{Caller, Duration, Instant, NetDevice, NetStack, StackConfig};
+
+pub const A_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub const B_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+pub fn sa(ip: Ipv4Addr, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(ip, port)
+}
+
+pub fn root() -> Caller {
+    Caller::root()
+}
+
+/// Virtual time in microseconds, shared by the wire and the harness.
+#[derive(Clone, Default)]
+pub struct Clock(Arc<AtomicU64>);
+
+impl Clock {
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(self.0.load(Ordering::SeqCst) as i64)
+    }
+    pub fn set(&self, t: Instant) {
+        self.0.store(t.total_micros().max(0) as u64, Ordering::SeqCst);
+    }
+}
+
+struct Frame {
+    at: Instant,
+    data: Vec<u8>,
+}
+
+pub struct WireState {
+    queues: [VecDeque<Frame>; 2],
+    pub loss: f64,
+    pub delay: Duration,
+    rng: u64,
+    pub dropped: u64,
+    pub delivered: u64,
+    /// When set, side 1 has no stack: frames to it vanish (an unresponsive host).
+    pub blackhole: [bool; 2],
+}
+
+impl WireState {
+    fn rand(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Clone)]
+pub struct Wire {
+    pub state: Arc<Mutex<WireState>>,
+    pub clock: Clock,
+}
+
+impl Wire {
+    pub fn new(clock: Clock, loss: f64, delay: Duration, seed: u64) -> Wire {
+        Wire {
+            state: Arc::new(Mutex::new(WireState {
+                queues: [VecDeque::new(), VecDeque::new()],
+                loss,
+                delay,
+                rng: seed | 1,
+                dropped: 0,
+                delivered: 0,
+                blackhole: [false, false],
+            })),
+            clock,
+        }
+    }
+
+    pub fn end(&self, side: usize, mtu: usize) -> WireEnd {
+        WireEnd { wire: self.clone(), side, mtu, mac: [0x02, 0, 0, 0, 0, side as u8 + 1] }
+    }
+
+    /// The earliest delivery time of a queued frame.
+    pub fn next_delivery(&self) -> Option<Instant> {
+        let s = self.state.lock().unwrap();
+        s.queues.iter().filter_map(|q| q.front().map(|f| f.at)).min()
+    }
+
+    /// Put a raw frame on the wire towards `side`.
+    pub fn inject(&self, side: usize, data: Vec<u8>) {
+        let at = self.clock.now();
+        self.state.lock().unwrap().queues[side].push_back(Frame { at, data });
+    }
+}
+
+pub struct WireEnd {
+    wire: Wire,
+    side: usize,
+    mtu: usize,
+    pub mac: [u8; 6],
+}
+
+impl NetDevice for WireEnd {
+    fn mac_address(&self) -> [u8; 6] {
+        self.mac
+    }
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let now = self.wire.clock.now();
+        let mut s = self.wire.state.lock().unwrap();
+        let q = &mut s.queues[self.side];
+        if q.front().is_some_and(|f| f.at <= now) {
+            let f = q.pop_front()?;
+            let n = f.data.len().min(buf.len());
+            buf[..n].copy_from_slice(&f.data[..n]);
+            s.delivered += 1;
+            Some(n)
+        } else {
+            None
+        }
+    }
+    fn transmit(&mut self, frame: &[u8]) -> bool {
+        let now = self.wire.clock.now();
+        let mut s = self.wire.state.lock().unwrap();
+        let other = 1 - self.side;
+        if s.blackhole[other] || (s.loss > 0.0 && s.rand() < s.loss) {
+            s.dropped += 1;
+            return true;
+        }
+        let at = now + s.delay;
+        s.queues[other].push_back(Frame { at, data: frame.to_vec() });
+        true
+    }
+}
+
+/// Two stacks on one wire: A = 10.0.0.1, B = 10.0.0.2 (/24).
+pub struct Net {
+    pub clock: Clock,
+    pub wire: Wire,
+    pub a: NetStack,
+    pub b: NetStack,
+}
+
+pub fn config(ip: Ipv4Addr, seed: u64) -> StackConfig {
+    StackConfig { address: Some((ip, 24)), random_seed: seed, ..StackConfig::default() }
+}
+
+impl Net {
+    pub fn new() -> Net {
+        Net::with(0.0, Duration::from_millis(0), 1500)
+    }
+
+    pub fn with(loss: f64, delay: Duration, mtu: usize) -> Net {
+        Net::with_config(loss, delay, mtu, config(A_IP, 11), config(B_IP, 22))
+    }
+
+    pub fn with_config(loss: f64, delay: Duration, mtu: usize, ca: StackConfig, cb: StackConfig) -> Net {
+        let clock = Clock::default();
+        clock.set(Instant::from_secs(1));
+        let wire = Wire::new(clock.clone(), loss, delay, 0x1234_5678);
+        let a = NetStack::new(Box::new(wire.end(0, mtu)), ca, clock.now());
+        let b = NetStack::new(Box::new(wire.end(1, mtu)), cb, clock.now());
+        Net { clock, wire, a, b }
+    }
+
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Poll both stacks until neither has anything to do right now.
+    pub fn settle(&self) {
+        for _ in 0..10_000 {
+            let now = self.clock.now();
+            self.a.poll(now);
+            self.b.poll(now);
+            let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+            if !due(self.a.poll_at(now)) && !due(self.b.poll_at(now)) && !due(self.wire.next_delivery()) {
+                return;
+            }
+        }
+    }
+
+    /// Advance virtual time to the next event (at most `max`), then settle.
+    pub fn step(&self, max: Duration) {
+        self.settle();
+        let now = self.clock.now();
+        let limit = now + max;
+        let next = [self.a.poll_at(now), self.b.poll_at(now), self.wire.next_delivery()]
+            .into_iter()
+            .flatten()
+            .filter(|&t| t > now)
+            .min()
+            .unwrap_or(limit)
+            .min(limit);
+        self.clock.set(next);
+        self.settle();
+    }
+
+    /// Run until `done` holds, or fail after `limit` of virtual time.
+    pub fn run_until(&self, limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+        let end = self.clock.now() + limit;
+        self.settle();
+        while !done() {
+            if self.clock.now() >= end {
+                return false;
+            }
+            self.step(end - self.clock.now());
+        }
+        true
+    }
+
+    /// Let `d` of virtual time pass.
+    pub fn run_for(&self, d: Duration) {
+        let end = self.clock.now() + d;
+        while self.clock.now() < end {
+            self.step(end - self.clock.now());
+        }
+    }
+}
