@@ -49,9 +49,11 @@ struct Cli {
     overlay: Vec<PathBuf>,
 
     /// Run CMD after boot, print its output, power off and exit with its status.
-    /// Writ: NEEDS THE PROCESSES WORK; until then the kernel reports that it cannot
-    /// exec (the command goes in /etc/writ/exec, named by `writ.exec=` on the command
-    /// line). With --kernel linux it works now (busybox sh runs it from the initramfs).
+    /// Writ: NEEDS THE PROCESSES WORK. The command goes in /etc/writ/exec, named by
+    /// `writ.exec=` on the kernel command line; until the kernel runs processes it
+    /// reports that key as unknown and keeps running (add --timeout, or `--append
+    /// poweroff`). With --kernel linux it works now (busybox sh runs it from the
+    /// initramfs).
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
 
@@ -76,7 +78,8 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
 
-    /// Print the QEMU command line instead of running it.
+    /// Print the QEMU command line instead of running it (an initrd composed for
+    /// --overlay or --exec is deleted again when writ-run exits).
     #[arg(long)]
     dry_run: bool,
 }
