@@ -37,6 +37,7 @@
 extern crate alloc;
 
 pub mod abi;
+pub mod elf;
 
 pub use abi::errno::{Errno, SysResult};
 

@@ -24,7 +24,7 @@ fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Compiles `source` with `musl-gcc -static` plus `extra_flags` and returns the path
+/// Compiles `source` with `musl-gcc -static` (or `-static-pie` if given) plus `extra_flags` and returns the path
 /// of the executable, or `None` when musl-gcc is missing. A compile error panics: the
 /// test's own C is wrong.
 pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> Option<PathBuf> {
@@ -35,8 +35,14 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> Option<PathB
     let src = dir.join("prog.c");
     let exe = dir.join("prog");
     std::fs::write(&src, source).expect("write C source");
+    // `-static` would override `-static-pie`.
+    let link_mode: &[&str] = if extra_flags.contains(&"-static-pie") {
+        &[]
+    } else {
+        &["-static"]
+    };
     let out = Command::new("musl-gcc")
-        .arg("-static")
+        .args(link_mode)
         .args(extra_flags)
         .arg("-o")
         .arg(&exe)
