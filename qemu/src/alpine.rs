@@ -13,6 +13,7 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -117,9 +118,12 @@ fn extracted_path(cache: &Path, member: &str) -> PathBuf {
     cache.join(format!("alpine-{VERSION}")).join(name)
 }
 
+/// A name no other process or thread uses, for a file before it is complete.
 fn private_name(path: &Path) -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".partial-{}", std::process::id()));
+    name.push(format!(".partial-{}-{n}", std::process::id()));
     path.with_file_name(name)
 }
 
