@@ -249,7 +249,10 @@ impl CapSystem {
             let Some(e) = e else { continue };
             if e.charged_to != NIL {
                 charged_total += 1;
-                if !matches!(self.obj(e.charged_to).map(|b| &b.body), Some(Body::Budget(_))) {
+                if !matches!(
+                    self.obj(e.charged_to).map(|b| &b.body),
+                    Some(Body::Budget(_))
+                ) {
                     out.push(Violation::ChargeListBroken { oid: e.oid });
                 }
             }
@@ -292,5 +295,174 @@ impl CapSystem {
         if charged_total != listed_total {
             out.push(Violation::ChargeListBroken { oid: 0 });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! check() must notice each kind of damage: corrupt a clean system by hand, one
+    //! field at a time, and look for the matching violation.
+    use super::*;
+    use crate::object::ObjectEntry;
+    use crate::rights::Rights;
+
+    /// A CSpace with a Budget in slot 0, a copy in slot 1, a grand-copy in slot 2 and
+    /// a CNode charged to the Budget in slot 3.
+    fn clean() -> (CapSystem, [u32; 4]) {
+        let mut sys = CapSystem::new();
+        let cs = sys.create_cspace(None, 3, 0, 0).unwrap();
+        let root = sys.cap_at(Slot::root(cs)).unwrap();
+        let s: [Slot; 4] = core::array::from_fn(|i| sys.slot_of(&root, i as u32).unwrap());
+        sys.create_budget(None, s[0], 10_000).unwrap();
+        sys.copy(s[0], s[1], Rights::READ | Rights::WRITE).unwrap();
+        sys.mint(s[1], s[2], Rights::READ, 5).unwrap();
+        sys.create_cnode(s[0], s[3], 2, 0, 0).unwrap();
+        assert_eq!(sys.check(), Vec::new());
+        let ids = s.map(|x| sys.slot_content(x, false).unwrap());
+        (sys, ids)
+    }
+
+    fn has(sys: &CapSystem, pred: impl Fn(&Violation) -> bool) -> bool {
+        sys.check().iter().any(pred)
+    }
+
+    #[test]
+    fn rights_beyond_parent() {
+        let (mut sys, c) = clean();
+        sys.caps[c[2] as usize].rights = Rights::ALL;
+        assert!(has(&sys, |v| matches!(
+            v,
+            Violation::RightsExceedParent { .. }
+        )));
+    }
+
+    #[test]
+    fn badge_changed() {
+        let (mut sys, c) = clean();
+        sys.caps[c[1] as usize].badge = 3; // parent of the badge-5 cap
+        assert!(has(&sys, |v| matches!(v, Violation::BadgeChanged { .. })));
+    }
+
+    #[test]
+    fn cdt_cycle_and_inconsistent_links() {
+        let (mut sys, c) = clean();
+        sys.caps[c[0] as usize].parent = c[2];
+        let v = sys.check();
+        assert!(
+            v.iter().any(|v| matches!(v, Violation::CdtCycle { .. })),
+            "{v:?}"
+        );
+        assert!(v
+            .iter()
+            .any(|v| matches!(v, Violation::CdtLinksInconsistent { .. })));
+    }
+
+    #[test]
+    fn dangling_edge() {
+        let (mut sys, c) = clean();
+        sys.caps[c[2] as usize].parent = 9999;
+        assert!(has(&sys, |v| matches!(v, Violation::DanglingEdge { .. })));
+    }
+
+    #[test]
+    fn edge_between_objects() {
+        let (mut sys, c) = clean();
+        sys.caps[c[2] as usize].obj = sys.caps[c[3] as usize].obj;
+        assert!(has(&sys, |v| matches!(
+            v,
+            Violation::ParentOtherObject { .. }
+        )));
+    }
+
+    #[test]
+    fn cap_count_and_object_list() {
+        let (mut sys, c) = clean();
+        let o = sys.caps[c[0] as usize].obj;
+        sys.obj_mut(o).unwrap().cap_count = 7;
+        assert!(has(&sys, |v| matches!(
+            v,
+            Violation::CapCountMismatch {
+                recorded: 7,
+                actual: 3,
+                ..
+            }
+        )));
+        let (mut sys, c) = clean();
+        let o = sys.caps[c[0] as usize].obj;
+        sys.obj_mut(o).unwrap().caps_head = NIL;
+        assert!(has(&sys, |v| matches!(
+            v,
+            Violation::ObjectCapListBroken { .. }
+        )));
+    }
+
+    #[test]
+    fn slot_mismatch_and_dead_object() {
+        let (mut sys, c) = clean();
+        let root_obj = sys.caps[sys.roots[0] as usize].obj;
+        if let Some(ObjectEntry {
+            body: Body::CNode(cn),
+            ..
+        }) = sys.obj_mut(root_obj)
+        {
+            cn.slots[5] = c[1];
+        }
+        assert!(has(&sys, |v| matches!(v, Violation::SlotMismatch { .. })));
+        let (mut sys, c) = clean();
+        sys.caps[c[3] as usize].obj = 999;
+        assert!(has(&sys, |v| matches!(v, Violation::DeadObject { .. })));
+    }
+
+    #[test]
+    fn object_without_caps() {
+        let (mut sys, _) = clean();
+        // An object nobody holds: what a missed finalization would leave behind.
+        sys.objects.push(Some(ObjectEntry {
+            oid: 777,
+            body: Body::Budget(crate::object::BudgetStore {
+                limit: 5,
+                used: 0,
+                charged_head: NIL,
+            }),
+            size: 5,
+            cap_count: 0,
+            caps_head: NIL,
+            charged_to: NIL,
+            charge_prev: NIL,
+            charge_next: NIL,
+        }));
+        sys.by_oid.insert(777, (sys.objects.len() - 1) as u32);
+        assert_eq!(sys.check(), [Violation::ObjectWithoutCaps { oid: 777 }]);
+    }
+
+    #[test]
+    fn budgets_must_add_up() {
+        let (mut sys, c) = clean();
+        let b = sys.caps[c[0] as usize].obj;
+        if let Some(Body::Budget(bs)) = sys.obj_mut(b).map(|e| &mut e.body) {
+            bs.used += 1;
+        }
+        assert!(has(&sys, |v| matches!(v, Violation::BudgetMismatch { .. })));
+        if let Some(Body::Budget(bs)) = sys.obj_mut(b).map(|e| &mut e.body) {
+            bs.limit = 1;
+        }
+        assert!(has(&sys, |v| matches!(
+            v,
+            Violation::BudgetOverdrawn { .. }
+        )));
+        let (mut sys, c) = clean();
+        let cn = sys.caps[c[3] as usize].obj;
+        sys.obj_mut(cn).unwrap().charged_to = NIL;
+        assert!(has(&sys, |v| matches!(
+            v,
+            Violation::ChargeListBroken { .. }
+        )));
+    }
+
+    #[test]
+    fn oid_index() {
+        let (mut sys, _) = clean();
+        sys.by_oid.insert(12345, 0);
+        assert!(has(&sys, |v| *v == Violation::OidIndexMismatch { oid: 12345 }));
     }
 }

@@ -92,11 +92,7 @@ impl Error {
                         bits_left,
                         guard_found,
                         guard_size,
-                    } => (
-                        4,
-                        bits_left as u64 | (guard_size as u64) << 8,
-                        guard_found,
-                    ),
+                    } => (4, bits_left as u64 | (guard_size as u64) << 8, guard_found),
                 };
                 [source as u64, kind, a, b]
             }

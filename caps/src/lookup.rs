@@ -138,7 +138,12 @@ impl CapSystem {
     }
 
     #[inline]
-    pub(crate) fn lookup_cap_from(&self, root: u32, cptr: CPtr, source: bool) -> Result<(Slot, Cap)> {
+    pub(crate) fn lookup_cap_from(
+        &self,
+        root: u32,
+        cptr: CPtr,
+        source: bool,
+    ) -> Result<(Slot, Cap)> {
         let (slot, left) = self.resolve_from(root, cptr, 64, source)?;
         let c = self.slot_content(slot, source)?;
         if c == NIL {

@@ -64,17 +64,18 @@ impl fmt::Display for RightsDisplay {
             f.write_str(if r.contains(flag) { letter } else { "-" })?;
         }
         let high = r.bits() >> 32;
-        let mut named = 0u64;
-        for (name, bit) in self.names {
-            if r.contains(*bit) && (bit.bits() >> 32) != 0 {
-                write!(f, "+{name}")?;
-                named |= bit.bits() >> 32;
-            }
-        }
-        let unnamed = high & !named;
-        if unnamed == !0u64 >> 32 {
+        if high == u32::MAX as u64 {
+            // Every per-type right: what an object's first capability holds.
             f.write_str("+*")?;
         } else {
+            let mut named = 0u64;
+            for (name, bit) in self.names {
+                if r.contains(*bit) && (bit.bits() >> 32) != 0 {
+                    write!(f, "+{name}")?;
+                    named |= bit.bits() >> 32;
+                }
+            }
+            let unnamed = high & !named;
             for n in 0..32 {
                 if unnamed & (1 << n) != 0 {
                     write!(f, "+bit{}", n + 32)?;

@@ -192,12 +192,15 @@ impl CapSystem {
                     oid: o,
                     body: Body::CNode(c),
                     ..
-                }) if *o == oid => c.slots.get(slot.index as usize).copied().ok_or(
-                    Error::RangeError {
-                        min: 0,
-                        max: c.slots.len() as u64 - 1,
-                    },
-                ),
+                }) if *o == oid => {
+                    c.slots
+                        .get(slot.index as usize)
+                        .copied()
+                        .ok_or(Error::RangeError {
+                            min: 0,
+                            max: c.slots.len() as u64 - 1,
+                        })
+                }
                 _ => Err(Error::lookup(source, LookupFault::InvalidRoot)),
             },
         }

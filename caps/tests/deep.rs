@@ -122,7 +122,9 @@ fn revoke_cost_is_linear_in_caps_removed() {
         for i in 1..=n {
             let dst = sys.cnode_slot(p.fds, i).unwrap();
             // Half chain, half fan-out, so both shapes are in the walk.
-            let src = sys.cnode_slot(p.fds, if i % 2 == 0 { i - 1 } else { 0 }).unwrap();
+            let src = sys
+                .cnode_slot(p.fds, if i % 2 == 0 { i - 1 } else { 0 })
+                .unwrap();
             sys.copy(src, dst, Rights::ALL).unwrap();
         }
         let t = std::time::Instant::now();

@@ -148,7 +148,10 @@ fn copy_errors() {
     let inv = |sys: &mut CapSystem, l, w: &[u64], c: &[u64]| sys.invoke(p.cs, me, l, w, c);
     // Success first: fd 4 = dup(fd 3) with fewer rights.
     let w = copy_words(4, 3, Rights::READ | Rights::DUP);
-    assert_eq!(inv(&mut sys, label::COPY, &w, &[me]), Ok(caps::Reply::empty()));
+    assert_eq!(
+        inv(&mut sys, label::COPY, &w, &[me]),
+        Ok(caps::Reply::empty())
+    );
     assert_eq!(
         sys.cap_at(fd(&sys, &p, 4)).unwrap().rights,
         Rights::READ | Rights::DUP
@@ -156,7 +159,10 @@ fn copy_errors() {
     assert_eq!(sys.cdt_parent(fd(&sys, &p, 4)), Some(fd(&sys, &p, 3)));
     // Destination occupied.
     let w = copy_words(5, 3, Rights::READ);
-    assert_eq!(inv(&mut sys, label::COPY, &w, &[me]), Err(Error::DeleteFirst));
+    assert_eq!(
+        inv(&mut sys, label::COPY, &w, &[me]),
+        Err(Error::DeleteFirst)
+    );
     // Empty source.
     let w = copy_words(6, 7, Rights::READ);
     assert_eq!(
@@ -185,8 +191,14 @@ fn copy_errors() {
         })
     );
     // Truncated: too few words, no source root.
-    assert_eq!(inv(&mut sys, label::COPY, &w[..4], &[me]), Err(Error::TruncatedMessage));
-    assert_eq!(inv(&mut sys, label::COPY, &w, &[]), Err(Error::TruncatedMessage));
+    assert_eq!(
+        inv(&mut sys, label::COPY, &w[..4], &[me]),
+        Err(Error::TruncatedMessage)
+    );
+    assert_eq!(
+        inv(&mut sys, label::COPY, &w, &[]),
+        Err(Error::TruncatedMessage)
+    );
     // Depth out of range.
     let w = [8, 0, 3, FD_DEPTH, 1];
     assert_eq!(
@@ -277,7 +289,9 @@ fn mint_badges_never_change() {
         Err(Error::InvalidArgument { index: 5 })
     );
     // A plain copy of a badged cap keeps the badge.
-    let c = sys.copy(fd(&sys, &p, 2), fd(&sys, &p, 3), Rights::READ).unwrap();
+    let c = sys
+        .copy(fd(&sys, &p, 2), fd(&sys, &p, 3), Rights::READ)
+        .unwrap();
     assert_eq!(c.badge, 7);
     assert_clean(&sys);
 }
@@ -286,15 +300,25 @@ fn mint_badges_never_change() {
 fn move_keeps_children_and_rotate_swaps() {
     let (mut sys, p, f) = setup();
     new_probe(&mut sys, &p, 0, 1, &f);
-    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::READ).unwrap();
+    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::READ)
+        .unwrap();
     sys.move_cap(fd(&sys, &p, 0), fd(&sys, &p, 9)).unwrap();
     assert_eq!(sys.cdt_parent(fd(&sys, &p, 1)), Some(fd(&sys, &p, 9)));
-    assert_eq!(sys.move_cap(fd(&sys, &p, 0), fd(&sys, &p, 2)), Err(Error::FailedLookup {
-        source: true,
-        fault: LookupFault::MissingCapability { bits_left: 0 }
-    }));
-    assert_eq!(sys.move_cap(fd(&sys, &p, 9), fd(&sys, &p, 1)), Err(Error::DeleteFirst));
-    assert_eq!(sys.move_cap(fd(&sys, &p, 9), fd(&sys, &p, 9)), Err(Error::DeleteFirst));
+    assert_eq!(
+        sys.move_cap(fd(&sys, &p, 0), fd(&sys, &p, 2)),
+        Err(Error::FailedLookup {
+            source: true,
+            fault: LookupFault::MissingCapability { bits_left: 0 }
+        })
+    );
+    assert_eq!(
+        sys.move_cap(fd(&sys, &p, 9), fd(&sys, &p, 1)),
+        Err(Error::DeleteFirst)
+    );
+    assert_eq!(
+        sys.move_cap(fd(&sys, &p, 9), fd(&sys, &p, 9)),
+        Err(Error::DeleteFirst)
+    );
     // Revoking the moved parent still finds the child.
     sys.revoke(fd(&sys, &p, 9)).unwrap();
     assert!(sys.cap_at(fd(&sys, &p, 1)).is_none());
@@ -302,7 +326,8 @@ fn move_keeps_children_and_rotate_swaps() {
     new_probe(&mut sys, &p, 2, 2, &f);
     let a = sys.cap_at(fd(&sys, &p, 9)).unwrap();
     let b = sys.cap_at(fd(&sys, &p, 2)).unwrap();
-    sys.rotate(fd(&sys, &p, 9), fd(&sys, &p, 2), fd(&sys, &p, 9)).unwrap();
+    sys.rotate(fd(&sys, &p, 9), fd(&sys, &p, 2), fd(&sys, &p, 9))
+        .unwrap();
     assert_eq!(sys.cap_at(fd(&sys, &p, 9)).unwrap().oid, b.oid);
     assert_eq!(sys.cap_at(fd(&sys, &p, 2)).unwrap().oid, a.oid);
     assert_eq!(
@@ -320,7 +345,8 @@ fn move_keeps_children_and_rotate_swaps() {
             fault: LookupFault::MissingCapability { bits_left: 0 }
         })
     );
-    sys.copy(fd(&sys, &p, 9), fd(&sys, &p, 4), Rights::READ).unwrap();
+    sys.copy(fd(&sys, &p, 9), fd(&sys, &p, 4), Rights::READ)
+        .unwrap();
     assert_eq!(
         sys.rotate(fd(&sys, &p, 9), fd(&sys, &p, 2), fd(&sys, &p, 4)),
         Err(Error::DeleteFirst)
@@ -342,10 +368,12 @@ fn delete_and_revoke_errors_and_effects() {
     let q = process(&mut sys, 4, 10_000);
     new_probe(&mut sys, &p, 0, 1, &f);
     let in_q = sys.cnode_slot(q.fds, 5).unwrap();
-    sys.copy(fd(&sys, &p, 0), in_q, Rights::READ | Rights::DUP).unwrap();
+    sys.copy(fd(&sys, &p, 0), in_q, Rights::READ | Rights::DUP)
+        .unwrap();
     let in_q2 = sys.cnode_slot(q.fds, 6).unwrap();
     sys.copy(in_q, in_q2, Rights::READ).unwrap();
-    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::ALL).unwrap();
+    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::ALL)
+        .unwrap();
     assert_eq!(sys.cap_count(sys.cap_at(in_q).unwrap().oid), 4);
     // Revoke reaches into the other CSpace and leaves the revoked cap.
     sys.revoke(fd(&sys, &p, 0)).unwrap();
@@ -375,8 +403,10 @@ fn delete_moves_children_up() {
     new_probe(&mut sys, &p, 0, 1, &f);
     sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::READ | Rights::DUP)
         .unwrap();
-    sys.copy(fd(&sys, &p, 1), fd(&sys, &p, 2), Rights::READ).unwrap();
-    sys.copy(fd(&sys, &p, 1), fd(&sys, &p, 3), Rights::DUP).unwrap();
+    sys.copy(fd(&sys, &p, 1), fd(&sys, &p, 2), Rights::READ)
+        .unwrap();
+    sys.copy(fd(&sys, &p, 1), fd(&sys, &p, 3), Rights::DUP)
+        .unwrap();
     sys.delete(fd(&sys, &p, 1)).unwrap();
     assert_eq!(sys.cdt_parent(fd(&sys, &p, 2)), Some(fd(&sys, &p, 0)));
     assert_eq!(sys.cdt_parent(fd(&sys, &p, 3)), Some(fd(&sys, &p, 0)));
@@ -394,7 +424,7 @@ fn budgets_charge_refund_split_and_revoke() {
     let (limit, used0) = sys.budget_usage(sys.cap_at(p.budget).unwrap().oid).unwrap();
     assert_eq!(limit, 10_000);
     assert_eq!(used0, 2 * (64 + 32 * 16)); // fd and authority CNodes
-    // Split a child budget of 250 into authority slot 3 through the ABI.
+                                           // Split a child budget of 250 into authority slot 3 through the ABI.
     let b = AUTH; // authority slot 0 = the budget
     let auth_cnode_cap = {
         let root = sys.cap_at(Slot::root(p.cs)).unwrap();
@@ -460,7 +490,8 @@ fn budgets_charge_refund_split_and_revoke() {
         })
     );
     // Copies of the probes elsewhere do not keep them alive past a revoke.
-    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 7), Rights::READ).unwrap();
+    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 7), Rights::READ)
+        .unwrap();
     sys.move_cap(fd(&sys, &p, 1), fd(&sys, &p, 8)).unwrap();
     assert_clean(&sys);
     sys.revoke(child).unwrap();
@@ -510,14 +541,28 @@ fn last_budget_cap_deleted_destroys_its_objects() {
 fn resize_grows_fd_cnode_and_keeps_cptrs() {
     let (mut sys, p, f) = setup();
     new_probe(&mut sys, &p, 9, 1, &f);
-    let fd_cap = sys.cap_at(sys.cnode_slot(sys.cap_at(Slot::root(p.cs)).unwrap().oid, 0).unwrap()).unwrap();
-    let before = sys.budget_usage(sys.cap_at(p.budget).unwrap().oid).unwrap().1;
+    let fd_cap = sys
+        .cap_at(
+            sys.cnode_slot(sys.cap_at(Slot::root(p.cs)).unwrap().oid, 0)
+                .unwrap(),
+        )
+        .unwrap();
+    let before = sys
+        .budget_usage(sys.cap_at(p.budget).unwrap().oid)
+        .unwrap()
+        .1;
     sys.resize_cnode(&fd_cap, 8, 52, 0).unwrap();
     assert_eq!(sys.cnode_radix(p.fds), Some(8));
-    let after = sys.budget_usage(sys.cap_at(p.budget).unwrap().oid).unwrap().1;
+    let after = sys
+        .budget_usage(sys.cap_at(p.budget).unwrap().oid)
+        .unwrap()
+        .1;
     assert_eq!(after - before, 32 * (256 - 16));
     // fd 9 still answers at CPtr 9; fd 200 now exists.
-    assert_eq!(sys.lookup_cap(p.cs, 9).unwrap().1.oid, sys.cap_at(fd(&sys, &p, 9)).unwrap().oid);
+    assert_eq!(
+        sys.lookup_cap(p.cs, 9).unwrap().1.oid,
+        sys.cap_at(fd(&sys, &p, 9)).unwrap().oid
+    );
     new_probe(&mut sys, &p, 200, 2, &f);
     assert!(sys.lookup_cap(p.cs, 200).is_ok());
     // Shrinking over an occupied slot: DeleteFirst. Too big: NotEnoughMemory.
@@ -550,8 +595,16 @@ fn resize_grows_fd_cnode_and_keeps_cptrs() {
         sys.invoke(p.cs, fd_cnode_cptr(), label::RESIZE, &[300, 56, 0], &[]),
         Err(Error::InvalidArgument { index: 0 })
     );
-    assert_eq!(sys.budget_usage(sys.cap_at(p.budget).unwrap().oid).unwrap().1, before);
-    assert_eq!(sys.cnode_slot(p.fds, 200), Err(Error::RangeError { min: 0, max: 15 }));
+    assert_eq!(
+        sys.budget_usage(sys.cap_at(p.budget).unwrap().oid)
+            .unwrap()
+            .1,
+        before
+    );
+    assert_eq!(
+        sys.cnode_slot(p.fds, 200),
+        Err(Error::RangeError { min: 0, max: 15 })
+    );
     assert_clean(&sys);
 }
 
@@ -559,15 +612,25 @@ fn resize_grows_fd_cnode_and_keeps_cptrs() {
 fn outside_type_decode_errors_change_nothing() {
     let (mut sys, p, f) = setup();
     new_probe(&mut sys, &p, 0, 1, &f);
-    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::READ).unwrap();
+    sys.copy(fd(&sys, &p, 0), fd(&sys, &p, 1), Rights::READ)
+        .unwrap();
     let dump = sys.capdl();
-    assert_eq!(sys.invoke(p.cs, 0, ECHO, &[1], &[]), Err(Error::TruncatedMessage));
+    assert_eq!(
+        sys.invoke(p.cs, 0, ECHO, &[1], &[]),
+        Err(Error::TruncatedMessage)
+    );
     assert_eq!(
         sys.invoke(p.cs, 0, ECHO, &[5000, 1], &[]),
         Err(Error::RangeError { min: 0, max: 1000 })
     );
-    assert_eq!(sys.invoke(p.cs, 0, ECHO, &[5, 6], &[]).unwrap().words(), &[5, 6]);
-    assert_eq!(sys.invoke(p.cs, 0, 42, &[], &[]), Err(Error::IllegalOperation));
+    assert_eq!(
+        sys.invoke(p.cs, 0, ECHO, &[5, 6], &[]).unwrap().words(),
+        &[5, 6]
+    );
+    assert_eq!(
+        sys.invoke(p.cs, 0, 42, &[], &[]),
+        Err(Error::IllegalOperation)
+    );
     assert_eq!(
         sys.invoke(p.cs, 1, SET, &[], &[]),
         Err(Error::InsufficientRights {

@@ -87,7 +87,14 @@ fn shaped_call() -> impl Strategy<Value = Call> {
                 words: vec![a, b, c, d, e, f],
                 extra,
             }),
-        (budget, 1u64..3, 0u64..3000, slot(), depth(), prop::collection::vec(cnode, 0..2))
+        (
+            budget,
+            1u64..3,
+            0u64..3000,
+            slot(),
+            depth(),
+            prop::collection::vec(cnode, 0..2)
+        )
             .prop_map(|(cptr, label, bytes, idx, depth, extra)| Call {
                 cptr,
                 label,

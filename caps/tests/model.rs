@@ -146,7 +146,13 @@ impl Model {
         });
     }
 
-    fn derive(&mut self, src: Loc, dst: Loc, rights: Rights, badge: Option<u64>) -> Result<(), Error> {
+    fn derive(
+        &mut self,
+        src: Loc,
+        dst: Loc,
+        rights: Rights,
+        badge: Option<u64>,
+    ) -> Result<(), Error> {
         if self.slots.contains_key(&dst) {
             return Err(Error::DeleteFirst);
         }
@@ -185,7 +191,9 @@ impl Model {
 
     /// Remove one cap; children go to its parent. Returns the object if now capless.
     fn remove_cap(&mut self, id: u64, pending: &mut Vec<Oid>) {
-        let Some(c) = self.caps.remove(&id) else { return };
+        let Some(c) = self.caps.remove(&id) else {
+            return;
+        };
         for other in self.caps.values_mut() {
             if other.parent == Some(id) {
                 other.parent = c.parent;
@@ -214,7 +222,9 @@ impl Model {
             if self.caps.values().any(|c| c.oid == oid) {
                 continue;
             }
-            let Some(o) = self.objects.remove(&oid) else { continue };
+            let Some(o) = self.objects.remove(&oid) else {
+                continue;
+            };
             match o.kind {
                 Kind::Probe { tag } => {
                     self.live_tags.remove(&tag);
@@ -287,7 +297,11 @@ impl Model {
     /// Objects reachable from a CSpace's root through CNode capabilities.
     fn reachable(&self, cs: u32) -> BTreeSet<Oid> {
         let mut seen = BTreeSet::new();
-        let mut todo: Vec<Oid> = self.cap_at(Loc::Root(cs)).map(|c| c.oid).into_iter().collect();
+        let mut todo: Vec<Oid> = self
+            .cap_at(Loc::Root(cs))
+            .map(|c| c.oid)
+            .into_iter()
+            .collect();
         while let Some(o) = todo.pop() {
             if !seen.insert(o) {
                 continue;
@@ -310,14 +324,42 @@ impl Model {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Probe { budget: u16, dst: u16 },
-    CNode { budget: u16, dst: u16 },
-    Split { budget: u16, dst: u16, bytes: u16 },
-    Copy { src: u16, dst: u16, mask: u8, subset: bool },
-    Mint { src: u16, dst: u16, mask: u8, subset: bool, badge: u8 },
-    Move { src: u16, dst: u16 },
-    Delete { at: u16 },
-    Revoke { at: u16 },
+    Probe {
+        budget: u16,
+        dst: u16,
+    },
+    CNode {
+        budget: u16,
+        dst: u16,
+    },
+    Split {
+        budget: u16,
+        dst: u16,
+        bytes: u16,
+    },
+    Copy {
+        src: u16,
+        dst: u16,
+        mask: u8,
+        subset: bool,
+    },
+    Mint {
+        src: u16,
+        dst: u16,
+        mask: u8,
+        subset: bool,
+        badge: u8,
+    },
+    Move {
+        src: u16,
+        dst: u16,
+    },
+    Delete {
+        at: u16,
+    },
+    Revoke {
+        at: u16,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -423,7 +465,9 @@ impl World {
                 let got = if is_probe {
                     let tag = self.next_tag;
                     self.next_tag += 1;
-                    let r = self.sys.create_object(bs, ds, probe(tag, &self.finals), Rights::ALL);
+                    let r = self
+                        .sys
+                        .create_object(bs, ds, probe(tag, &self.finals), Rights::ALL);
                     if let (Ok(bo), Ok(c)) = (&exp, &r) {
                         self.model.create(c.oid, Kind::Probe { tag }, size, *bo, d);
                     }
@@ -444,14 +488,28 @@ impl World {
                 let (b, d) = (self.pick(budget), self.pick(dst));
                 let bytes = 1 + bytes as u64 % 600;
                 let exp = self.model.check_create(b, d, bytes);
-                let got = self.sys.create_budget(Some(self.slot(b)), self.slot(d), bytes);
+                let got = self
+                    .sys
+                    .create_budget(Some(self.slot(b)), self.slot(d), bytes);
                 if let (Ok(bo), Ok(c)) = (&exp, &got) {
                     self.model
                         .create(c.oid, Kind::Budget { limit: bytes }, bytes, *bo, d);
                 }
                 (exp.map(|_| ()), got.map(|_| ()))
             }
-            Op::Copy { src, dst, mask, subset } | Op::Mint { src, dst, mask, subset, .. } => {
+            Op::Copy {
+                src,
+                dst,
+                mask,
+                subset,
+            }
+            | Op::Mint {
+                src,
+                dst,
+                mask,
+                subset,
+                ..
+            } => {
                 let (s, d) = (self.pick(src), self.pick(dst));
                 let mut rights = rights_of(mask);
                 if subset {
@@ -535,7 +593,11 @@ impl World {
             let reach = self.model.reachable(cs);
             for &p in cptrs {
                 if let Ok((_, cap)) = self.sys.lookup_cap(CSpaceId(cs), p) {
-                    assert!(reach.contains(&cap.oid), "cspace {cs} reached {} via {p:#x}", cap.oid);
+                    assert!(
+                        reach.contains(&cap.oid),
+                        "cspace {cs} reached {} via {p:#x}",
+                        cap.oid
+                    );
                 }
             }
         }
@@ -561,7 +623,9 @@ proptest! {
     }
 }
 
-const OP_NAMES: [&str; 8] = ["probe", "cnode", "split", "copy", "mint", "move", "delete", "revoke"];
+const OP_NAMES: [&str; 8] = [
+    "probe", "cnode", "split", "copy", "mint", "move", "delete", "revoke",
+];
 
 fn op_kind(op: &Op) -> usize {
     match op {
