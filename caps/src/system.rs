@@ -277,6 +277,20 @@ impl CapSystem {
         self.slot_of(&cap, index)
     }
 
+    /// Occupied slots of the CNode object `oid`, in slot order, with their caps (what
+    /// fork walks to copy an fd table).
+    pub fn cnode_entries(&self, oid: Oid) -> Vec<(u32, Cap)> {
+        let Some(cn) = self.by_oid.get(&oid).and_then(|&i| self.cnode_store(i)) else {
+            return Vec::new();
+        };
+        cn.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c != NIL)
+            .map(|(i, &c)| (i as u32, self.cap_of(c)))
+            .collect()
+    }
+
     /// The slot of the CDT parent of the capability in `slot`.
     pub fn cdt_parent(&self, slot: Slot) -> Option<Slot> {
         match self.slot_content(slot, false) {

@@ -215,4 +215,64 @@ impl CapSystem {
         out.push_str("}\n");
         out
     }
+
+    /// One object in detail: type, size, Budget, capability count, and where each
+    /// of its capabilities lives (the console's `obj OID`).
+    pub fn object_text(&self, oid: crate::object::Oid) -> Option<String> {
+        let &idx = self.by_oid.get(&oid)?;
+        let e = self.obj(idx)?;
+        let charged = match e.charged_to {
+            NIL => String::from("kernel"),
+            b => self.obj_name(b),
+        };
+        let mut out = alloc::format!(
+            "{}: size {} charged {} caps {}\n",
+            self.obj_name(idx),
+            e.size,
+            charged,
+            e.cap_count
+        );
+        let mut holders = Vec::new();
+        let mut c = e.caps_head;
+        while c != NIL {
+            holders.push(c);
+            c = self.node(c).obj_next;
+        }
+        holders.sort_by_key(|&c| self.node(c).loc);
+        for c in holders {
+            let n = self.node(c);
+            let parent = match n.parent {
+                NIL => String::from("-"),
+                p => self.slot_name(self.node(p).loc),
+            };
+            let _ = writeln!(
+                out,
+                "  {} {} parent {}",
+                self.slot_name(n.loc),
+                self.cap_summary(c),
+                parent
+            );
+        }
+        Some(out)
+    }
+
+    /// One line per live object, by oid, optionally only of one type (the console's
+    /// `objs [TYPE]`).
+    pub fn objects_text(&self, type_name: Option<&str>) -> String {
+        let mut out = String::new();
+        for (&oid, &idx) in &self.by_oid {
+            let Some(e) = self.obj(idx) else { continue };
+            if type_name.is_some_and(|t| t != e.body.type_name()) {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{oid:>8} {:<10} size {:>8} caps {}",
+                e.body.type_name(),
+                e.size,
+                e.cap_count
+            );
+        }
+        out
+    }
 }

@@ -93,3 +93,32 @@ fn capdl_dump_is_complete_and_deterministic() {
     c.delete(Slot::root(cs)).unwrap();
     assert!(c.cspace_text(cs).contains("(no root)"));
 }
+
+#[test]
+fn object_views_and_entries() {
+    let (sys, p) = build();
+    let fd0 = sys.cnode_slot(p.fds, 0).unwrap();
+    let oid = sys.cap_at(fd0).unwrap().oid;
+    let text = sys.object_text(oid).unwrap();
+    let f = p.fds;
+    assert!(
+        text.starts_with(&format!("probe_{oid}: size 100 charged budget_")),
+        "{text}"
+    );
+    assert!(text.contains(" caps 3\n"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cnode_{f}[0x2] probe_{oid} R--- badge=0x42 parent cnode_{f}[0x1]"
+        )),
+        "{text}"
+    );
+    assert_eq!(sys.object_text(9999), None);
+    let probes = sys.objects_text(Some("probe"));
+    assert_eq!(probes.lines().count(), 1);
+    assert!(probes.contains("probe") && probes.contains("caps 3"));
+    assert_eq!(sys.objects_text(None).lines().count(), sys.object_count());
+    let entries = sys.cnode_entries(p.fds);
+    assert_eq!(entries.iter().map(|e| e.0).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(entries[1].1.badge, 0x42);
+    assert!(sys.cnode_entries(oid).is_empty());
+}
