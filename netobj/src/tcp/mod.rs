@@ -348,13 +348,11 @@ impl TcpEndpoint {
         let new_id = env.alloc_id();
         let conn = l.accept(env, new_id).ok_or(NetError::WouldBlock)?;
         let peer = conn.remote;
-        let child = TcpSock { opts: t.opts, rights: t.rights, state: State::Connected(conn) };
+        let mut kind = Kind::Tcp(TcpSock { opts: t.opts, rights: t.rights, state: State::Connected(conn) });
         entry.last = entry.kind.refresh(env, self.handle.id);
         let origin = entry.origin;
-        endpoints.insert(
-            new_id,
-            Entry { origin, kind: Kind::Tcp(child), waker: None, last: Readiness::empty() },
-        );
+        let last = kind.refresh(env, new_id);
+        endpoints.insert(new_id, Entry { origin, kind, waker: None, last });
         drop(core);
         let handle = Handle { core: self.handle.core.clone(), id: new_id };
         Ok((TcpEndpoint::new(handle), peer))
@@ -398,6 +396,20 @@ impl TcpEndpoint {
     /// poll(2) bits.
     pub fn readiness(&self) -> Readiness {
         self.handle.readiness()
+    }
+
+    #[doc(hidden)]
+    pub fn debug_state(&self) -> alloc::string::String {
+        let r: NetResult<alloc::string::String> = self.with(|t, env, _| {
+            Ok(match &t.state {
+                State::Connected(c) => {
+                    let s = env.sockets.get::<Socket>(c.handle);
+                    alloc::format!("{} sq={} rq={} timeout={:?}", s.state(), s.send_queue(), s.recv_queue(), s.timeout())
+                }
+                _ => alloc::string::String::from("other"),
+            })
+        });
+        r.unwrap_or_default()
     }
 
     /// The waker woken when readiness gains a bit (None removes it).

@@ -1,0 +1,193 @@
+//! TCP failure paths with their exact Linux errnos: refused, timed out, reset, address
+//! conflicts, full buffers, and what each state answers to operations it does not take.
+
+mod common;
+
+use common::*;
+use netobj::{Duration, NetError, NetRights, Readiness, Shutdown, SockOpt, StackConfig};
+
+#[test]
+fn refused_connect_sets_so_error_once_and_poll_reports_err_hup() {
+    let net = Net::new();
+    let c = net.a.create_tcp(root()).unwrap();
+    assert_eq!(c.connect(sa(B_IP, 9)), Err(NetError::InProgress));
+    assert!(net.run_until(Duration::from_secs(2), || c.readiness().contains(Readiness::ERR)));
+    let r = c.readiness();
+    for bit in [Readiness::IN, Readiness::OUT, Readiness::ERR, Readiness::HUP] {
+        assert!(r.contains(bit), "{r:?}");
+    }
+    assert_eq!(c.option(SockOpt::Error), Ok(111)); // ECONNREFUSED
+    assert_eq!(c.option(SockOpt::Error), Ok(0)); // cleared
+    assert!(!c.readiness().contains(Readiness::ERR));
+    // The error was consumed: connect now says ECONNABORTED, as Linux does.
+    assert_eq!(c.connect(sa(B_IP, 9)), Err(NetError::ConnAborted));
+}
+
+#[test]
+fn refused_connect_reported_by_connect_itself() {
+    let net = Net::new();
+    let c = net.a.create_tcp(root()).unwrap();
+    assert_eq!(c.connect(sa(B_IP, 9)), Err(NetError::InProgress));
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(c.connect(sa(B_IP, 9)), Err(NetError::ConnRefused));
+    // Back to a fresh socket: connecting again starts over.
+    assert_eq!(c.connect(sa(B_IP, 9)), Err(NetError::InProgress));
+}
+
+#[test]
+fn unanswered_syn_times_out_with_etimedout() {
+    let cfg = StackConfig { connect_timeout: Duration::from_secs(127), ..config(A_IP, 1) };
+    let net = Net::with_config(0.0, Duration::from_millis(1), 1500, cfg, config(B_IP, 2));
+    net.wire.state.lock().unwrap().blackhole[1] = true;
+    let c = net.a.create_tcp(root()).unwrap();
+    assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::InProgress));
+    net.run_for(Duration::from_secs(100));
+    assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::Already));
+    assert!(net.run_until(Duration::from_secs(60), || c.readiness().contains(Readiness::ERR)));
+    assert_eq!(c.option(SockOpt::Error), Ok(110)); // ETIMEDOUT
+    assert!(net.now() >= netobj::Instant::from_secs(1 + 127));
+}
+
+#[test]
+fn peer_closing_with_unread_data_resets_with_econnreset_then_eof_and_epipe() {
+    let net = Net::new();
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 5000)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, 5000));
+    assert!(net.run_until(Duration::from_secs(2), || l.readiness().contains(Readiness::IN)));
+    let (s, _) = l.accept().unwrap();
+    c.send(b"unread").unwrap();
+    net.run_for(Duration::from_millis(50));
+    drop(s); // closing with unread data sends RST, as Linux does
+    assert!(net.run_until(Duration::from_secs(2), || c.readiness().contains(Readiness::ERR)));
+    let r = c.readiness();
+    assert!(r.contains(Readiness::HUP | Readiness::IN | Readiness::RDHUP), "{r:?}");
+    let mut buf = [0u8; 8];
+    assert_eq!(c.recv(&mut buf, false), Err(NetError::ConnReset));
+    assert_eq!(c.recv(&mut buf, false), Ok(0));
+    assert_eq!(c.send(b"x"), Err(NetError::BrokenPipe));
+}
+
+#[test]
+fn send_on_reset_connection_reports_econnreset_first() {
+    let net = Net::new();
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 5001)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, 5001));
+    assert!(net.run_until(Duration::from_secs(2), || l.readiness().contains(Readiness::IN)));
+    let (s, _) = l.accept().unwrap();
+    c.send(b"unread").unwrap();
+    net.run_for(Duration::from_millis(50));
+    drop(s);
+    net.run_for(Duration::from_millis(50));
+    assert_eq!(c.send(b"x"), Err(NetError::ConnReset));
+    assert_eq!(c.send(b"x"), Err(NetError::BrokenPipe));
+}
+
+#[test]
+fn bind_conflicts_and_privileged_ports() {
+    let net = Net::new();
+    let a = net.a.create_tcp(root()).unwrap();
+    a.bind(sa(A_IP, 8080)).unwrap();
+    assert_eq!(a.bind(sa(A_IP, 8081)), Err(NetError::Invalid)); // already bound
+    let b = net.a.create_tcp(root()).unwrap();
+    assert_eq!(b.bind(sa(0.into(), 8080)), Err(NetError::AddrInUse));
+    assert_eq!(b.bind(sa(B_IP, 8082)), Err(NetError::AddrNotAvail)); // not our address
+    let user = netobj::Caller::with_rights(NetRights::UNPRIVILEGED);
+    let u = net.a.create_tcp(user).unwrap();
+    assert_eq!(u.bind(sa(0.into(), 80)), Err(NetError::AccessDenied));
+    u.bind(sa(0.into(), 1024)).unwrap();
+    // Two listeners on one port never, even with SO_REUSEADDR.
+    let r1 = net.a.create_tcp(root()).unwrap();
+    let r2 = net.a.create_tcp(root()).unwrap();
+    r1.set_option(SockOpt::ReuseAddr, 1).unwrap();
+    r2.set_option(SockOpt::ReuseAddr, 1).unwrap();
+    r1.bind(sa(0.into(), 9100)).unwrap();
+    r2.bind(sa(0.into(), 9100)).unwrap();
+    r1.listen(5).unwrap();
+    assert_eq!(r2.listen(5), Err(NetError::AddrInUse));
+}
+
+#[test]
+fn closing_frees_the_port() {
+    let net = Net::new();
+    let a = net.a.create_tcp(root()).unwrap();
+    a.bind(sa(0.into(), 7777)).unwrap();
+    a.listen(1).unwrap();
+    drop(a);
+    let b = net.a.create_tcp(root()).unwrap();
+    assert_eq!(b.bind(sa(0.into(), 7777)), Ok(()));
+}
+
+#[test]
+fn operations_in_the_wrong_state() {
+    let net = Net::new();
+    let t = net.a.create_tcp(root()).unwrap();
+    let mut buf = [0u8; 4];
+    // A fresh socket: POLLOUT|POLLHUP, recv ENOTCONN, send EPIPE, shutdown ENOTCONN.
+    assert_eq!(t.readiness(), Readiness::WRITABLE | Readiness::HUP);
+    assert_eq!(t.recv(&mut buf, false), Err(NetError::NotConnected));
+    assert_eq!(t.send(b"x"), Err(NetError::BrokenPipe));
+    assert_eq!(t.shutdown(Shutdown::Both), Err(NetError::NotConnected));
+    assert_eq!(t.peer_addr(), Err(NetError::NotConnected));
+    assert!(matches!(t.accept(), Err(NetError::Invalid)));
+    t.listen(3).unwrap();
+    assert_eq!(t.option(SockOpt::AcceptConn), Ok(1));
+    assert!(matches!(t.accept(), Err(NetError::WouldBlock)));
+    assert_eq!(t.recv(&mut buf, false), Err(NetError::NotConnected));
+    assert_eq!(t.connect(sa(B_IP, 1)), Err(NetError::IsConnected));
+    assert_eq!(t.readiness(), Readiness::empty());
+    // A listener without an explicit bind got an ephemeral port.
+    assert!(netobj::EPHEMERAL_PORTS.contains(&t.local_addr().unwrap().port()));
+}
+
+#[test]
+fn send_buffer_full_gives_eagain_and_pollout_clears() {
+    let net = Net::new();
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 6000)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, 6000));
+    assert!(net.run_until(Duration::from_secs(2), || l.readiness().contains(Readiness::IN)));
+    let (_s, _) = l.accept().unwrap();
+    // The server never reads: its window fills, then our send buffer.
+    let chunk = vec![7u8; 64 * 1024];
+    let mut sent = 0usize;
+    loop {
+        match c.send(&chunk) {
+            Ok(n) => sent += n,
+            Err(NetError::WouldBlock) => {
+                net.run_for(Duration::from_millis(100));
+                if c.send(&chunk) == Err(NetError::WouldBlock) {
+                    break;
+                }
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        net.settle();
+        assert!(sent < 16 << 20, "never blocked");
+    }
+    assert!(sent >= 256 * 1024, "the peer's window took at least 256 KiB: {sent}");
+    assert!(!c.readiness().contains(Readiness::OUT));
+}
+
+#[test]
+fn rights_gate_creation() {
+    let net = Net::new();
+    let none = netobj::Caller::with_rights(NetRights::empty());
+    assert!(matches!(net.a.create_tcp(none), Err(NetError::AccessDenied)));
+    assert!(matches!(net.a.create_udp(none), Err(NetError::AccessDenied)));
+    assert!(matches!(net.a.create_icmp(none), Err(NetError::AccessDenied)));
+    assert!(matches!(net.a.create_raw(none), Err(NetError::PermissionDenied)));
+    assert!(matches!(net.a.create_packet(none, 0x0800), Err(NetError::PermissionDenied)));
+    let listen_only = netobj::Caller::with_rights(NetRights::TCP_LISTEN);
+    let t = net.a.create_tcp(listen_only).unwrap();
+    assert_eq!(t.connect(sa(B_IP, 80)), Err(NetError::AccessDenied));
+    let cfg = netobj::Configure::Gateway(None);
+    assert_eq!(net.a.configure(none, cfg), Err(NetError::PermissionDenied));
+}
