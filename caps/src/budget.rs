@@ -11,12 +11,16 @@
 //! |------:|-----------|-------|------------|---------------|-------|
 //! | 1 | Split | bytes, dest_index, dest_depth | dest_root (CNode) | WRITE on invoked and dest_root | — |
 //! | 2 | Info  | — | — | READ | limit, used |
+//! | 3 | Shrink | new_limit | — | WRITE | — |
 //!
 //! Errors: unknown label: IllegalOperation; missing words or caps:
-//! TruncatedMessage; a missing right: InsufficientRights; `bytes == 0`:
+//! TruncatedMessage; a missing right: InsufficientRights; Split of `bytes == 0`:
 //! InvalidArgument(0); dest_root not a CNode: FailedLookup(InvalidRoot); bad
 //! dest CPtr: FailedLookup / RangeError (depth); occupied destination: DeleteFirst;
-//! more bytes than are left: NotEnoughMemory { needed, available }.
+//! more bytes than are left: NotEnoughMemory { needed, available }. Shrink above
+//! the current limit: RangeError { 0, limit }; below what is in use: RevokeFirst
+//! (destroy objects first). Shrinking a child Budget gives the bytes back to its
+//! parent.
 
 use crate::error::{Error, Result};
 use crate::invoke::{require, Invocation, Reply};
@@ -28,11 +32,13 @@ use crate::system::{CapSystem, Slot, NIL};
 pub mod label {
     pub const SPLIT: u64 = 1;
     pub const INFO: u64 = 2;
+    pub const SHRINK: u64 = 3;
 }
 
 enum Op {
     Split { budget: u32, bytes: u64, dst: Slot },
     Info { limit: u64, used: u64 },
+    Shrink { budget: u32, limit: u64 },
 }
 
 pub(crate) fn invoke(sys: &mut CapSystem, inv: &Invocation<'_>) -> Result<Reply> {
@@ -68,6 +74,22 @@ fn decode(sys: &CapSystem, inv: &Invocation<'_>) -> Result<Op> {
                 _ => Err(Error::InvalidCapability { index: u8::MAX }),
             }
         }
+        label::SHRINK => {
+            let limit = inv.word(0)?;
+            inv.require(Rights::WRITE)?;
+            match sys.obj(inv.target.cap.obj).map(|e| &e.body) {
+                Some(Body::Budget(b)) if limit > b.limit => Err(Error::RangeError {
+                    min: 0,
+                    max: b.limit,
+                }),
+                Some(Body::Budget(b)) if limit < b.used => Err(Error::RevokeFirst),
+                Some(Body::Budget(_)) => Ok(Op::Shrink {
+                    budget: inv.target.cap.obj,
+                    limit,
+                }),
+                _ => Err(Error::InvalidCapability { index: u8::MAX }),
+            }
+        }
         _ => Err(Error::IllegalOperation),
     }
 }
@@ -84,5 +106,9 @@ fn perform(sys: &mut CapSystem, op: Op) -> Reply {
             Reply::empty()
         }
         Op::Info { limit, used } => Reply::with_words(&[limit, used]),
+        Op::Shrink { budget, limit } => {
+            sys.shrink_budget(budget, limit);
+            Reply::empty()
+        }
     }
 }

@@ -470,6 +470,22 @@ impl CapSystem {
         self.cap_of(c)
     }
 
+    /// Lower a Budget's limit (decode checked `used <= limit <= old limit`); a child
+    /// Budget's size shrinks with it, which refunds its parent.
+    pub(crate) fn shrink_budget(&mut self, budget: u32, limit: u64) {
+        let Some(e) = self.obj_mut(budget) else {
+            return;
+        };
+        let Body::Budget(b) = &mut e.body else { return };
+        let freed = b.limit - limit.min(b.limit);
+        b.limit = limit;
+        e.size = limit;
+        let parent = e.charged_to;
+        if let Some(Body::Budget(p)) = self.obj_mut(parent).map(|p| &mut p.body) {
+            p.used = p.used.saturating_sub(freed);
+        }
+    }
+
     fn link_charge(&mut self, budget: u32, obj: u32) {
         let size = self.obj(obj).map_or(0, |e| e.size);
         let mut old_head = NIL;

@@ -667,3 +667,38 @@ fn error_codes_and_details_are_stable() {
         [5, 2, 0, 0]
     );
 }
+
+#[test]
+fn budget_shrink_returns_bytes_and_needs_revoke_first() {
+    let (mut sys, p, f) = setup();
+    let parent_oid = sys.cap_at(p.budget).unwrap().oid;
+    let child = sys.cnode_slot(p.auth, 3).unwrap();
+    let child_oid = sys.create_budget(Some(p.budget), child, 1000).unwrap().oid;
+    let parent_used = sys.budget_usage(parent_oid).unwrap().1;
+    new_probe_on(&mut sys, child, &p, 0, 1, &f).unwrap();
+    let child_cptr = AUTH | 3;
+    assert_eq!(
+        sys.invoke(p.cs, child_cptr, blabel::SHRINK, &[2000], &[]),
+        Err(Error::RangeError { min: 0, max: 1000 })
+    );
+    assert_eq!(
+        sys.invoke(p.cs, child_cptr, blabel::SHRINK, &[50], &[]),
+        Err(Error::RevokeFirst)
+    );
+    assert_eq!(
+        sys.invoke(p.cs, child_cptr, blabel::SHRINK, &[], &[]),
+        Err(Error::TruncatedMessage)
+    );
+    assert_eq!(
+        sys.invoke(p.cs, child_cptr, blabel::SHRINK, &[400], &[]),
+        Ok(caps::Reply::empty())
+    );
+    assert_eq!(sys.budget_usage(child_oid), Some((400, 100)));
+    assert_eq!(sys.budget_usage(parent_oid).unwrap().1, parent_used - 600);
+    // After a revoke the child can shrink to nothing.
+    sys.revoke(child).unwrap();
+    sys.invoke(p.cs, child_cptr, blabel::SHRINK, &[0], &[])
+        .unwrap();
+    assert_eq!(sys.budget_usage(parent_oid).unwrap().1, parent_used - 1000);
+    assert_clean(&sys);
+}

@@ -1,8 +1,8 @@
 //! Property tests against a reference model.
 //!
-//! Random sequences of create (probe, CNode, budget split), copy, mint, move, delete
-//! and revoke run on three CSpaces at once, and on a deliberately naive model of the
-//! same semantics (maps and scans, no links). After every step the test asserts:
+//! Random sequences of create (probe, CNode, budget split), copy, mint, move,
+//! rotate, delete and revoke run on three CSpaces at once, and on a deliberately
+//! naive model of the same semantics (maps and scans, no links). After every step the test asserts:
 //! `check()` is clean; every slot holds what the model says (object, rights, badge)
 //! and every CDT parent matches, so a derived cap never has more rights than its
 //! parent and revoke removed every descendant and nothing else; every object the
@@ -189,6 +189,23 @@ impl Model {
         Ok(())
     }
 
+    fn rotate(&mut self, src: Loc, pivot: Loc, dst: Loc) -> Result<(), Error> {
+        if pivot == src || pivot == dst {
+            return Err(Error::IllegalOperation);
+        }
+        let s = *self.slots.get(&src).ok_or(Self::missing())?;
+        let p = *self.slots.get(&pivot).ok_or(Self::missing())?;
+        if dst != src && self.slots.contains_key(&dst) {
+            return Err(Error::DeleteFirst);
+        }
+        self.slots.remove(&src);
+        self.slots.insert(dst, p);
+        self.caps.get_mut(&p).unwrap().loc = dst;
+        self.slots.insert(pivot, s);
+        self.caps.get_mut(&s).unwrap().loc = pivot;
+        Ok(())
+    }
+
     /// Remove one cap; children go to its parent. Returns the object if now capless.
     fn remove_cap(&mut self, id: u64, pending: &mut Vec<Oid>) {
         let Some(c) = self.caps.remove(&id) else {
@@ -354,6 +371,12 @@ enum Op {
         src: u16,
         dst: u16,
     },
+    Rotate {
+        src: u16,
+        pivot: u16,
+        dst: u16,
+        swap: bool,
+    },
     Delete {
         at: u16,
     },
@@ -373,6 +396,8 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (s(), s(), any::<u8>(), prop::bool::weighted(0.8), 0u8..4)
             .prop_map(|(src, dst, mask, subset, badge)| Op::Mint { src, dst, mask, subset, badge }),
         3 => (s(), s()).prop_map(|(src, dst)| Op::Move { src, dst }),
+        1 => (s(), s(), s(), any::<bool>())
+            .prop_map(|(src, pivot, dst, swap)| Op::Rotate { src, pivot, dst, swap }),
         2 => s().prop_map(|at| Op::Delete { at }),
         2 => s().prop_map(|at| Op::Revoke { at }),
     ]
@@ -454,6 +479,21 @@ impl World {
     }
 
     /// Run one operation on both sides and compare; returns whether it succeeded.
+    /// An occupied CNode slot (for operations that need two full slots), or any.
+    fn pick_full(&self, k: u16) -> Loc {
+        let full: Vec<Loc> = self
+            .model
+            .slots
+            .keys()
+            .copied()
+            .filter(|l| matches!(l, Loc::In(..)))
+            .collect();
+        match full.len() {
+            0 => self.pick(k),
+            n => full[k as usize % n],
+        }
+    }
+
     fn step(&mut self, op: &Op) -> bool {
         let (expected, got) = match *op {
             Op::Probe { budget, dst } | Op::CNode { budget, dst } => {
@@ -533,6 +573,17 @@ impl World {
                 let (s, d) = (self.pick(src), self.pick(dst));
                 let (ss, ds) = (self.slot(s), self.slot(d));
                 (self.model.move_cap(s, d), self.sys.move_cap(ss, ds))
+            }
+            Op::Rotate {
+                src,
+                pivot,
+                dst,
+                swap,
+            } => {
+                let (s, p) = (self.pick_full(src), self.pick_full(pivot));
+                let d = if swap { s } else { self.pick(dst) };
+                let (ss, ps, ds) = (self.slot(s), self.slot(p), self.slot(d));
+                (self.model.rotate(s, p, d), self.sys.rotate(ss, ps, ds))
             }
             Op::Delete { at } => {
                 let l = self.pick(at);
@@ -623,8 +674,8 @@ proptest! {
     }
 }
 
-const OP_NAMES: [&str; 8] = [
-    "probe", "cnode", "split", "copy", "mint", "move", "delete", "revoke",
+const OP_NAMES: [&str; 9] = [
+    "probe", "cnode", "split", "copy", "mint", "move", "delete", "revoke", "rotate",
 ];
 
 fn op_kind(op: &Op) -> usize {
@@ -637,6 +688,7 @@ fn op_kind(op: &Op) -> usize {
         Op::Move { .. } => 5,
         Op::Delete { .. } => 6,
         Op::Revoke { .. } => 7,
+        Op::Rotate { .. } => 8,
     }
 }
 
@@ -646,7 +698,7 @@ fn op_kind(op: &Op) -> usize {
 #[test]
 fn sequences_exercise_every_operation() {
     use proptest::test_runner::{Config, TestRng, TestRunner};
-    let ok = std::cell::RefCell::new([[0usize; 2]; 8]);
+    let ok = std::cell::RefCell::new([[0usize; 2]; 9]);
     let config = Config {
         cases: 1000,
         ..Config::default()
