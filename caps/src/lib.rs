@@ -24,6 +24,20 @@
 //! slot 0 holds the fd CNode (radix R, guard size 60 - R, so fd N has CPtr N for any R
 //! and [`CapSystem::resize_cnode`] can grow it), slot 1 the authority CNode
 //! (CPtr `1 << 60 | k` for its slot k when it is shaped the same way).
+//!
+//! Adding an object type from another crate: implement [`ObjectType`] (a NAME, the
+//! per-type right names, `size`, `decode`, `perform`, `finalize`). Create objects
+//! with [`CapSystem::create_object`] from kernel code, or, inside an invocation,
+//! with [`CapSystem::prepare_create`] in decode and [`CapSystem::commit_create`] in
+//! perform; find destination slots with [`CapSystem::lookup_slot_in`] from an extra
+//! CNode capability; reach your object behind a capability with
+//! [`CapSystem::object`]. `finalize` runs with the kernel's capability lock held,
+//! so it must not call back into the capability system.
+//!
+//! Known limits: Delete moves the deleted capability's children up to its parent,
+//! which costs one step per child (Revoke is linear in what it removes). A CNode
+//! capability stored inside its own CNode keeps that CNode alive until something
+//! outside deletes it or its Budget is revoked (seL4 needs zombies for this case).
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 extern crate alloc;

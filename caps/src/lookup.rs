@@ -115,6 +115,22 @@ impl CapSystem {
         Ok(slot)
     }
 
+    /// The slot `depth` bits of `index` name exactly, starting at the CNode that
+    /// `cnode` (typically an invocation's extra capability) names: how an outside
+    /// object type's decode finds a destination slot, as CNode operations do.
+    pub fn lookup_slot_in(
+        &self,
+        cnode: &Cap,
+        index: CPtr,
+        depth: u64,
+        source: bool,
+    ) -> Result<Slot> {
+        if self.obj(cnode.obj).map(|e| e.oid) != Some(cnode.oid) {
+            return Err(Error::lookup(source, LookupFault::InvalidRoot));
+        }
+        self.lookup_slot_from(cnode.obj, index, depth, source)
+    }
+
     pub(crate) fn root_of(&self, cs: CSpaceId) -> Result<u32> {
         match self.roots.get(cs.0 as usize) {
             Some(&r) if r != NIL => Ok(self.node(r).obj),

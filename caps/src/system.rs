@@ -111,6 +111,12 @@ impl CapNode {
     };
 }
 
+// The kernel keeps the system behind a lock shared by CPUs, so it must be Send.
+const _: () = {
+    const fn send<T: Send>() {}
+    send::<CapSystem>();
+};
+
 /// Writ's capability state: every capability, object and CSpace root.
 pub struct CapSystem {
     pub(crate) caps: Vec<CapNode>,
@@ -275,6 +281,18 @@ impl CapSystem {
             obj: idx,
         };
         self.slot_of(&cap, index)
+    }
+
+    /// The lowest empty slot at or above `from` in the CNode object `oid` (Linux hands
+    /// out the lowest free fd).
+    pub fn first_empty_slot(&self, oid: Oid, from: u32) -> Option<u32> {
+        let cn = self.by_oid.get(&oid).and_then(|&i| self.cnode_store(i))?;
+        cn.slots
+            .iter()
+            .enumerate()
+            .skip(from as usize)
+            .find(|(_, &c)| c == NIL)
+            .map(|(i, _)| i as u32)
     }
 
     /// Occupied slots of the CNode object `oid`, in slot order, with their caps (what

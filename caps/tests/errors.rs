@@ -702,3 +702,43 @@ fn budget_shrink_returns_bytes_and_needs_revoke_first() {
     assert_eq!(sys.budget_usage(parent_oid).unwrap().1, parent_used - 1000);
     assert_clean(&sys);
 }
+
+#[test]
+fn helpers_for_outside_types_and_the_personality() {
+    let (mut sys, p, f) = setup();
+    new_probe(&mut sys, &p, 0, 1, &f);
+    new_probe(&mut sys, &p, 1, 2, &f);
+    new_probe(&mut sys, &p, 3, 3, &f);
+    assert_eq!(sys.first_empty_slot(p.fds, 0), Some(2));
+    assert_eq!(sys.first_empty_slot(p.fds, 3), Some(4));
+    assert_eq!(sys.first_empty_slot(p.fds, 16), None);
+    let probe_oid = sys.cap_at(fd(&sys, &p, 0)).unwrap().oid;
+    assert_eq!(sys.first_empty_slot(probe_oid, 0), None);
+    // Slot lookup from a CNode cap, as a decode would do with an extra cap.
+    let root = sys.cap_at(Slot::root(p.cs)).unwrap();
+    let fd_cnode = sys.cap_at(sys.slot_of(&root, 0).unwrap()).unwrap();
+    assert_eq!(
+        sys.lookup_slot_in(&fd_cnode, 5, FD_DEPTH, false),
+        Ok(fd(&sys, &p, 5))
+    );
+    assert_eq!(
+        sys.lookup_slot_in(&fd_cnode, 5, 65, false),
+        Err(Error::RangeError { min: 1, max: 64 })
+    );
+    let probe_cap = sys.cap_at(fd(&sys, &p, 0)).unwrap();
+    assert_eq!(
+        sys.lookup_slot_in(&probe_cap, 5, FD_DEPTH, true),
+        Err(Error::FailedLookup {
+            source: true,
+            fault: LookupFault::InvalidRoot
+        })
+    );
+    // A stale cap (its object gone) is an invalid root, not a panic.
+    sys.delete(fd(&sys, &p, 3)).unwrap();
+    let stale = probe_cap;
+    sys.delete(fd(&sys, &p, 0)).unwrap();
+    assert!(sys.lookup_slot_in(&stale, 0, 60, false).is_err());
+    assert_eq!(sys.object::<Probe>(&stale).map(|p| p.tag), None);
+    assert_eq!(sys.type_name(&stale), None);
+    assert_clean(&sys);
+}
