@@ -1,6 +1,6 @@
 //! The capability system: one struct owning every capability and object.
 //!
-//! Capabilities live in an arena (`caps`) of [`CapNode`]s. Each node carries its
+//! Capabilities live in an arena (`caps`) of `CapNode`s. Each node carries its
 //! derivation-tree links (parent, first child, siblings) and its links in the list of
 //! capabilities to the same object, so revoke, delete and finalization are iterative
 //! walks over indices, never recursion. A CNode's slots hold arena indices, so Move
