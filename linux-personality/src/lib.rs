@@ -38,6 +38,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod elf;
+pub mod stack;
 pub mod uaccess;
 
 pub use abi::errno::{Errno, SysResult};
