@@ -17,6 +17,7 @@ use smoltcp::time::{Duration, Instant};
 use spin::Mutex;
 
 use crate::device::Link;
+use crate::finwatch::FinWatch;
 use crate::error::{NetError, NetResult};
 use crate::ports::{Ports, Proto};
 use crate::readiness::Readiness;
@@ -96,6 +97,7 @@ pub(crate) struct Env {
     pub next_id: EndpointId,
     /// Packets still waiting in the device when `poll` yielded.
     pub more_rx: bool,
+    pub finwatch: FinWatch,
 }
 
 impl Env {
@@ -208,6 +210,8 @@ impl Core {
                 break;
             }
         }
+        let env = &mut self.env;
+        env.finwatch.check(now, &env.sockets, &mut env.link);
         self.distribute_captured();
         self.env.reap_orphans();
         self.refresh_all()
@@ -221,6 +225,9 @@ impl Core {
         }
         let mut at = env.iface.poll_at(now, &env.sockets);
         let mut earliest = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        if let Some(t) = env.finwatch.poll_at() {
+            earliest(t);
+        }
         for o in &env.orphans {
             earliest(o.deadline);
         }

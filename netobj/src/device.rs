@@ -14,7 +14,7 @@
 //! the stack when a SYN arrived so listening pools are refilled before the next one, and
 //! copies IPv4 packets for AF_PACKET endpoints.
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::net::Ipv4Addr;
@@ -75,8 +75,13 @@ const CAPTURE_QUEUE_MAX: usize = 1024;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_ARP: u16 = 0x0806;
 
+/// A TCP connection as seen in its frames: (local port, remote address, remote port).
+pub(crate) type FinKey = (u16, Ipv4Addr, u16);
+
 pub(crate) struct TxSide {
     pub dev: alloc::boxed::Box<dyn NetDevice>,
+    /// The last FIN segment each connection sent to the device (see `finwatch`).
+    pub fin_frames: BTreeMap<FinKey, Vec<u8>>,
     buf: Vec<u8>,
     pub loopback: VecDeque<Vec<u8>>,
     pub local_ip: Option<Ipv4Addr>,
@@ -104,6 +109,11 @@ impl TxSide {
                 self.stats.tx_dropped += 1;
             }
         } else if self.dev.transmit(frame) {
+            if let Some(key) = tcp_fin_key(frame) {
+                if let Some(bare) = crate::finwatch::bare_fin(frame) {
+                    self.fin_frames.insert(key, bare);
+                }
+            }
             self.stats.tx_frames += 1;
             self.stats.tx_bytes += len as u64;
         } else {
@@ -135,6 +145,7 @@ impl Link {
             tx: TxSide {
                 dev,
                 buf: vec![0; mtu + 14],
+                fin_frames: BTreeMap::new(),
                 loopback: VecDeque::new(),
                 local_ip: None,
                 stats: LinkStats::default(),
@@ -169,6 +180,16 @@ impl Link {
         buf[14..len].copy_from_slice(packet);
         self.tx.emit(len);
         true
+    }
+
+    /// Send the remembered FIN segment of a connection again.
+    pub fn resend_fin(&mut self, key: &FinKey) {
+        if let Some(f) = self.tx.fin_frames.get(key) {
+            if self.tx.dev.transmit(f) {
+                self.tx.stats.tx_frames += 1;
+                self.tx.stats.tx_bytes += f.len() as u64;
+            }
+        }
     }
 
     /// Decide whether a received frame goes up to smoltcp, noting SYNs and captures.
@@ -304,4 +325,21 @@ fn tcp_syn_port(ip: &[u8]) -> Option<u16> {
     let tcp = ip.get(ihl..ihl + 14)?;
     let flags = tcp[13];
     (flags & 0x12 == 0x02).then(|| u16::from_be_bytes([tcp[2], tcp[3]]))
+}
+
+/// The connection key of an outgoing Ethernet frame carrying a TCP FIN.
+fn tcp_fin_key(frame: &[u8]) -> Option<FinKey> {
+    if ethertype(frame) != Some(ETHERTYPE_IPV4) {
+        return None;
+    }
+    let ip = &frame[14..];
+    let dst = ipv4_dst(ip)?;
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    if ip[9] != 6 || ihl < 20 {
+        return None;
+    }
+    let tcp = ip.get(ihl..ihl + 14)?;
+    (tcp[13] & 0x01 != 0).then(|| {
+        (u16::from_be_bytes([tcp[0], tcp[1]]), dst, u16::from_be_bytes([tcp[2], tcp[3]]))
+    })
 }

@@ -35,6 +35,7 @@ mod core;
 mod datagram;
 pub mod device;
 pub mod error;
+mod finwatch;
 pub mod icmp;
 pub mod options;
 pub mod packet;

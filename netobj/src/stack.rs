@@ -119,6 +119,7 @@ impl NetStack {
             now,
             next_id: 0,
             more_rx: false,
+            finwatch: Default::default(),
         };
         apply_addressing(&mut env);
         NetStack { core: Arc::new(Mutex::new(Core { endpoints: BTreeMap::new(), env })) }

@@ -398,20 +398,6 @@ impl TcpEndpoint {
         self.handle.readiness()
     }
 
-    #[doc(hidden)]
-    pub fn debug_state(&self) -> alloc::string::String {
-        let r: NetResult<alloc::string::String> = self.with(|t, env, _| {
-            Ok(match &t.state {
-                State::Connected(c) => {
-                    let s = env.sockets.get::<Socket>(c.handle);
-                    alloc::format!("{} sq={} rq={} timeout={:?}", s.state(), s.send_queue(), s.recv_queue(), s.timeout())
-                }
-                _ => alloc::string::String::from("other"),
-            })
-        });
-        r.unwrap_or_default()
-    }
-
     /// The waker woken when readiness gains a bit (None removes it).
     pub fn set_waker(&self, waker: Option<&Waker>) {
         self.handle.set_waker(waker)
