@@ -149,6 +149,57 @@ impl LoadSegment {
     }
 }
 
+/// How the kernel maps one segment at a given bias: what comes from the file, what
+/// must be zeroed, what is anonymous. Linux's `elf_load` does the same split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentMapping {
+    /// Page-aligned first address of the segment.
+    pub start: u64,
+    /// Page-aligned end of the file-backed pages: `[start, file_end)` is the file from
+    /// `file_page_offset` (bytes past the end of the file read as zero).
+    pub file_end: u64,
+    /// Page-aligned file offset mapped at `start`.
+    pub file_page_offset: u64,
+    /// `[zero_start, file_end)` lies past `filesz` inside the last file page and must
+    /// be zeroed (the start of `.bss`); empty when the file part ends on a page boundary.
+    pub zero_start: u64,
+    /// Page-aligned end of the segment: `[file_end, end)` is anonymous zero memory.
+    pub end: u64,
+    pub flags: SegmentFlags,
+}
+
+impl LoadSegment {
+    /// The mapping of this segment shifted by `bias`; `SegmentOutOfRange` if that
+    /// leaves user space.
+    pub fn mapping(&self, bias: u64) -> Result<SegmentMapping, ElfError> {
+        let vaddr = self
+            .vaddr
+            .checked_add(bias)
+            .ok_or(ElfError::SegmentOutOfRange)?;
+        let mem_end = vaddr
+            .checked_add(self.memsz)
+            .filter(|&e| e <= USER_END)
+            .ok_or(ElfError::SegmentOutOfRange)?;
+        // Below USER_END, so rounding up cannot overflow.
+        let page_up = |a: u64| (a + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        let start = vaddr & !(PAGE_SIZE - 1);
+        let (file_end, zero_start) = if self.filesz == 0 {
+            (start, start)
+        } else {
+            let file_bytes_end = vaddr + self.filesz;
+            (page_up(file_bytes_end), file_bytes_end)
+        };
+        Ok(SegmentMapping {
+            start,
+            file_end,
+            file_page_offset: self.file_offset & !(PAGE_SIZE - 1),
+            zero_start,
+            end: page_up(mem_end).max(file_end),
+            flags: self.flags,
+        })
+    }
+}
+
 /// A validated executable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElfImage {

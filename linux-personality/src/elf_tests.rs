@@ -454,3 +454,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn segment_mappings_split_file_zero_and_anonymous() {
+    let img = parse(&static_exec()).unwrap();
+    let text = img.segments[0].mapping(0).unwrap();
+    assert_eq!(
+        (
+            text.start,
+            text.file_end,
+            text.file_page_offset,
+            text.zero_start,
+            text.end
+        ),
+        (0x400000, 0x402000, 0, 0x401100, 0x402000)
+    );
+    // Data: 0x100 bytes from the file, the rest of that page zeroed, two anonymous pages.
+    let data = img.segments[1].mapping(0x1000).unwrap();
+    assert_eq!(
+        (
+            data.start,
+            data.file_end,
+            data.file_page_offset,
+            data.zero_start,
+            data.end
+        ),
+        (0x403000, 0x404000, 0x2000, 0x403100, 0x406000)
+    );
+    assert!(data.flags.write);
+    assert_eq!(
+        img.segments[1].mapping(USER_END),
+        Err(ElfError::SegmentOutOfRange)
+    );
+    assert_eq!(
+        img.segments[1].mapping(u64::MAX),
+        Err(ElfError::SegmentOutOfRange)
+    );
+    let bss_only = LoadSegment {
+        vaddr: 0x500010,
+        memsz: 0x20,
+        file_offset: 0x10,
+        filesz: 0,
+        flags: SegmentFlags::default(),
+    };
+    let m = bss_only.mapping(0).unwrap();
+    assert_eq!(
+        (m.start, m.file_end, m.zero_start, m.end),
+        (0x500000, 0x500000, 0x500000, 0x501000)
+    );
+}

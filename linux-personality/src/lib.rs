@@ -45,3 +45,6 @@ pub use abi::errno::{Errno, SysResult};
 
 #[cfg(test)]
 mod test_support;
+
+#[cfg(test)]
+mod exec_tests;

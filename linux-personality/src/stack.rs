@@ -251,6 +251,19 @@ pub struct ExecAuxv {
 }
 
 impl ExecAuxv {
+    /// The program-dependent entries for `image` loaded at `bias`, with an interpreter
+    /// loaded at `interp_base` (0 without one). Ids, `secure` and the hardware bits are
+    /// left for the caller to set.
+    pub fn for_image(image: &crate::elf::ElfImage, bias: u64, interp_base: u64) -> ExecAuxv {
+        ExecAuxv {
+            phdr: image.phdr_vaddr.map_or(0, |p| p.wrapping_add(bias)),
+            phnum: u64::from(image.phnum),
+            entry: image.entry.wrapping_add(bias),
+            base: interp_base,
+            ..ExecAuxv::default()
+        }
+    }
+
     /// The entries, in the order Linux x86_64 emits them (minus the vDSO's).
     pub fn entries(&self) -> Vec<(u64, u64)> {
         use crate::abi::auxv::*;
