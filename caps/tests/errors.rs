@@ -742,3 +742,53 @@ fn helpers_for_outside_types_and_the_personality() {
     assert_eq!(sys.type_name(&stale), None);
     assert_clean(&sys);
 }
+
+#[test]
+fn slot_in_and_charged_cspaces() {
+    let (mut sys, p, f) = setup();
+    // "fd 5 of this process": path 0 at depth 4 names the fd CNode's root slot.
+    assert_eq!(sys.slot_in(p.cs, 0, 4, 5), Ok(fd(&sys, &p, 5)));
+    assert_eq!(
+        sys.slot_in(p.cs, 0, 4, 16),
+        Err(Error::RangeError { min: 0, max: 15 })
+    );
+    // Root slot 7 is empty; root slot 0 holds a CNode but fd 0 (a probe) is no CNode.
+    assert_eq!(
+        sys.slot_in(p.cs, 7, 4, 0),
+        Err(Error::FailedLookup {
+            source: false,
+            fault: LookupFault::MissingCapability { bits_left: 0 }
+        })
+    );
+    new_probe(&mut sys, &p, 0, 1, &f);
+    assert_eq!(
+        sys.slot_in(p.cs, 0, 64, 0),
+        Err(Error::InvalidCapability { index: u8::MAX })
+    );
+    // A CSpace paid for by the process's Budget, and one it cannot afford.
+    let before = sys
+        .budget_usage(sys.cap_at(p.budget).unwrap().oid)
+        .unwrap()
+        .1;
+    let cs = sys.create_cspace(Some(p.budget), 3, 0, 0).unwrap();
+    let after = sys
+        .budget_usage(sys.cap_at(p.budget).unwrap().oid)
+        .unwrap()
+        .1;
+    assert_eq!(after - before, 64 + 32 * 8);
+    assert!(matches!(
+        sys.create_cspace(Some(p.budget), 20, 0, 0),
+        Err(Error::NotEnoughMemory { .. })
+    ));
+    assert_eq!(
+        sys.create_cspace(Some(p.budget), 0, 0, 0),
+        Err(Error::RangeError { min: 1, max: 24 })
+    );
+    sys.destroy_cspace(cs).unwrap();
+    let end = sys
+        .budget_usage(sys.cap_at(p.budget).unwrap().oid)
+        .unwrap()
+        .1;
+    assert_eq!(end, before);
+    assert_clean(&sys);
+}
