@@ -17,6 +17,8 @@ extern crate alloc;
 
 mod arch;
 mod cmdline;
+mod exec;
+mod initramfs;
 mod logger;
 mod mm;
 mod pci;
@@ -52,16 +54,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     time::init_timer();
     pci::init();
     sched::init();
-    match info.initrd {
-        Some((start, len)) => log::info!(
-            "initrd: {} bytes at {:#x}..{:#x} ({} KiB)",
-            len,
-            start,
-            start + len,
-            len / 1024
-        ),
-        None => log::info!("initrd: none"),
-    }
+    initramfs::init(info.initrd);
     log::info!("boot: done in {} ms", time::uptime_ns() / 1_000_000);
 
     if !args.selftests.is_empty() {
@@ -71,11 +64,49 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
         power::exit(power::Exit::Success);
     }
     if let Some(path) = args.exec {
-        log::error!("exec: cannot run {path}: user processes are not implemented yet");
-        power::exit(power::Exit::Failure);
+        run_exec_file(path);
     }
     log::info!("writ: no init to run yet; idling (quit QEMU with Ctrl-A X)");
     sched::idle_loop()
+}
+
+/// `writ.exec=PATH` (what `writ-run --exec` sets up): run the command in PATH, print
+/// its status in the line the launcher reads, power off. With a shell in the initramfs
+/// the file is a shell script; without one, the command is split on whitespace.
+fn run_exec_file(path: &str) -> ! {
+    let Some(file) = initramfs::lookup(path) else {
+        log::error!("exec: {path} is not in the initramfs");
+        power::exit(power::Exit::Failure);
+    };
+    let text = core::str::from_utf8(file.data).unwrap_or("");
+    let words: alloc::vec::Vec<&[u8]> = if initramfs::lookup("/bin/sh").is_some() {
+        alloc::vec![b"/bin/sh".as_slice(), path.as_bytes()]
+    } else {
+        text.split_ascii_whitespace().map(str::as_bytes).collect()
+    };
+    let status = match words.first().map(|w| core::str::from_utf8(w).unwrap_or("")) {
+        None | Some("") => 0,
+        Some(prog) => {
+            let envp: [&[u8]; 3] = [
+                b"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                b"HOME=/",
+                b"TERM=linux",
+            ];
+            match exec::spawn(prog, &words, &envp) {
+                Ok(proc) => proc.wait().shell_code(),
+                Err(e) => {
+                    println!("writ: {prog}: {}", e.name());
+                    if e == linux_personality::Errno::ENOENT {
+                        127
+                    } else {
+                        126
+                    }
+                }
+            }
+        }
+    };
+    println!("writ: poweroff status={status}");
+    power::exit(power::Exit::Success)
 }
 
 #[panic_handler]

@@ -33,7 +33,6 @@ impl ExitStatus {
     }
 
     /// The shell's `$?`: the code, or 128 + signal.
-    #[allow(dead_code)] // writ.exec reports it
     pub fn shell_code(self) -> u8 {
         match self {
             ExitStatus::Exited(c) => c,

@@ -24,6 +24,7 @@ const ENOSYS: i64 = 38;
 
 const SYS_WRITE: u64 = 1;
 const SYS_MMAP: u64 = 9;
+const SYS_MPROTECT: u64 = 10;
 const SYS_MUNMAP: u64 = 11;
 const SYS_BRK: u64 = 12;
 const SYS_IOCTL: u64 = 16;
@@ -72,6 +73,7 @@ fn dispatch(proc: &Process, nr: u64, a: [u64; 6]) -> Result<i64, i64> {
         SYS_IOCTL => Err(ENOTTY),
         SYS_BRK => brk(proc, a[0]),
         SYS_MMAP => mmap(proc, a[0], a[1], a[2], a[3], a[4] as i64),
+        SYS_MPROTECT => mprotect(proc, a[0], a[1], a[2]),
         SYS_MUNMAP => munmap(proc, a[0], a[1]),
         _ => {
             if LOGGED.lock().insert(nr) {
@@ -223,6 +225,39 @@ fn munmap(proc: &Process, addr: u64, len: u64) -> Result<i64, i64> {
     let mut va = addr;
     while va < addr + len {
         mm.aspace.unmap(va);
+        va += PAGE_SIZE;
+    }
+    Ok(0)
+}
+
+fn mprotect(proc: &Process, addr: u64, len: u64, prot: u64) -> Result<i64, i64> {
+    if !addr.is_multiple_of(PAGE_SIZE) || prot & !0x7 != 0 {
+        return Err(EINVAL);
+    }
+    let end = addr
+        .checked_add(len.next_multiple_of(PAGE_SIZE))
+        .ok_or(EINVAL)?;
+    if end > crate::mm::vm::USER_TOP {
+        return Err(ENOMEM);
+    }
+    let mut mm = proc.mm.lock();
+    // Linux fails with ENOMEM when part of the range is unmapped, changing nothing.
+    let mut va = addr;
+    while va < end {
+        if mm.aspace.translate(va).is_none() {
+            return Err(ENOMEM);
+        }
+        va += PAGE_SIZE;
+    }
+    // PROT_NONE needs VMAs (a present-but-inaccessible page); until then it keeps the
+    // page readable, which a program can only notice by not faulting.
+    let p = Prot {
+        write: prot & PROT_WRITE != 0,
+        exec: prot & PROT_EXEC != 0,
+    };
+    let mut va = addr;
+    while va < end {
+        mm.aspace.protect(va, p);
         va += PAGE_SIZE;
     }
     Ok(0)

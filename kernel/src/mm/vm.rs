@@ -159,7 +159,6 @@ impl AddressSpace {
     }
 
     /// Changes the protection of an existing mapping.
-    #[allow(dead_code)] // mprotect (issue 5)
     pub fn protect(&mut self, va: u64, prot: Prot) -> bool {
         let Ok(Some((t, i))) = self.leaf(va, false) else {
             return false;

@@ -1,0 +1,185 @@
+//! Starting programs: load an ELF executable (static, static-PIE, or dynamic with its
+//! interpreter) from the initramfs into a fresh address space, lay out the initial
+//! stack as Linux does, and start its first thread.
+//!
+//! Parsing, placement policy and the stack layout are the personality's
+//! (`linux_personality::{elf, stack}`, host-tested); this module only maps memory.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use linux_personality::abi::auxv::*;
+use linux_personality::elf::{self, ElfImage, ElfKind, LoadRole};
+use linux_personality::Errno;
+
+use crate::initramfs::{self, S_IFMT, S_IFREG};
+use crate::mm::vm::{AddressSpace, Prot};
+use crate::mm::{phys_to_virt, PAGE_SIZE};
+use crate::process::{self, Process};
+
+/// Top of the initial stack; the stack grows down from here.
+pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
+/// Stack mapped up front (demand paging of the stack comes with VMAs).
+const STACK_PREMAPPED: u64 = 1 << 20;
+
+fn vm_err(_: crate::mm::vm::VmError) -> Errno {
+    Errno::ENOMEM
+}
+
+fn read_program(path: &str) -> Result<&'static [u8], Errno> {
+    let e = initramfs::lookup(path).ok_or(Errno::ENOENT)?;
+    if e.mode & S_IFMT != S_IFREG {
+        return Err(Errno::EACCES);
+    }
+    if e.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(e.data)
+}
+
+/// Maps every PT_LOAD of `img` (file bytes `file`) at `bias`; returns the end of the
+/// highest segment (where the program break starts).
+fn map_image(
+    aspace: &mut AddressSpace,
+    img: &ElfImage,
+    file: &[u8],
+    bias: u64,
+) -> Result<u64, Errno> {
+    let mut end = 0;
+    for seg in &img.segments {
+        let start = (seg.vaddr + bias) & !(PAGE_SIZE - 1);
+        let stop = (seg.vaddr + bias + seg.memsz).next_multiple_of(PAGE_SIZE);
+        let prot = Prot {
+            write: seg.flags.write,
+            exec: seg.flags.exec,
+        };
+        let mut va = start;
+        while va < stop {
+            // Two segments may share a page (end of text, start of data): reuse it and
+            // widen its protection rather than fail.
+            let phys = match aspace.translate(va) {
+                Some(t) => {
+                    let widened = Prot {
+                        write: prot.write || t.writable,
+                        exec: true,
+                    };
+                    aspace.protect(va, widened);
+                    t.phys & !(PAGE_SIZE - 1)
+                }
+                None => aspace.map_zeroed(va, prot).map_err(vm_err)?,
+            };
+            // Copy the part of the file that falls in this page.
+            let seg_file_start = seg.vaddr + bias;
+            let seg_file_end = seg_file_start + seg.filesz;
+            let lo = va.max(seg_file_start);
+            let hi = (va + PAGE_SIZE).min(seg_file_end);
+            if lo < hi {
+                let off = (seg.file_offset + (lo - seg_file_start)) as usize;
+                let src = file
+                    .get(off..off + (hi - lo) as usize)
+                    .ok_or(Errno::ENOEXEC)?;
+                // SAFETY: `phys` is a frame of this address space, reached through the
+                // direct map; the copy stays inside the page (lo..hi within va's page).
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        src.as_ptr(),
+                        (phys_to_virt(phys) + (lo - va)) as *mut u8,
+                        src.len(),
+                    )
+                };
+            }
+            va += PAGE_SIZE;
+        }
+        end = end.max(stop);
+    }
+    Ok(end)
+}
+
+/// AT_RANDOM bytes: RDRAND when the CPU has it, mixed with the TSC.
+fn random16() -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let mut x = crate::time::uptime_ns() ^ 0x9e37_79b9_7f4a_7c15;
+    for chunk in out.chunks_mut(8) {
+        let mut r = 0u64;
+        // SAFETY: rdrand is guarded by the CPUID check.
+        let has = core::arch::x86_64::__cpuid(1).ecx & (1 << 30) != 0;
+        if has {
+            unsafe { core::arch::x86_64::_rdrand64_step(&mut r) };
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&(x ^ r).to_le_bytes());
+    }
+    out
+}
+
+/// Loads `path` and starts it as a new process with `argv` and `envp`.
+pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, Errno> {
+    let file = read_program(path)?;
+    let img = elf::parse(file)?;
+    let mut aspace = AddressSpace::new().map_err(vm_err)?;
+    let bias = elf::load_bias(&img, LoadRole::Main);
+    let brk = map_image(&mut aspace, &img, file, bias)?;
+
+    let (entry, interp_base) = match &img.kind {
+        ElfKind::Static | ElfKind::StaticPie => (img.entry + bias, 0),
+        ElfKind::Dynamic { interp } => {
+            let interp_file = read_program(interp)?;
+            let interp_img = elf::parse(interp_file)?;
+            if !matches!(interp_img.kind, ElfKind::StaticPie | ElfKind::Static) {
+                return Err(Errno::ELIBBAD);
+            }
+            let ibias = elf::load_bias(&interp_img, LoadRole::Interpreter);
+            map_image(&mut aspace, &interp_img, interp_file, ibias)?;
+            (interp_img.entry + ibias, ibias)
+        }
+    };
+
+    let rw = Prot {
+        write: true,
+        exec: false,
+    };
+    let mut va = STACK_TOP - STACK_PREMAPPED;
+    while va < STACK_TOP {
+        aspace.map_zeroed(va, rw).map_err(vm_err)?;
+        va += PAGE_SIZE;
+    }
+    let phdr = img.phdr_vaddr.map_or(0, |p| p + bias);
+    let auxv: Vec<(u64, u64)> = alloc::vec![
+        (AT_PHDR, phdr),
+        (AT_PHENT, u64::from(img.phentsize)),
+        (AT_PHNUM, u64::from(img.phnum)),
+        (AT_PAGESZ, PAGE_SIZE),
+        (AT_BASE, interp_base),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, img.entry + bias),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_HWCAP, u64::from(core::arch::x86_64::__cpuid(1).edx)),
+        (AT_CLKTCK, 100),
+        (AT_HWCAP2, 0),
+        (AT_MINSIGSTKSZ, 2048),
+    ];
+    let stack = linux_personality::stack::build_initial_stack(
+        STACK_TOP,
+        argv,
+        envp,
+        &auxv,
+        random16(),
+        path.as_bytes(),
+        b"x86_64",
+    )?;
+    if STACK_TOP - stack.rsp > STACK_PREMAPPED {
+        return Err(Errno::E2BIG);
+    }
+    crate::uaccess::copy_to_user(&aspace, stack.rsp, &stack.bytes).map_err(|_| Errno::EFAULT)?;
+
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let proc = Process::new(name, aspace, brk);
+    process::start(&proc, entry, stack.rsp);
+    Ok(proc)
+}
