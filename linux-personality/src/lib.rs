@@ -28,6 +28,30 @@
 //! [`elf::load_bias`], [`stack::build_initial_stack`] with the auxv values the load
 //! produced, copy the image in, jump to the entry with `rsp` set.
 //!
+//! ```
+//! use linux_personality::abi::auxv::PLATFORM;
+//! use linux_personality::elf::{self, LoadRole};
+//! use linux_personality::stack::{build_initial_stack, ExecAuxv};
+//! use linux_personality::uaccess::{read_cstring, UserMemory, PATH_MAX};
+//! use linux_personality::Errno;
+//!
+//! /// The shape of the kernel's execve; `mem` is the new address space.
+//! fn exec(mem: &mut impl UserMemory, file: &[u8], path_ptr: u64) -> Result<u64, Errno> {
+//!     let path = read_cstring(mem, path_ptr, PATH_MAX)?; // EFAULT, ENAMETOOLONG
+//!     let image = elf::parse(file)?; // ENOEXEC, EINVAL
+//!     let bias = elf::load_bias(&image, LoadRole::Main);
+//!     image.biased_span(bias)?;
+//!     for segment in &image.segments {
+//!         let _plan = segment.mapping(bias)?; // the kernel maps file pages and zero pages
+//!     }
+//!     let auxv = ExecAuxv::for_image(&image, bias, 0).entries();
+//!     let top = 0x7fff_ffff_e000;
+//!     let stack = build_initial_stack(top, &[&path], &[], &auxv, [0; 16], &path, PLATFORM)?;
+//!     mem.write(stack.rsp, &stack.bytes)?;
+//!     Ok(stack.rsp)
+//! }
+//! ```
+//!
 //! Next to come on top of these: the syscall dispatcher (one `match` on
 //! [`abi::nr`] numbers, ENOSYS and a one-time log for the rest) and the fd layer where
 //! every file descriptor is a capability in the process's fd CNode.

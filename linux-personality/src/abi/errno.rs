@@ -255,4 +255,30 @@ mod tests {
         assert_eq!(Errno::from_code(0), None);
         assert_eq!(Errno::from_code(134), None);
     }
+
+    /// The host's asm-generic headers (linux-libc-dev) are an independent copy of the
+    /// same table: every numeric define there must have the same name here.
+    #[test]
+    fn matches_host_errno_headers_when_present() {
+        let mut seen = 0;
+        for file in ["errno-base.h", "errno.h"] {
+            let path = std::format!("/usr/include/asm-generic/{file}");
+            let Ok(text) = std::fs::read_to_string(path) else {
+                return;
+            };
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                if words.next() != Some("#define") {
+                    continue;
+                }
+                let (Some(name), Some(Ok(code))) = (words.next(), words.next().map(str::parse))
+                else {
+                    continue;
+                };
+                assert_eq!(Errno::from_code(code).map(Errno::name), Some(name));
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 131);
+    }
 }

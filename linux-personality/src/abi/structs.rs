@@ -49,7 +49,8 @@ pub struct Timespec {
 }
 
 impl Timespec {
-    /// A timespec from user space is valid when `0 <= tv_nsec < 1e9` (else EINVAL).
+    /// A duration or timeout from user space (`nanosleep`, `ppoll`, futex waits) is
+    /// valid when `tv_sec >= 0` and `0 <= tv_nsec < 1e9`; otherwise Linux says EINVAL.
     pub fn is_valid(&self) -> bool {
         (0..1_000_000_000).contains(&self.tv_nsec) && self.tv_sec >= 0
     }
