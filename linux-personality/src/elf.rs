@@ -108,7 +108,8 @@ pub enum ElfKind {
     /// `ET_EXEC` without an interpreter: mapped at its link addresses, entered directly.
     Static,
     /// `ET_DYN` without an interpreter (`-static-pie`): placed at a base, relocates
-    /// itself, entered directly.
+    /// itself, entered directly. A dynamic loader (`ld-musl-x86_64.so.1`) parses as
+    /// this too; [`LoadRole::Interpreter`] is what places it differently.
     StaticPie,
     /// Has a `PT_INTERP`: the interpreter at `interp` is loaded too and entered first.
     Dynamic {
@@ -209,8 +210,8 @@ pub struct ElfImage {
     /// `e_entry`, before the load bias.
     pub entry: u64,
     /// Address of the program headers once loaded (before the bias), for `AT_PHDR`:
-    /// from `PT_PHDR`, or computed from the `PT_LOAD` that maps `e_phoff`. `None` when
-    /// no segment maps them.
+    /// computed from the `PT_LOAD` that maps `e_phoff` (as Linux does), else the
+    /// `PT_PHDR` value. `None` when neither exists.
     pub phdr_vaddr: Option<u64>,
     /// `e_phnum`, for `AT_PHNUM`.
     pub phnum: u16,
@@ -418,14 +419,13 @@ pub fn parse(image: &[u8]) -> Result<ElfImage, ElfError> {
     if segments.is_empty() {
         return Err(ElfError::NoLoadSegments);
     }
-    let phdr_vaddr = pt_phdr.or_else(|| {
-        segments.iter().find_map(|s| {
-            let inside = phoff >= s.file_offset
-                && in_file(phoff, table_len as u64, image.len())
-                && phoff + table_len as u64 <= s.file_offset + s.filesz;
-            inside.then(|| s.vaddr + (phoff - s.file_offset))
-        })
-    });
+    // As Linux (5.18 on): the PT_LOAD whose file range holds `e_phoff` decides; PT_PHDR
+    // only fills in when no segment maps the headers.
+    let phdr_vaddr = segments
+        .iter()
+        .find(|s| phoff >= s.file_offset && phoff - s.file_offset < s.filesz)
+        .map(|s| s.vaddr + (phoff - s.file_offset))
+        .or(pt_phdr);
     let kind = match interp {
         Some(interp) => ElfKind::Dynamic { interp },
         None if pie => ElfKind::StaticPie,

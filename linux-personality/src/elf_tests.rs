@@ -503,3 +503,40 @@ fn segment_mappings_split_file_zero_and_anonymous() {
         (0x500000, 0x500000, 0x500000, 0x501000)
     );
 }
+
+#[test]
+fn phdr_address_comes_from_the_segment_mapping_e_phoff() {
+    // PT_PHDR claims 0x999000, but the text segment maps offset 64 at 0x400040; Linux
+    // reports the latter, and so do we.
+    let f = build(
+        ET_EXEC,
+        0x400100,
+        &[
+            (PT_PHDR, PF_R, 64, 0x999000, 112, 112, 8),
+            (PT_LOAD, RX, 0, 0x400000, 0x200, 0x200, 0x1000),
+        ],
+        &[],
+        0x200,
+    );
+    assert_eq!(parse(&f).unwrap().phdr_vaddr, Some(0x400040));
+    // With no segment mapping the headers, PT_PHDR is all there is.
+    let f = build(
+        ET_EXEC,
+        0x401000,
+        &[
+            (PT_PHDR, PF_R, 64, 0x999000, 112, 112, 8),
+            (PT_LOAD, RX, 0x1000, 0x401000, 0x10, 0x10, 0x1000),
+        ],
+        &[],
+        0x1010,
+    );
+    assert_eq!(parse(&f).unwrap().phdr_vaddr, Some(0x999000));
+    let f = build(
+        ET_EXEC,
+        0x401000,
+        &[(PT_LOAD, RX, 0x1000, 0x401000, 0x10, 0x10, 0x1000)],
+        &[],
+        0x1010,
+    );
+    assert_eq!(parse(&f).unwrap().phdr_vaddr, None);
+}

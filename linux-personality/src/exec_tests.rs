@@ -196,3 +196,22 @@ fn musl_executables_end_to_end() {
     let pie = crate::test_support::musl_executable("exec-static-pie", &flags).unwrap();
     exec_and_check(&pie, None);
 }
+
+/// Binaries the set-up installs on the host: Debian's busybox-static (the acceptance
+/// test's shell, a static glibc ET_EXEC) and musl's dynamic loader (an ET_DYN with no
+/// interpreter, placed as an interpreter).
+#[test]
+fn host_busybox_and_musl_loader_end_to_end() {
+    if let Ok(busybox) = std::fs::read("/bin/busybox") {
+        let img = elf::parse(&busybox).unwrap();
+        assert_eq!(img.kind, elf::ElfKind::Static);
+        exec_and_check(&busybox, None);
+    }
+    if let Ok(ld) = std::fs::read("/lib/ld-musl-x86_64.so.1") {
+        let img = elf::parse(&ld).unwrap();
+        assert_eq!(img.kind, elf::ElfKind::StaticPie);
+        let bias = elf::load_bias(&img, LoadRole::Interpreter);
+        assert_eq!(bias, elf::INTERP_BASE);
+        exec_and_check(&ld, Some(bias));
+    }
+}
