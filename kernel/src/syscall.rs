@@ -77,9 +77,14 @@ fn dispatch(proc: &Process, nr: u64, a: [u64; 6]) -> Result<i64, i64> {
         SYS_MUNMAP => munmap(proc, a[0], a[1]),
         _ => {
             if LOGGED.lock().insert(nr) {
+                let name = usize::try_from(nr)
+                    .ok()
+                    .and_then(linux_personality::abi::nr::syscall_name)
+                    .unwrap_or("unknown");
                 log::warn!(
-                    "syscall: unimplemented {} from pid {} ({}): ENOSYS",
+                    "syscall: unimplemented {} ({}) from pid {} ({}): ENOSYS",
                     nr,
+                    name,
                     proc.pid,
                     proc.name
                 );

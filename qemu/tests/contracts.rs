@@ -1,0 +1,120 @@
+//! Contract tests: each program in `qemu/contracts/*.c` is compiled with
+//! `musl-gcc -static`, run on the host's Linux and on Writ (`writ-run --overlay DIR
+//! --exec /NAME`), and must print the same lines and exit with the same status. Linux
+//! is the oracle. What each program checks is in its opening comment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const WRIT_RUN: &str = env!("CARGO_BIN_EXE_writ-run");
+
+fn contracts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts")
+}
+
+fn build_dir() -> PathBuf {
+    let d = writ_qemu::paths::workspace_root().join("target/contracts");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Compiles `name.c` into its own overlay directory (`target/contracts/name/name`).
+fn compile(name: &str) -> PathBuf {
+    let dir = build_dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join(name);
+    let src = contracts_dir().join(format!("{name}.c"));
+    let out = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-Wall", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .expect("musl-gcc is installed (scripts/setup.sh installs musl-tools)");
+    assert!(
+        out.status.success(),
+        "compiling {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    exe
+}
+
+struct Run {
+    stdout: String,
+    status: i32,
+}
+
+fn on_linux(exe: &Path, args: &[&str]) -> Run {
+    let out = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::null())
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .unwrap();
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: out.status.code().unwrap_or(-1),
+    }
+}
+
+fn on_writ(name: &str, exe: &Path, args: &[&str]) -> Run {
+    let overlay = exe.parent().unwrap();
+    let cmd = std::iter::once(format!("/{name}"))
+        .chain(args.iter().map(|s| s.to_string()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new(WRIT_RUN)
+        .arg("--overlay")
+        .arg(overlay)
+        .args(["--exec", &cmd, "--append", "log=off", "--timeout", "60"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let serial = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    // The program's output is everything between the banner and the status line.
+    let stdout: String = serial
+        .lines()
+        .filter(|l| !is_banner(l) && !l.starts_with("writ: poweroff status="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Run {
+        stdout,
+        status: out.status.code().unwrap_or(-1),
+    }
+}
+
+fn is_banner(line: &str) -> bool {
+    line.starts_with("Writ ") && line.ends_with("a capability kernel")
+}
+
+fn contract(name: &str, args: &[&str]) {
+    let exe = compile(name);
+    let linux = on_linux(&exe, args);
+    let writ = on_writ(name, &exe, args);
+    assert!(!linux.stdout.is_empty(), "{name} printed nothing on Linux");
+    assert_eq!(
+        writ.stdout, linux.stdout,
+        "{name}: Writ's output (left) differs from Linux's (right)"
+    );
+    assert_eq!(
+        writ.status, linux.status,
+        "{name}: exit status on Writ vs Linux"
+    );
+}
+
+#[test]
+fn startup() {
+    // No shell in the initramfs yet: the command line is split on spaces.
+    contract("startup", &["one", "two", "3"]);
+}
+
+#[test]
+fn memory() {
+    contract("memory", &[]);
+}
+
+#[test]
+fn badargs() {
+    contract("badargs", &[]);
+}
