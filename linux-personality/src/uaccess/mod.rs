@@ -319,5 +319,40 @@ pub fn read_ptr_array<M: UserMemory + ?Sized>(
     }
 }
 
+/// Reads `execve`'s argv or envp in full: a NULL-terminated array of pointers to
+/// strings, returned without their NULs.
+///
+/// `budget` is what is left of [`crate::stack::ARG_MAX`]; each string (NUL included)
+/// and each pointer is taken from it, so pass the same budget for argv and then envp,
+/// as Linux counts them together. E2BIG when a string is longer than
+/// [`crate::stack::MAX_ARG_STRLEN`] or the budget runs out; EFAULT on a bad pointer.
+/// Memory use is bounded by the budget whatever the user passes.
+pub fn read_exec_strings<M: UserMemory + ?Sized>(
+    mem: &M,
+    addr: u64,
+    budget: &mut usize,
+) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let mut at = UserPtr::<u64>::new(addr);
+    loop {
+        let p = at.read(mem)?;
+        if p == 0 {
+            return Ok(out);
+        }
+        *budget = budget.checked_sub(8).ok_or(Errno::E2BIG)?;
+        let max = crate::stack::MAX_ARG_STRLEN.min(*budget);
+        let s = read_cstring(mem, p, max).map_err(|e| match e {
+            Errno::ENAMETOOLONG => Errno::E2BIG,
+            other => other,
+        })?;
+        *budget -= s.len() + 1;
+        out.push(s);
+        at = at.offset(1)?;
+    }
+}
+
 #[cfg(test)]
 mod tests;

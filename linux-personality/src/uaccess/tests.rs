@@ -216,3 +216,59 @@ proptest! {
         let _ = read_iovecs(&m, addr, len);
     }
 }
+
+#[test]
+fn exec_strings_share_one_budget() {
+    let mut m = mem_with(2, Prot::READ_WRITE);
+    let strs = BASE + PAGE_SIZE;
+    m.poke(strs, b"ls\0-l\0PATH=/bin\0").unwrap();
+    let argv: Vec<u8> = [strs, strs + 3, 0]
+        .iter()
+        .flat_map(|p| p.to_le_bytes())
+        .collect();
+    let envp: Vec<u8> = [strs + 6, 0].iter().flat_map(|p| p.to_le_bytes()).collect();
+    m.poke(BASE, &argv).unwrap();
+    m.poke(BASE + 64, &envp).unwrap();
+
+    let mut budget = crate::stack::ARG_MAX;
+    let a = read_exec_strings(&m, BASE, &mut budget).unwrap();
+    let e = read_exec_strings(&m, BASE + 64, &mut budget).unwrap();
+    assert_eq!(a, [b"ls".to_vec(), b"-l".to_vec()]);
+    assert_eq!(e, [b"PATH=/bin".to_vec()]);
+    assert_eq!(budget, crate::stack::ARG_MAX - (3 + 3 + 10) - 3 * 8);
+    assert_eq!(
+        read_exec_strings(&m, 0, &mut budget).unwrap(),
+        Vec::<Vec<u8>>::new()
+    );
+
+    // Exactly enough budget for "ls" + "-l" and two pointers; one byte less is E2BIG.
+    let mut exact = 3 + 3 + 16;
+    assert!(read_exec_strings(&m, BASE, &mut exact).is_ok());
+    assert_eq!(exact, 0);
+    let mut short = 3 + 3 + 16 - 1;
+    assert_eq!(read_exec_strings(&m, BASE, &mut short), Err(Errno::E2BIG));
+
+    // A bad string pointer is EFAULT, not E2BIG.
+    m.poke(BASE + 8, &0xdead_0000u64.to_le_bytes()).unwrap();
+    let mut budget = crate::stack::ARG_MAX;
+    assert_eq!(read_exec_strings(&m, BASE, &mut budget), Err(Errno::EFAULT));
+}
+
+#[test]
+fn exec_string_longer_than_max_arg_strlen_is_e2big() {
+    let len = crate::stack::MAX_ARG_STRLEN as u64;
+    let mut m = FakeUserMemory::new();
+    m.map(BASE, PAGE_SIZE + len + PAGE_SIZE, Prot::READ_WRITE)
+        .unwrap();
+    let s = BASE + PAGE_SIZE;
+    m.poke(s, &vec![b'x'; len as usize]).unwrap(); // no NUL within MAX_ARG_STRLEN
+    m.poke(BASE, &s.to_le_bytes()).unwrap();
+    let mut budget = crate::stack::ARG_MAX;
+    assert_eq!(read_exec_strings(&m, BASE, &mut budget), Err(Errno::E2BIG));
+    m.poke(s + len - 1, &[0]).unwrap(); // now 131071 chars + NUL: the longest allowed
+    let mut budget = crate::stack::ARG_MAX;
+    assert_eq!(
+        read_exec_strings(&m, BASE, &mut budget).unwrap()[0].len(),
+        len as usize - 1
+    );
+}
