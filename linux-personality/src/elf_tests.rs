@@ -540,3 +540,103 @@ fn phdr_address_comes_from_the_segment_mapping_e_phoff() {
     );
     assert_eq!(parse(&f).unwrap().phdr_vaddr, None);
 }
+
+/// Numbers near the edges that overflow-prone arithmetic trips on.
+fn edgy_u64() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        Just(0u64),
+        Just(u64::MAX),
+        Just(USER_END),
+        Just(USER_END - 1),
+        Just(PAGE_SIZE),
+        Just(1u64 << 63),
+        0u64..0x3000,
+        0x400000u64..0x403000,
+        any::<u64>(),
+    ]
+}
+
+/// A program header that is often valid, so fuzzing reaches the success paths.
+fn plausible_phdr() -> impl Strategy<Value = Ph> {
+    (
+        prop_oneof![4 => Just(PT_LOAD), 1 => Just(PT_GNU_STACK)],
+        0u32..8,
+        0u64..0x3000,
+        0u64..0x100,
+        0u64..0x1100,
+        0u64..0x3000,
+    )
+        .prop_map(|(t, flags, off, page, filesz, extra)| {
+            let vaddr = 0x400000 + page * 0x1000 + (off & 0xfff);
+            (t, flags, off, vaddr, filesz, filesz + extra, 0x1000)
+        })
+}
+
+fn phdr_strategy() -> impl Strategy<Value = Ph> {
+    prop_oneof![3 => plausible_phdr(), 1 => edgy_phdr()]
+}
+
+fn edgy_phdr() -> impl Strategy<Value = Ph> {
+    (
+        prop_oneof![
+            Just(PT_LOAD),
+            Just(PT_INTERP),
+            Just(PT_PHDR),
+            Just(PT_GNU_STACK),
+            any::<u32>()
+        ],
+        0u32..8,
+        edgy_u64(),
+        edgy_u64(),
+        edgy_u64(),
+        edgy_u64(),
+        prop_oneof![
+            Just(0u64),
+            Just(0x1000),
+            Just(0x200000),
+            Just(1u64 << 62),
+            any::<u64>()
+        ],
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Well-formed headers with arbitrary program headers: reaches every segment
+    /// check, and whatever parses can be placed and planned without panicking.
+    #[test]
+    fn arbitrary_program_headers_never_panic(
+        dyn_type in any::<bool>(),
+        entry in edgy_u64(),
+        phdrs in proptest::collection::vec(phdr_strategy(), 1..6),
+        file_len in 0usize..0x4000,
+        congruent in any::<bool>(),
+    ) {
+        let e_type = if dyn_type { ET_DYN } else { ET_EXEC };
+        let mut phdrs = phdrs;
+        if congruent {
+            // Make offsets page-congruent and segments ordered so many images get past
+            // those checks.
+            for ph in &mut phdrs {
+                ph.2 = (ph.2 & !0xfff) | (ph.3 & 0xfff);
+            }
+            phdrs.sort_by_key(|ph| ph.3);
+        }
+        let bytes = build(e_type, entry, &phdrs, b"/lib/ld.so\0", file_len);
+        let parsed = parse(&bytes);
+        if let Ok(img) = parsed {
+            assert_consistent(&bytes, &img);
+            for role in [LoadRole::Main, LoadRole::Interpreter] {
+                let bias = load_bias(&img, role);
+                if img.biased_span(bias).is_ok() {
+                    for s in &img.segments {
+                        let m = s.mapping(bias).unwrap();
+                        prop_assert!(m.start <= m.zero_start && m.zero_start <= m.file_end);
+                        prop_assert!(m.file_end <= m.end && m.end <= USER_END);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! File descriptors are capabilities: fd N is slot N of the process's fd CNode.
+//!
+//! The CSpace shape is the one the caps crate documents: a root CNode of radix 4
+//! (guard 0) whose slot 0 holds the fd CNode (radix R, guard 60 - R, so fd N is CPtr N
+//! for every R) and slot 1 the authority CNode (NetStack, Budget, ...). The fd CNode
+//! starts small and grows by powers of two up to RLIMIT_NOFILE.
+//!
+//! Every operation is a capability operation: open installs a new FileObject cap in
+//! the lowest free slot; `dup` is Copy (the copy is a CDT child of the original);
+//! `close` is Delete; fork copies every slot into the child's CSpace; exec deletes the
+//! slots marked close-on-exec. The CLOEXEC bit belongs to the descriptor, not the
+//! file, so it lives here beside the CNode, not in the capability.
+
+use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use caps::{CSpaceId, Cap, CapSystem, Error as CapError, Oid, Rights, Slot};
+
+use crate::abi::Errno;
+use crate::file::{FileObject, OpenFile};
+
+/// Radix of a new process's fd CNode (64 descriptors before the first growth).
+pub const INITIAL_FD_RADIX: u8 = 6;
+/// Linux's default soft RLIMIT_NOFILE.
+pub const DEFAULT_NOFILE: u32 = 1024;
+/// Root CNode slots.
+pub const ROOT_FD_SLOT: u32 = 0;
+pub const ROOT_AUTHORITY_SLOT: u32 = 1;
+/// Authority CNode slots.
+pub const AUTH_BUDGET: u32 = 0;
+pub const AUTH_NETSTACK: u32 = 1;
+const AUTHORITY_RADIX: u8 = 4;
+
+pub struct FdTable {
+    pub cspace: CSpaceId,
+    fd_cnode: Oid,
+    authority: Oid,
+    cloexec: BTreeSet<u32>,
+    /// RLIMIT_NOFILE: descriptors must be below this.
+    pub limit: u32,
+}
+
+fn cap_err(e: CapError) -> Errno {
+    match e {
+        CapError::NotEnoughMemory { .. } => Errno::ENOMEM,
+        CapError::InsufficientRights { .. } => Errno::EBADF,
+        _ => Errno::EBADF,
+    }
+}
+
+impl FdTable {
+    /// A new CSpace with an empty fd CNode and an authority CNode whose Budget slot
+    /// holds a copy of `budget` (what this process's objects are charged to).
+    pub fn new(sys: &mut CapSystem, budget: Slot) -> Result<FdTable, Errno> {
+        let cspace = sys.create_cspace(None, 4, 0, 0).map_err(cap_err)?;
+        let root = sys.cap_at(Slot::root(cspace)).ok_or(Errno::ENOMEM)?;
+        let fd_slot = sys.slot_of(&root, ROOT_FD_SLOT).map_err(cap_err)?;
+        let auth_slot = sys.slot_of(&root, ROOT_AUTHORITY_SLOT).map_err(cap_err)?;
+        let made = (|| {
+            let fd = sys.create_cnode(budget, fd_slot, INITIAL_FD_RADIX, 60 - INITIAL_FD_RADIX, 0)?;
+            let auth = sys.create_cnode(budget, auth_slot, AUTHORITY_RADIX, 60 - AUTHORITY_RADIX, 0)?;
+            let b = sys.cnode_slot(auth.oid, AUTH_BUDGET)?;
+            sys.copy(budget, b, Rights::ALL)?;
+            Ok::<_, CapError>((fd.oid, auth.oid))
+        })();
+        match made {
+            Ok((fd_cnode, authority)) => Ok(FdTable {
+                cspace,
+                fd_cnode,
+                authority,
+                cloexec: BTreeSet::new(),
+                limit: DEFAULT_NOFILE,
+            }),
+            Err(e) => {
+                let _ = sys.destroy_cspace(cspace);
+                Err(cap_err(e))
+            }
+        }
+    }
+
+    /// The slot of authority capability `index` (Budget, NetStack, ...).
+    pub fn authority_slot(&self, sys: &CapSystem, index: u32) -> Result<Slot, Errno> {
+        sys.cnode_slot(self.authority, index).map_err(cap_err)
+    }
+
+    fn budget(&self, sys: &CapSystem) -> Result<Slot, Errno> {
+        self.authority_slot(sys, AUTH_BUDGET)
+    }
+
+    fn capacity(&self, sys: &CapSystem) -> u32 {
+        sys.cnode_radix(self.fd_cnode).map_or(0, |r| 1u32 << r)
+    }
+
+    fn fd_slot(&self, sys: &CapSystem, fd: u32) -> Option<Slot> {
+        if fd >= self.capacity(sys) {
+            return None;
+        }
+        sys.cnode_slot(self.fd_cnode, fd).ok()
+    }
+
+    /// The capability behind `fd`, if any.
+    pub fn cap(&self, sys: &CapSystem, fd: i64) -> Option<(Slot, Cap)> {
+        let fd = u32::try_from(fd).ok()?;
+        let slot = self.fd_slot(sys, fd)?;
+        sys.cap_at(slot).map(|c| (slot, c))
+    }
+
+    /// The open file behind `fd`, if the capability carries `need`; EBADF otherwise
+    /// (Linux's answer for a missing fd and for the wrong access mode alike).
+    pub fn get(&self, sys: &CapSystem, fd: i64, need: Rights) -> Result<Arc<OpenFile>, Errno> {
+        let (_, cap) = self.cap(sys, fd).ok_or(Errno::EBADF)?;
+        if !cap.rights.contains(need) {
+            return Err(Errno::EBADF);
+        }
+        sys.object::<FileObject>(&cap).map(|f| f.0.clone()).ok_or(Errno::EBADF)
+    }
+
+    /// Grows the fd CNode so that `fd` fits (never past `limit`).
+    fn ensure_capacity(&mut self, sys: &mut CapSystem, fd: u32) -> Result<(), Errno> {
+        let mut cap = self.capacity(sys);
+        if fd < cap {
+            return Ok(());
+        }
+        if fd >= self.limit {
+            return Err(Errno::EMFILE);
+        }
+        let mut radix = sys.cnode_radix(self.fd_cnode).unwrap_or(INITIAL_FD_RADIX);
+        while cap <= fd {
+            radix += 1;
+            cap <<= 1;
+        }
+        let root = sys.cap_at(Slot::root(self.cspace)).ok_or(Errno::EBADF)?;
+        let fd_slot = sys.slot_of(&root, ROOT_FD_SLOT).map_err(cap_err)?;
+        let fd_cap = sys.cap_at(fd_slot).ok_or(Errno::EBADF)?;
+        // The CNode's own Budget pays for the growth.
+        sys.resize_cnode(&fd_cap, radix, 60 - radix, 0).map_err(|e| match e {
+            CapError::NotEnoughMemory { .. } => Errno::ENOMEM,
+            _ => Errno::EMFILE,
+        })?;
+        Ok(())
+    }
+
+    /// The lowest free descriptor at or above `min` (what open and F_DUPFD return).
+    fn lowest_free(&mut self, sys: &mut CapSystem, min: u32) -> Result<u32, Errno> {
+        if min >= self.limit {
+            return Err(Errno::EMFILE);
+        }
+        if let Some(fd) = sys.first_empty_slot(self.fd_cnode, min) {
+            if fd < self.limit {
+                return Ok(fd);
+            }
+            return Err(Errno::EMFILE);
+        }
+        let fd = self.capacity(sys).max(min);
+        self.ensure_capacity(sys, fd)?;
+        Ok(fd)
+    }
+
+    /// Installs a new open file at the lowest free descriptor.
+    pub fn install(
+        &mut self,
+        sys: &mut CapSystem,
+        file: Arc<OpenFile>,
+        rights: Rights,
+        cloexec: bool,
+    ) -> Result<u32, Errno> {
+        let fd = self.lowest_free(sys, 0)?;
+        let slot = self.fd_slot(sys, fd).ok_or(Errno::EMFILE)?;
+        let budget = self.budget(sys)?;
+        sys.create_object(budget, slot, FileObject(file), rights).map_err(|e| match e {
+            CapError::NotEnoughMemory { .. } => Errno::ENFILE,
+            _ => Errno::EMFILE,
+        })?;
+        self.set_cloexec(fd, cloexec);
+        Ok(fd)
+    }
+
+    pub fn close(&mut self, sys: &mut CapSystem, fd: i64) -> Result<(), Errno> {
+        let (slot, _) = self.cap(sys, fd).ok_or(Errno::EBADF)?;
+        sys.delete(slot).map_err(cap_err)?;
+        self.cloexec.remove(&(fd as u32));
+        Ok(())
+    }
+
+    /// dup / F_DUPFD(_CLOEXEC): a Copy into the lowest free slot >= `min`.
+    pub fn dup(&mut self, sys: &mut CapSystem, old: i64, min: u32, cloexec: bool) -> Result<u32, Errno> {
+        let (src, cap) = self.cap(sys, old).ok_or(Errno::EBADF)?;
+        let new = self.lowest_free(sys, min)?;
+        let dst = self.fd_slot(sys, new).ok_or(Errno::EMFILE)?;
+        sys.copy(src, dst, cap.rights).map_err(cap_err)?;
+        self.set_cloexec(new, cloexec);
+        Ok(new)
+    }
+
+    /// dup2 / dup3: `new` is closed first if open; `old == new` is the caller's
+    /// business (dup2 returns `new`, dup3 fails with EINVAL).
+    pub fn dup_to(&mut self, sys: &mut CapSystem, old: i64, new: i64, cloexec: bool) -> Result<u32, Errno> {
+        let (src, cap) = self.cap(sys, old).ok_or(Errno::EBADF)?;
+        let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
+        if new >= self.limit {
+            return Err(Errno::EBADF);
+        }
+        self.ensure_capacity(sys, new)?;
+        let dst = self.fd_slot(sys, new).ok_or(Errno::EBADF)?;
+        if sys.cap_at(dst).is_some() {
+            sys.delete(dst).map_err(cap_err)?;
+        }
+        sys.copy(src, dst, cap.rights).map_err(cap_err)?;
+        self.set_cloexec(new, cloexec);
+        Ok(new)
+    }
+
+    pub fn cloexec(&self, fd: u32) -> bool {
+        self.cloexec.contains(&fd)
+    }
+
+    pub fn set_cloexec(&mut self, fd: u32, on: bool) {
+        if on {
+            self.cloexec.insert(fd);
+        } else {
+            self.cloexec.remove(&fd);
+        }
+    }
+
+    /// The open descriptors, lowest first.
+    pub fn fds(&self, sys: &CapSystem) -> Vec<u32> {
+        sys.cnode_entries(self.fd_cnode).into_iter().map(|(i, _)| i).collect()
+    }
+
+    /// fork: a new CSpace whose every descriptor (and authority cap) is a Copy of
+    /// ours, so the copies are CDT children and a revoke reaches them too.
+    pub fn fork(&self, sys: &mut CapSystem) -> Result<FdTable, Errno> {
+        let budget = self.budget(sys)?;
+        let mut child = FdTable::new(sys, budget)?;
+        child.limit = self.limit;
+        let cap = self.capacity(sys);
+        if cap > 0 {
+            child.ensure_capacity(sys, cap - 1).inspect_err(|_| child.destroy(sys))?;
+        }
+        let entries = sys.cnode_entries(self.fd_cnode);
+        for (i, c) in entries {
+            let src = sys.cnode_slot(self.fd_cnode, i).map_err(cap_err)?;
+            let dst = sys.cnode_slot(child.fd_cnode, i).map_err(cap_err)?;
+            if let Err(e) = sys.copy(src, dst, c.rights) {
+                child.destroy(sys);
+                return Err(cap_err(e));
+            }
+        }
+        for (i, c) in sys.cnode_entries(self.authority) {
+            if i == AUTH_BUDGET {
+                continue;
+            }
+            let src = sys.cnode_slot(self.authority, i).map_err(cap_err)?;
+            let dst = sys.cnode_slot(child.authority, i).map_err(cap_err)?;
+            if let Err(e) = sys.copy(src, dst, c.rights) {
+                child.destroy(sys);
+                return Err(cap_err(e));
+            }
+        }
+        child.cloexec = self.cloexec.clone();
+        Ok(child)
+    }
+
+    /// execve: close every descriptor marked close-on-exec.
+    pub fn close_on_exec(&mut self, sys: &mut CapSystem) {
+        let marked: Vec<u32> = self.cloexec.iter().copied().collect();
+        for fd in marked {
+            let _ = self.close(sys, i64::from(fd));
+        }
+    }
+
+    /// Process exit: delete the whole CSpace (closing every file).
+    pub fn destroy(&mut self, sys: &mut CapSystem) {
+        let _ = sys.destroy_cspace(self.cspace);
+        self.cloexec.clear();
+    }
+}
