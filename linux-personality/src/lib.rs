@@ -32,12 +32,17 @@
 //! use linux_personality::abi::auxv::PLATFORM;
 //! use linux_personality::elf::{self, LoadRole};
 //! use linux_personality::stack::{build_initial_stack, ExecAuxv};
-//! use linux_personality::uaccess::{read_cstring, UserMemory, PATH_MAX};
+//! use linux_personality::stack::ARG_MAX;
+//! use linux_personality::uaccess::{read_cstring, read_exec_strings, UserMemory, PATH_MAX};
 //! use linux_personality::Errno;
 //!
-//! /// The shape of the kernel's execve; `mem` is the new address space.
-//! fn exec(mem: &mut impl UserMemory, file: &[u8], path_ptr: u64) -> Result<u64, Errno> {
-//!     let path = read_cstring(mem, path_ptr, PATH_MAX)?; // EFAULT, ENAMETOOLONG
+//! /// The shape of the kernel's execve. For brevity `mem` is both the caller's address
+//! /// space (where the arguments are) and the new one.
+//! fn exec(mem: &mut impl UserMemory, file: &[u8], args: [u64; 3]) -> Result<u64, Errno> {
+//!     let path = read_cstring(mem, args[0], PATH_MAX)?; // EFAULT, ENAMETOOLONG
+//!     let mut budget = ARG_MAX;
+//!     let argv = read_exec_strings(mem, args[1], &mut budget)?; // EFAULT, E2BIG
+//!     let envp = read_exec_strings(mem, args[2], &mut budget)?;
 //!     let image = elf::parse(file)?; // ENOEXEC, EINVAL
 //!     let bias = elf::load_bias(&image, LoadRole::Main);
 //!     image.biased_span(bias)?;
@@ -46,7 +51,9 @@
 //!     }
 //!     let auxv = ExecAuxv::for_image(&image, bias, 0).entries();
 //!     let top = 0x7fff_ffff_e000;
-//!     let stack = build_initial_stack(top, &[&path], &[], &auxv, [0; 16], &path, PLATFORM)?;
+//!     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+//!     let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+//!     let stack = build_initial_stack(top, &argv, &envp, &auxv, [0; 16], &path, PLATFORM)?;
 //!     mem.write(stack.rsp, &stack.bytes)?;
 //!     Ok(stack.rsp)
 //! }

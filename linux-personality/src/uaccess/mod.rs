@@ -9,7 +9,8 @@
 //!
 //! The helpers that need more than one copy live here too, so each is written once:
 //! [`read_cstring`] (paths, with ENAMETOOLONG), [`read_iovecs`] (`readv`/`writev`, with
-//! Linux's limits) and [`read_ptr_array`] (`execve`'s argv and envp).
+//! Linux's limits), [`read_ptr_array`] (NULL-terminated pointer arrays) and
+//! [`read_exec_strings`] (`execve`'s argv and envp, with Linux's E2BIG budget).
 //!
 //! [`FakeUserMemory`] is a sparse page map with permissions that stands in for the
 //! kernel in host tests.
