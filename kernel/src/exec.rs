@@ -179,7 +179,8 @@ pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>,
     crate::uaccess::copy_to_user(&aspace, stack.rsp, &stack.bytes).map_err(|_| Errno::EFAULT)?;
 
     let name = path.rsplit('/').next().unwrap_or(path);
-    let proc = Process::new(name, aspace, brk);
+    let files = process::console_files()?;
+    let proc = Process::new(name, aspace, brk, files);
     process::start(&proc, entry, stack.rsp);
     Ok(proc)
 }

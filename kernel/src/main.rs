@@ -16,7 +16,9 @@
 extern crate alloc;
 
 mod arch;
+mod capsys;
 mod cmdline;
+mod console;
 mod exec;
 mod initramfs;
 mod logger;
@@ -31,6 +33,7 @@ mod sync;
 mod syscall;
 mod time;
 mod uaccess;
+mod waits;
 
 use writ_boot::BootInfo;
 
@@ -54,6 +57,8 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     time::init_timer();
     pci::init();
     sched::init();
+    capsys::init();
+    serial::enable_receive_interrupt();
     initramfs::init(info.initrd);
     log::info!("boot: done in {} ms", time::uptime_ns() / 1_000_000);
 

@@ -14,6 +14,7 @@ use crate::arch::idt::TrapFrame;
 use crate::mm::vm::AddressSpace;
 use crate::sched::{self, ThreadId, WaitQueue};
 use crate::sync::IrqMutex;
+use linux_personality::fd::FdTable;
 
 /// How a process ended, as wait4 reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +55,8 @@ pub struct Process {
     pub pid: u32,
     pub name: String,
     pub mm: Mutex<Mm>,
+    /// The CSpace: fds are capabilities in its fd CNode.
+    pub files: Mutex<FdTable>,
     status: Mutex<Option<ExitStatus>>,
     exited: WaitQueue,
 }
@@ -64,7 +67,7 @@ static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Process>>> = IrqMutex::new(BTr
 pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 
 impl Process {
-    pub fn new(name: &str, aspace: AddressSpace, brk_start: u64) -> Arc<Process> {
+    pub fn new(name: &str, aspace: AddressSpace, brk_start: u64, files: FdTable) -> Arc<Process> {
         Arc::new(Process {
             pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
             name: name.into(),
@@ -74,6 +77,7 @@ impl Process {
                 brk: brk_start,
                 mmap_top: MMAP_TOP,
             }),
+            files: Mutex::new(files),
             status: Mutex::new(None),
             exited: WaitQueue::new(),
         })
@@ -108,6 +112,9 @@ pub fn exit_current(status: ExitStatus) -> ! {
     let proc = BY_THREAD.lock().remove(&sched::current());
     if let Some(p) = proc {
         log::debug!("process: pid {} ({}) ended: {:?}", p.pid, p.name, status);
+        // Closing every descriptor is deleting the CSpace: each file's last capability
+        // goes, and its object is finalized.
+        crate::capsys::with(|sys| p.files.lock().destroy(sys));
         *p.status.lock() = Some(status);
         p.exited.wake_all();
         // Last reference may go here: its AddressSpace switches CR3 to the kernel's
@@ -154,4 +161,18 @@ pub fn enter_user(rip: u64, rsp: u64) -> ! {
             options(noreturn)
         )
     }
+}
+
+/// A fresh CSpace whose fds 0, 1 and 2 are the console (one open file description,
+/// shared by all three as on Linux after init opens /dev/console).
+pub fn console_files() -> Result<FdTable, linux_personality::abi::Errno> {
+    use linux_personality::file::{flags, OpenFile};
+    crate::capsys::with(|sys| {
+        let mut t = FdTable::new(sys, crate::capsys::root_budget())?;
+        let f = OpenFile::new(crate::console::file(), flags::O_RDWR);
+        let fd = t.install(sys, f, OpenFile::rights_for(flags::O_RDWR), false)?;
+        t.dup(sys, i64::from(fd), 1, false)?;
+        t.dup(sys, i64::from(fd), 2, false)?;
+        Ok(t)
+    })
 }

@@ -240,7 +240,8 @@ fn user() -> Outcome {
             },
         )
         .map_err(|e| alloc::format!("{e:?}"))?;
-    let proc = Process::new("selftest-user", aspace, 0x100_0000);
+    let files = process::console_files().map_err(|e| alloc::format!("{e:?}"))?;
+    let proc = Process::new("selftest-user", aspace, 0x100_0000, files);
     process::start(&proc, text, stack_top);
     let status = proc.wait();
     if status != ExitStatus::Exited(42) {

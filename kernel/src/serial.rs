@@ -65,6 +65,34 @@ pub fn init() {
     CONSOLE.lock().init();
 }
 
+/// Turns on the receive interrupt once the I/O APIC routes IRQ 4 (console input).
+pub fn enable_receive_interrupt() {
+    crate::arch::apic::route_isa_irq(4, crate::arch::idt::VECTOR_COM1);
+    // SAFETY: IER of our UART: "received data available" only.
+    x86_64::instructions::interrupts::without_interrupts(|| unsafe {
+        CONSOLE.lock().reg(1).write(0x01);
+    });
+}
+
+/// The COM1 interrupt: move every received byte to the console's input buffer.
+pub fn on_receive_interrupt() {
+    let mut bytes = [0u8; 16];
+    let mut n = 0;
+    {
+        let c = CONSOLE.lock();
+        // SAFETY: LSR/RBR reads of our UART.
+        unsafe {
+            while n < bytes.len() && c.reg(5).read() & 1 != 0 {
+                bytes[n] = c.reg(0).read();
+                n += 1;
+            }
+        }
+    }
+    for &b in &bytes[..n] {
+        crate::console::input(b);
+    }
+}
+
 /// Used only by the panic and fatal-exception paths, which never return.
 pub fn force_unlock() {
     // SAFETY: called with interrupts off on a path that ends the machine; the holder of

@@ -58,8 +58,10 @@ impl FdTable {
         let fd_slot = sys.slot_of(&root, ROOT_FD_SLOT).map_err(cap_err)?;
         let auth_slot = sys.slot_of(&root, ROOT_AUTHORITY_SLOT).map_err(cap_err)?;
         let made = (|| {
-            let fd = sys.create_cnode(budget, fd_slot, INITIAL_FD_RADIX, 60 - INITIAL_FD_RADIX, 0)?;
-            let auth = sys.create_cnode(budget, auth_slot, AUTHORITY_RADIX, 60 - AUTHORITY_RADIX, 0)?;
+            let fd =
+                sys.create_cnode(budget, fd_slot, INITIAL_FD_RADIX, 60 - INITIAL_FD_RADIX, 0)?;
+            let auth =
+                sys.create_cnode(budget, auth_slot, AUTHORITY_RADIX, 60 - AUTHORITY_RADIX, 0)?;
             let b = sys.cnode_slot(auth.oid, AUTH_BUDGET)?;
             sys.copy(budget, b, Rights::ALL)?;
             Ok::<_, CapError>((fd.oid, auth.oid))
@@ -113,7 +115,9 @@ impl FdTable {
         if !cap.rights.contains(need) {
             return Err(Errno::EBADF);
         }
-        sys.object::<FileObject>(&cap).map(|f| f.0.clone()).ok_or(Errno::EBADF)
+        sys.object::<FileObject>(&cap)
+            .map(|f| f.0.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// Grows the fd CNode so that `fd` fits (never past `limit`).
@@ -134,10 +138,11 @@ impl FdTable {
         let fd_slot = sys.slot_of(&root, ROOT_FD_SLOT).map_err(cap_err)?;
         let fd_cap = sys.cap_at(fd_slot).ok_or(Errno::EBADF)?;
         // The CNode's own Budget pays for the growth.
-        sys.resize_cnode(&fd_cap, radix, 60 - radix, 0).map_err(|e| match e {
-            CapError::NotEnoughMemory { .. } => Errno::ENOMEM,
-            _ => Errno::EMFILE,
-        })?;
+        sys.resize_cnode(&fd_cap, radix, 60 - radix, 0)
+            .map_err(|e| match e {
+                CapError::NotEnoughMemory { .. } => Errno::ENOMEM,
+                _ => Errno::EMFILE,
+            })?;
         Ok(())
     }
 
@@ -168,10 +173,11 @@ impl FdTable {
         let fd = self.lowest_free(sys, 0)?;
         let slot = self.fd_slot(sys, fd).ok_or(Errno::EMFILE)?;
         let budget = self.budget(sys)?;
-        sys.create_object(budget, slot, FileObject(file), rights).map_err(|e| match e {
-            CapError::NotEnoughMemory { .. } => Errno::ENFILE,
-            _ => Errno::EMFILE,
-        })?;
+        sys.create_object(budget, slot, FileObject(file), rights)
+            .map_err(|e| match e {
+                CapError::NotEnoughMemory { .. } => Errno::ENFILE,
+                _ => Errno::EMFILE,
+            })?;
         self.set_cloexec(fd, cloexec);
         Ok(fd)
     }
@@ -184,7 +190,13 @@ impl FdTable {
     }
 
     /// dup / F_DUPFD(_CLOEXEC): a Copy into the lowest free slot >= `min`.
-    pub fn dup(&mut self, sys: &mut CapSystem, old: i64, min: u32, cloexec: bool) -> Result<u32, Errno> {
+    pub fn dup(
+        &mut self,
+        sys: &mut CapSystem,
+        old: i64,
+        min: u32,
+        cloexec: bool,
+    ) -> Result<u32, Errno> {
         let (src, cap) = self.cap(sys, old).ok_or(Errno::EBADF)?;
         let new = self.lowest_free(sys, min)?;
         let dst = self.fd_slot(sys, new).ok_or(Errno::EMFILE)?;
@@ -195,7 +207,13 @@ impl FdTable {
 
     /// dup2 / dup3: `new` is closed first if open; `old == new` is the caller's
     /// business (dup2 returns `new`, dup3 fails with EINVAL).
-    pub fn dup_to(&mut self, sys: &mut CapSystem, old: i64, new: i64, cloexec: bool) -> Result<u32, Errno> {
+    pub fn dup_to(
+        &mut self,
+        sys: &mut CapSystem,
+        old: i64,
+        new: i64,
+        cloexec: bool,
+    ) -> Result<u32, Errno> {
         let (src, cap) = self.cap(sys, old).ok_or(Errno::EBADF)?;
         let new = u32::try_from(new).map_err(|_| Errno::EBADF)?;
         if new >= self.limit {
@@ -225,7 +243,10 @@ impl FdTable {
 
     /// The open descriptors, lowest first.
     pub fn fds(&self, sys: &CapSystem) -> Vec<u32> {
-        sys.cnode_entries(self.fd_cnode).into_iter().map(|(i, _)| i).collect()
+        sys.cnode_entries(self.fd_cnode)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// fork: a new CSpace whose every descriptor (and authority cap) is a Copy of
@@ -236,7 +257,9 @@ impl FdTable {
         child.limit = self.limit;
         let cap = self.capacity(sys);
         if cap > 0 {
-            child.ensure_capacity(sys, cap - 1).inspect_err(|_| child.destroy(sys))?;
+            child
+                .ensure_capacity(sys, cap - 1)
+                .inspect_err(|_| child.destroy(sys))?;
         }
         let entries = sys.cnode_entries(self.fd_cnode);
         for (i, c) in entries {

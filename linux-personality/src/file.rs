@@ -27,6 +27,7 @@ use caps::{CapSystem, Error as CapError, Invocation, ObjectType, Reply, Rights};
 use spin::Mutex;
 
 use crate::abi::Errno;
+use crate::uaccess::UserMemory;
 
 /// poll(2) event bits.
 pub mod poll {
@@ -83,22 +84,15 @@ pub trait FileOps: Send + Sync {
         0
     }
     fn stat(&self) -> FileStat;
-    /// Device-specific control; `arg` is the raw third argument of ioctl(2).
-    fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<IoctlReply, Errno> {
+    /// Device-specific control; `arg` is the raw third argument of ioctl(2). Any
+    /// copy in or out goes through `mem`, the caller's checked user memory.
+    fn ioctl(&self, _cmd: u32, _arg: u64, _mem: &mut dyn UserMemory) -> Result<usize, Errno> {
         Err(Errno::ENOTTY)
     }
     /// Whether this is a terminal (isatty's TCGETS succeeds).
     fn is_tty(&self) -> bool {
         false
     }
-}
-
-/// An ioctl's result: the return value, plus bytes to copy out to `arg` (the syscall
-/// layer does the copy through the checked user-memory accessor).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct IoctlReply {
-    pub ret: usize,
-    pub out: alloc::vec::Vec<u8>,
 }
 
 /// O_ACCMODE values and the status flags an open file description keeps.
@@ -137,7 +131,11 @@ pub struct OpenFile {
 
 impl OpenFile {
     pub fn new(ops: Arc<dyn FileOps>, status: u32) -> Arc<OpenFile> {
-        Arc::new(OpenFile { ops, offset: Mutex::new(0), status: AtomicU32::new(status) })
+        Arc::new(OpenFile {
+            ops,
+            offset: Mutex::new(0),
+            status: AtomicU32::new(status),
+        })
     }
 
     pub fn status(&self) -> u32 {
@@ -147,7 +145,8 @@ impl OpenFile {
     /// F_SETFL: only the changeable flags move; the access mode stays.
     pub fn set_status(&self, new: u32) {
         let keep = self.status() & !flags::SETFL_MASK;
-        self.status.store(keep | (new & flags::SETFL_MASK), Ordering::Relaxed);
+        self.status
+            .store(keep | (new & flags::SETFL_MASK), Ordering::Relaxed);
     }
 
     pub fn nonblocking(&self) -> bool {
@@ -187,6 +186,12 @@ impl ObjectType for FileObject {
 
     fn capdl_attrs(&self, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
         let st = self.0.ops.stat();
-        write!(out, "mode: 0o{:o}, ino: {}, flags: 0o{:o}", st.mode, st.ino, self.0.status())
+        write!(
+            out,
+            "mode: 0o{:o}, ino: {}, flags: 0o{:o}",
+            st.mode,
+            st.ino,
+            self.0.status()
+        )
     }
 }

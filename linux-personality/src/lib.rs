@@ -69,7 +69,10 @@ extern crate alloc;
 
 pub mod abi;
 pub mod elf;
+pub mod fd;
+pub mod file;
 pub mod stack;
+pub mod syscall;
 pub mod uaccess;
 
 pub use abi::errno::{Errno, SysResult};

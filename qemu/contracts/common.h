@@ -19,6 +19,13 @@ static const char *errname(int e) {
     case ENOSYS: return "ENOSYS";
     case E2BIG: return "E2BIG";
     case ENOEXEC: return "ENOEXEC";
+    case ESPIPE: return "ESPIPE";
+    case EMFILE: return "EMFILE";
+    case EAGAIN: return "EAGAIN";
+    case EISDIR: return "EISDIR";
+    case ENOTDIR: return "ENOTDIR";
+    case EEXIST: return "EEXIST";
+    case EOVERFLOW: return "EOVERFLOW";
     default: return "E?";
     }
 }

@@ -118,3 +118,8 @@ fn memory() {
 fn badargs() {
     contract("badargs", &[]);
 }
+
+#[test]
+fn fds() {
+    contract("fds", &[]);
+}

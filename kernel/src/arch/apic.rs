@@ -24,6 +24,8 @@ const TIMER_PERIODIC: u32 = 1 << 17;
 const LVT_MASKED: u32 = 1 << 16;
 
 static LAPIC_BASE: AtomicU64 = AtomicU64::new(0);
+/// ISA IRQ -> (GSI, polarity/trigger flags) from the MADT's source overrides.
+static ISA_ROUTES: spin::Mutex<[(u32, u16); 16]> = spin::Mutex::new([(0, 0); 16]);
 static IOAPIC_BASE: AtomicU64 = AtomicU64::new(0);
 
 fn lapic_read(reg: u64) -> u32 {
@@ -93,6 +95,17 @@ pub fn init(platform: &Platform) {
     lapic_write(LAPIC_SVR, 0x100 | u32::from(super::idt::VECTOR_SPURIOUS));
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 
+    {
+        let mut routes = ISA_ROUTES.lock();
+        for (irq, r) in routes.iter_mut().enumerate() {
+            *r = (irq as u32, 0);
+        }
+        for o in &platform.overrides {
+            if let Some(r) = routes.get_mut(usize::from(o.irq)) {
+                *r = (o.gsi, o.flags);
+            }
+        }
+    }
     let mut redirections = 0;
     if let Some(io) = platform.ioapics.first() {
         IOAPIC_BASE.store(phys_to_virt(io.address), Ordering::Relaxed);
@@ -115,6 +128,22 @@ pub fn init(platform: &Platform) {
 
 pub fn eoi() {
     lapic_write(LAPIC_EOI, 0);
+}
+
+/// Routes legacy ISA interrupt `irq` (through any MADT override) to `vector`.
+pub fn route_isa_irq(irq: u8, vector: u8) {
+    let (gsi, flags) = ISA_ROUTES.lock()[usize::from(irq & 15)];
+    // MPS INTI flags: polarity bits 0-1 (3 = active low), trigger bits 2-3 (3 = level).
+    let level = (flags >> 2) & 3 == 3;
+    let mut low = u32::from(vector);
+    if flags & 3 == 3 {
+        low |= 1 << 13;
+    }
+    if level {
+        low |= 1 << 15;
+    }
+    ioapic_write(0x11 + 2 * gsi, (lapic_read(LAPIC_ID) >> 24) << 24);
+    ioapic_write(0x10 + 2 * gsi, low);
 }
 
 /// Routes a GSI to `vector` on this CPU (edge, active high unless `level`).

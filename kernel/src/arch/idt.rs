@@ -15,6 +15,7 @@ extern "C" {
 }
 
 pub const VECTOR_TIMER: u8 = 32;
+pub const VECTOR_COM1: u8 = 36;
 pub const VECTOR_SPURIOUS: u8 = 255;
 
 /// What `trap_common` leaves on the stack, lowest address first.
@@ -127,6 +128,10 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
             super::apic::eoi();
             crate::time::tick();
             crate::sched::on_timer_tick();
+        }
+        VECTOR_COM1 => {
+            crate::serial::on_receive_interrupt();
+            super::apic::eoi();
         }
         VECTOR_SPURIOUS => {}
         _ => {

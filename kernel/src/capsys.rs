@@ -1,0 +1,43 @@
+//! The kernel's one capability system, and the boot-time authority it hands out.
+//!
+//! At boot the kernel makes CSpace 0 for itself, holding the root Budget every process
+//! is charged to (a process's authority CNode gets a copy). The lock is a plain spin
+//! lock: interrupt handlers never touch capabilities, and no holder ever blocks.
+
+use caps::{CapSystem, Slot};
+use spin::{Mutex, Once};
+
+static CAPS: Mutex<Option<CapSystem>> = Mutex::new(None);
+static ROOT_BUDGET: Once<Slot> = Once::new();
+
+/// Kernel objects may use this much memory on behalf of processes in total (a quarter
+/// of RAM, at least 16 MiB). Per-process Budgets split from it come with issue 3's use
+/// in the personality.
+fn root_budget_bytes() -> u64 {
+    let free = crate::mm::frames::stats().free * crate::mm::PAGE_SIZE;
+    (free / 4).max(16 << 20)
+}
+
+pub fn init() {
+    let mut sys = CapSystem::new();
+    let cs = sys.create_cspace(None, 4, 0, 0).expect("kernel cspace");
+    let root = sys.cap_at(Slot::root(cs)).expect("kernel root cnode");
+    let slot = sys.slot_of(&root, 0).expect("slot 0");
+    let bytes = root_budget_bytes();
+    sys.create_budget(None, slot, bytes).expect("root budget");
+    ROOT_BUDGET.call_once(|| slot);
+    *CAPS.lock() = Some(sys);
+    log::info!(
+        "caps: kernel CSpace with a root Budget of {} MiB",
+        bytes >> 20
+    );
+}
+
+pub fn root_budget() -> Slot {
+    *ROOT_BUDGET.get().expect("caps not initialised")
+}
+
+pub fn with<R>(f: impl FnOnce(&mut CapSystem) -> R) -> R {
+    let mut g = CAPS.lock();
+    f(g.as_mut().expect("caps not initialised"))
+}

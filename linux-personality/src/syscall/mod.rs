@@ -1,0 +1,104 @@
+//! The system call table: each Linux call decoded, checked and turned into operations
+//! on the caller's capabilities (through [`crate::fd::FdTable`]) or into a narrow
+//! request to the kernel ([`Kernel`]). The personality has no authority of its own:
+//! whatever a call reaches, it reaches through the caller's CSpace.
+//!
+//! The kernel calls [`dispatch`] for every `syscall` instruction. Calls not listed
+//! return ENOSYS; the kernel logs each such number once.
+
+mod fdcalls;
+mod memory;
+
+use caps::CapSystem;
+
+use crate::abi::nr;
+use crate::abi::Errno;
+use crate::fd::FdTable;
+use crate::uaccess::UserMemory;
+
+/// Memory protection as mmap/mprotect pass it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prot {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+/// What the personality needs from the kernel: the caller's memory and capabilities,
+/// blocking, and the operations only the kernel can do (page tables, CPU state,
+/// process lifetime). Everything Linux-specific about argument checking stays on this
+/// side of the trait, where the host tests reach it.
+pub trait Kernel {
+    /// The calling process's user memory (copies fail with EFAULT, never fault).
+    fn mem(&mut self) -> &mut dyn UserMemory;
+    /// Runs `f` with the capability system and the caller's fd table locked. `f` must
+    /// not block.
+    fn with_caps<R>(&mut self, f: impl FnOnce(&mut CapSystem, &mut FdTable) -> R) -> R;
+    /// Blocks until `ready()` holds; woken by [`Kernel::wake`] with the same key.
+    /// `ready` is evaluated with the wake-ups for `key` held off, so none is lost.
+    fn wait(&mut self, key: u64, ready: &mut dyn FnMut() -> bool) -> Result<(), Errno>;
+    fn pid(&self) -> u32;
+    fn tid(&self) -> u32;
+    fn exit_group(&mut self, code: u8) -> !;
+    fn exit_thread(&mut self, code: u8) -> !;
+    /// Moves the program break; returns the new (or, on failure, unchanged) break.
+    fn brk(&mut self, addr: u64) -> u64;
+    /// Maps `len` bytes (page multiple) of zeroed anonymous memory; `addr` is a hint
+    /// unless `fixed`. Returns the address.
+    fn mmap_anon(&mut self, addr: u64, len: u64, prot: Prot, fixed: bool) -> Result<u64, Errno>;
+    fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno>;
+    fn mprotect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno>;
+    fn set_fs_base(&mut self, base: u64);
+    fn fs_base(&self) -> u64;
+    /// Records the address cleared (and futex-woken) when this thread exits.
+    fn set_clear_child_tid(&mut self, addr: u64);
+}
+
+pub type SysResult = Result<u64, Errno>;
+
+/// Runs system call `nr` with `args`; returns the value for %rax (negative errno on
+/// failure, as the Linux ABI has it).
+pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Errno> {
+    let a = args;
+    let Ok(n) = usize::try_from(nr) else {
+        return Err(Errno::ENOSYS);
+    };
+    match n {
+        nr::READ => fdcalls::read(k, a[0], a[1], a[2]),
+        nr::WRITE => fdcalls::write(k, a[0], a[1], a[2]),
+        nr::READV => fdcalls::readv(k, a[0], a[1], a[2]),
+        nr::WRITEV => fdcalls::writev(k, a[0], a[1], a[2]),
+        nr::PREAD64 => fdcalls::pread(k, a[0], a[1], a[2], a[3]),
+        nr::PWRITE64 => fdcalls::pwrite(k, a[0], a[1], a[2], a[3]),
+        nr::CLOSE => fdcalls::close(k, a[0]),
+        nr::DUP => fdcalls::dup(k, a[0]),
+        nr::DUP2 => fdcalls::dup2(k, a[0], a[1]),
+        nr::DUP3 => fdcalls::dup3(k, a[0], a[1], a[2]),
+        nr::FCNTL => fdcalls::fcntl(k, a[0], a[1], a[2]),
+        nr::LSEEK => fdcalls::lseek(k, a[0], a[1], a[2]),
+        nr::FSTAT => fdcalls::fstat(k, a[0], a[1]),
+        nr::IOCTL => fdcalls::ioctl(k, a[0], a[1], a[2]),
+        nr::BRK => Ok(k.brk(a[0])),
+        nr::MMAP => memory::mmap(k, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::MUNMAP => memory::munmap(k, a[0], a[1]),
+        nr::MPROTECT => memory::mprotect(k, a[0], a[1], a[2]),
+        nr::ARCH_PRCTL => memory::arch_prctl(k, a[0], a[1]),
+        nr::SET_TID_ADDRESS => {
+            k.set_clear_child_tid(a[0]);
+            Ok(u64::from(k.tid()))
+        }
+        nr::GETPID => Ok(u64::from(k.pid())),
+        nr::GETTID => Ok(u64::from(k.tid())),
+        nr::EXIT => k.exit_thread(a[0] as u8),
+        nr::EXIT_GROUP => k.exit_group(a[0] as u8),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+/// The %rax value for a result.
+pub fn to_rax(r: Result<u64, Errno>) -> u64 {
+    match r {
+        Ok(v) => v,
+        Err(e) => e.as_neg() as u64,
+    }
+}
