@@ -78,6 +78,8 @@ pub mod uaccess;
 pub use abi::errno::{Errno, SysResult};
 
 #[cfg(test)]
+mod fd_tests;
+#[cfg(test)]
 mod test_support;
 
 #[cfg(test)]
