@@ -15,7 +15,7 @@ use linux_personality::Errno;
 use crate::initramfs::{self, S_IFMT, S_IFREG};
 use crate::mm::vm::{AddressSpace, Prot};
 use crate::mm::{phys_to_virt, PAGE_SIZE};
-use crate::process::{self, Process};
+use crate::process::{self, Mm, Process};
 
 /// Top of the initial stack; the stack grows down from here.
 pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
@@ -114,8 +114,16 @@ fn random16() -> [u8; 16] {
     out
 }
 
-/// Loads `path` and starts it as a new process with `argv` and `envp`.
-pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, Errno> {
+/// A program loaded into a fresh address space, ready to enter.
+pub struct Loaded {
+    pub mm: Mm,
+    pub entry: u64,
+    pub rsp: u64,
+}
+
+/// Loads `path` with `argv` and `envp` into a new address space (execve's work up to
+/// the point of no return: the caller's memory is untouched until it installs this).
+pub fn load(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, Errno> {
     let file = read_program(path)?;
     let img = elf::parse(file)?;
     let mut aspace = AddressSpace::new().map_err(vm_err)?;
@@ -177,10 +185,28 @@ pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>,
         return Err(Errno::E2BIG);
     }
     crate::uaccess::copy_to_user(&aspace, stack.rsp, &stack.bytes).map_err(|_| Errno::EFAULT)?;
+    Ok(Loaded {
+        mm: Mm {
+            aspace,
+            brk_start: brk,
+            brk,
+            mmap_top: process::MMAP_TOP,
+        },
+        entry,
+        rsp: stack.rsp,
+    })
+}
 
-    let name = path.rsplit('/').next().unwrap_or(path);
+/// The command name Linux records for `path` (its last component).
+pub fn comm(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Loads `path` and starts it as a new process whose parent is the kernel.
+pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, Errno> {
+    let loaded = load(path, argv, envp)?;
     let files = process::console_files()?;
-    let proc = Process::new(name, aspace, brk, files);
-    process::start(&proc, entry, stack.rsp);
+    let proc = Process::new(comm(path), 0, loaded.mm, files);
+    process::start(&proc, loaded.entry, loaded.rsp);
     Ok(proc)
 }

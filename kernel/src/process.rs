@@ -10,11 +10,17 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
+use alloc::vec::Vec;
+use core::sync::atomic::AtomicBool;
+use linux_personality::abi::Errno;
+use linux_personality::fd::FdTable;
+
+use crate::arch::cpu::FpuState;
 use crate::arch::idt::TrapFrame;
 use crate::mm::vm::AddressSpace;
-use crate::sched::{self, ThreadId, WaitQueue};
+use crate::sched::{self, ThreadId};
 use crate::sync::IrqMutex;
-use linux_personality::fd::FdTable;
+use crate::waits;
 
 /// How a process ended, as wait4 reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +31,6 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// The status word of wait4 (`WEXITSTATUS`/`WTERMSIG` encoding).
-    #[allow(dead_code)] // wait4 (issue 5)
     pub fn wait_status(self) -> u32 {
         match self {
             ExitStatus::Exited(c) => u32::from(c) << 8,
@@ -53,12 +58,18 @@ pub struct Mm {
 
 pub struct Process {
     pub pid: u32,
-    pub name: String,
+    /// The parent's pid (0 for the first process, whose parent is the kernel).
+    pub ppid: u32,
+    /// The command name (`comm`): the file name of the last exec.
+    pub name: Mutex<String>,
     pub mm: Mutex<Mm>,
     /// The CSpace: fds are capabilities in its fd CNode.
     pub files: Mutex<FdTable>,
     status: Mutex<Option<ExitStatus>>,
-    exited: WaitQueue,
+    /// Children not yet reaped (zombies keep their status here until wait4).
+    children: Mutex<Vec<Arc<Process>>>,
+    /// Set when a vfork child has exec'd or exited, releasing its parent.
+    vfork_done: AtomicBool,
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
@@ -66,40 +77,88 @@ static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Process>>> = IrqMutex::new(BTr
 
 pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 
+/// Wait keys: a parent waits for its children on `KEY_CHILDREN | pid`, a vfork parent
+/// on `KEY_VFORK | child pid`.
+const KEY_CHILDREN: u64 = 1 << 61;
+const KEY_VFORK: u64 = 1 << 60;
+
 impl Process {
-    pub fn new(name: &str, aspace: AddressSpace, brk_start: u64, files: FdTable) -> Arc<Process> {
+    pub fn new(name: &str, ppid: u32, mm: Mm, files: FdTable) -> Arc<Process> {
         Arc::new(Process {
             pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
-            name: name.into(),
-            mm: Mutex::new(Mm {
-                aspace,
-                brk_start,
-                brk: brk_start,
-                mmap_top: MMAP_TOP,
-            }),
+            ppid,
+            name: Mutex::new(name.into()),
+            mm: Mutex::new(mm),
             files: Mutex::new(files),
             status: Mutex::new(None),
-            exited: WaitQueue::new(),
+            children: Mutex::new(Vec::new()),
+            vfork_done: AtomicBool::new(false),
         })
     }
 
-    /// Blocks until the process has exited and returns how.
+    pub fn name(&self) -> String {
+        self.name.lock().clone()
+    }
+
+    /// Blocks until the process has exited and returns how (for the kernel's own
+    /// waits, like `writ.exec`; Linux parents use [`Process::wait_child`]).
     pub fn wait(&self) -> ExitStatus {
-        self.exited.wait_until(|| self.status.lock().is_some());
+        let key = KEY_CHILDREN | u64::from(self.ppid);
+        waits::wait(key, &mut || self.status.lock().is_some());
         self.status.lock().expect("set before wake")
+    }
+
+    /// wait4's core: reap an ended child matching `pid` (-1 or <= 0: any).
+    pub fn wait_child(&self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+        let matches = |c: &Arc<Process>| pid <= 0 || c.pid == pid as u32;
+        let mut found = None;
+        let mut any = false;
+        let key = KEY_CHILDREN | u64::from(self.pid);
+        waits::wait(key, &mut || {
+            let mut kids = self.children.lock();
+            any = kids.iter().any(matches);
+            if let Some(i) = kids
+                .iter()
+                .position(|c| matches(c) && c.status.lock().is_some())
+            {
+                let c = kids.remove(i);
+                let st = c.status.lock().expect("checked");
+                found = Some((c.pid, st.wait_status()));
+                return true;
+            }
+            !any || nohang
+        });
+        match found {
+            Some(f) => Ok(Some(f)),
+            None if !any => Err(Errno::ECHILD),
+            None => Ok(None),
+        }
+    }
+
+    fn release_vfork_parent(&self) {
+        if !self.vfork_done.swap(true, Ordering::AcqRel) {
+            waits::wake(KEY_VFORK | u64::from(self.pid));
+        }
     }
 }
 
 /// Starts `proc`'s first thread at `rip` with stack `rsp`.
 pub fn start(proc: &Arc<Process>, rip: u64, rsp: u64) -> ThreadId {
+    let mut frame = user_frame(rip, rsp);
+    frame.rax = 0;
+    start_thread(proc, frame, FpuState::initial(), 0)
+}
+
+fn start_thread(proc: &Arc<Process>, frame: TrapFrame, fpu: FpuState, fs_base: u64) -> ThreadId {
     let cr3 = proc.mm.lock().aspace.cr3();
-    let p = proc.clone();
-    let tid = sched::spawn_user("user", cr3, move || {
-        drop(p);
-        enter_user(rip, rsp)
-    });
-    BY_THREAD.lock().insert(tid, proc.clone());
-    tid
+    // The table entry must exist before the thread can make its first system call,
+    // so nothing may preempt between the spawn and the insert.
+    x86_64::instructions::interrupts::without_interrupts(|| {
+        let tid =
+            sched::spawn_user_with("user", cr3, fpu, fs_base, move || enter_user_frame(frame));
+        BY_THREAD.lock().insert(tid, proc.clone());
+        tid
+    })
 }
 
 /// The process of the running thread (None for kernel threads).
@@ -107,27 +166,89 @@ pub fn current() -> Option<Arc<Process>> {
     BY_THREAD.lock().get(&sched::current()).cloned()
 }
 
+/// fork: the child gets a copy of the address space, a CSpace whose every cap is a
+/// CDT child of the parent's, the parent's registers with rax = 0 (and `stack` as
+/// its rsp when non-zero), FPU state and %fs.
+pub fn fork(
+    parent: &Arc<Process>,
+    frame: &TrapFrame,
+    stack: u64,
+    vfork: bool,
+) -> Result<u32, Errno> {
+    let mm = {
+        let pm = parent.mm.lock();
+        Mm {
+            aspace: pm.aspace.fork_copy().map_err(|_| Errno::ENOMEM)?,
+            brk_start: pm.brk_start,
+            brk: pm.brk,
+            mmap_top: pm.mmap_top,
+        }
+    };
+    let files = crate::capsys::with(|sys| parent.files.lock().fork(sys))?;
+    let child = Process::new(&parent.name(), parent.pid, mm, files);
+    let mut cf = TrapFrame { ..*frame };
+    cf.rax = 0;
+    if stack != 0 {
+        cf.rsp = stack;
+    }
+    let mut fpu = FpuState::initial();
+    fpu.save();
+    parent.children.lock().push(child.clone());
+    start_thread(&child, cf, fpu, crate::arch::cpu::fs_base());
+    let pid = child.pid;
+    if vfork {
+        let key = KEY_VFORK | u64::from(pid);
+        waits::wait(key, &mut || child.vfork_done.load(Ordering::Acquire));
+    }
+    Ok(pid)
+}
+
+/// execve's kernel half: `loaded` replaces the caller's memory, close-on-exec fds go,
+/// and `frame` is rewritten so the system call "returns" to the new entry point.
+pub fn exec_current(
+    proc: &Arc<Process>,
+    loaded: crate::exec::Loaded,
+    frame: &mut TrapFrame,
+    name: &str,
+) {
+    crate::capsys::with(|sys| proc.files.lock().close_on_exec(sys));
+    let new_cr3 = loaded.mm.aspace.cr3();
+    let old = {
+        let mut mm = proc.mm.lock();
+        core::mem::replace(&mut *mm, loaded.mm)
+    };
+    sched::set_current_cr3(new_cr3);
+    drop(old);
+    *proc.name.lock() = name.into();
+    *frame = user_frame(loaded.entry, loaded.rsp);
+    crate::arch::cpu::set_fs_base(0);
+    FpuState::initial().restore();
+    proc.release_vfork_parent();
+}
+
 /// Ends the calling thread's process with `status`. Never returns.
 pub fn exit_current(status: ExitStatus) -> ! {
     let proc = BY_THREAD.lock().remove(&sched::current());
     if let Some(p) = proc {
-        log::debug!("process: pid {} ({}) ended: {:?}", p.pid, p.name, status);
+        log::debug!("process: pid {} ({}) ended: {:?}", p.pid, p.name(), status);
         // Closing every descriptor is deleting the CSpace: each file's last capability
         // goes, and its object is finalized.
         crate::capsys::with(|sys| p.files.lock().destroy(sys));
+        // Unreaped children have no one to wait for them now: forget them (there is no
+        // init to adopt orphans yet).
+        p.children.lock().clear();
         *p.status.lock() = Some(status);
-        p.exited.wake_all();
-        // Last reference may go here: its AddressSpace switches CR3 to the kernel's
-        // tables before freeing its own.
+        p.release_vfork_parent();
+        waits::wake(KEY_CHILDREN | u64::from(p.ppid));
+        // The parent's children list may hold the last reference; if not, this is it
+        // and the AddressSpace switches CR3 to the kernel's tables before freeing.
         drop(p);
     }
     sched::exit_current()
 }
 
-/// Leaves the kernel for user mode at `rip` with stack `rsp` (interrupts on, IOPL 0).
-pub fn enter_user(rip: u64, rsp: u64) -> ! {
-    x86_64::instructions::interrupts::disable();
-    let frame = TrapFrame {
+fn user_frame(rip: u64, rsp: u64) -> TrapFrame {
+    TrapFrame {
         r15: 0,
         r14: 0,
         r13: 0,
@@ -150,9 +271,15 @@ pub fn enter_user(rip: u64, rsp: u64) -> ! {
         rflags: 0x202,
         rsp,
         ss: 0x1b,
-    };
-    // SAFETY: the frame is a complete user-mode TrapFrame; writ_trap_return pops it and
-    // irets to ring 3 (swapping GS because CS.RPL = 3). This stack is never returned to.
+    }
+}
+
+/// Leaves the kernel for user mode with the registers in `frame`.
+fn enter_user_frame(frame: TrapFrame) -> ! {
+    x86_64::instructions::interrupts::disable();
+    // SAFETY: the frame is a complete user-mode TrapFrame (CS/SS are the user
+    // selectors); writ_trap_return pops it and irets to ring 3, swapping GS because
+    // CS.RPL = 3. This kernel stack is never returned to.
     unsafe {
         core::arch::asm!(
             "mov rsp, {0}",

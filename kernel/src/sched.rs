@@ -169,8 +169,33 @@ pub fn spawn(name: &'static str, f: impl FnOnce() + Send + 'static) -> ThreadId 
 
 /// Starts a thread that will run user code in the address space `cr3`: `f` runs first
 /// in kernel mode (with that address space active) and ends by entering user mode.
-pub fn spawn_user(name: &'static str, cr3: u64, f: impl FnOnce() + Send + 'static) -> ThreadId {
-    spawn_inner(name, Box::new(f), true, cr3)
+pub fn spawn_user_with(
+    name: &'static str,
+    cr3: u64,
+    fpu: FpuState,
+    fs_base: u64,
+    f: impl FnOnce() + Send + 'static,
+) -> ThreadId {
+    let id = spawn_inner(name, Box::new(f), false, cr3);
+    with(|s| {
+        let t = s.threads.get_mut(&id).expect("just spawned");
+        t.user = Some(Box::new(UserRegs { fpu, fs_base }));
+        t.state = State::Ready;
+        s.run_queue.push_back(id);
+    });
+    id
+}
+
+/// execve switched the running thread to a new address space.
+pub fn set_current_cr3(cr3: u64) {
+    interrupts::without_interrupts(|| {
+        with(|s| {
+            let cur = s.current;
+            s.threads.get_mut(&cur).expect("current exists").cr3 = cr3;
+        });
+        // SAFETY: `cr3` is the root of the caller's new AddressSpace (kernel half shared).
+        unsafe { crate::mm::vm::load_cr3(cr3) };
+    });
 }
 
 fn spawn_inner(name: &'static str, f: Entry, runnable: bool, cr3: u64) -> ThreadId {

@@ -241,7 +241,13 @@ fn user() -> Outcome {
         )
         .map_err(|e| alloc::format!("{e:?}"))?;
     let files = process::console_files().map_err(|e| alloc::format!("{e:?}"))?;
-    let proc = Process::new("selftest-user", aspace, 0x100_0000, files);
+    let mm = process::Mm {
+        aspace,
+        brk_start: 0x100_0000,
+        brk: 0x100_0000,
+        mmap_top: process::MMAP_TOP,
+    };
+    let proc = Process::new("selftest-user", 0, mm, files);
     process::start(&proc, text, stack_top);
     let status = proc.wait();
     if status != ExitStatus::Exited(42) {

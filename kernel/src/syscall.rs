@@ -7,6 +7,7 @@
 
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use caps::CapSystem;
 use linux_personality::abi::Errno;
@@ -36,6 +37,7 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) {
     let mut ctx = Ctx {
         proc: &proc,
         mem: ProcMem(&proc),
+        frame,
     };
     let r = linux::dispatch(&mut ctx, nr, args);
     if r == Err(Errno::ENOSYS) && LOGGED.lock().insert(nr) {
@@ -48,10 +50,11 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) {
             nr,
             name,
             proc.pid,
-            proc.name
+            proc.name()
         );
     }
-    frame.rax = linux::to_rax(r);
+    // A successful execve rewrote the frame for the new program, whose rax starts 0.
+    ctx.frame.rax = linux::to_rax(r);
     drop(proc);
     x86_64::instructions::interrupts::disable();
 }
@@ -72,6 +75,8 @@ impl UserMemory for ProcMem<'_> {
 struct Ctx<'a> {
     proc: &'a Arc<Process>,
     mem: ProcMem<'a>,
+    /// The caller's saved user registers (fork copies them, execve replaces them).
+    frame: &'a mut TrapFrame,
 }
 
 fn prot(p: LinuxProt) -> Prot {
@@ -218,6 +223,27 @@ impl Kernel for Ctx<'_> {
 
     fn fs_base(&self) -> u64 {
         crate::arch::cpu::fs_base()
+    }
+
+    fn ppid(&self) -> u32 {
+        self.proc.ppid
+    }
+
+    fn fork_with_stack(&mut self, stack: u64, vfork: bool) -> Result<u32, Errno> {
+        process::fork(self.proc, self.frame, stack, vfork)
+    }
+
+    fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
+        let path = core::str::from_utf8(path).map_err(|_| Errno::ENOENT)?;
+        let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
+        let loaded = crate::exec::load(path, &argv, &envp)?;
+        process::exec_current(self.proc, loaded, self.frame, crate::exec::comm(path));
+        Ok(())
+    }
+
+    fn wait_child(&mut self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+        self.proc.wait_child(pid, nohang)
     }
 
     fn set_clear_child_tid(&mut self, _addr: u64) {

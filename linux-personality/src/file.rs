@@ -40,6 +40,23 @@ pub mod poll {
     pub const POLLRDHUP: u16 = 0x2000;
 }
 
+/// The kernel's wake-up for wait keys, installed once at boot ([`set_waker`]); files
+/// whose state changes outside a system call (a pipe end dropped on close, input from a
+/// device) wake their waiters through it.
+static WAKER: spin::Once<fn(u64)> = spin::Once::new();
+
+pub fn set_waker(f: fn(u64)) {
+    WAKER.call_once(|| f);
+}
+
+/// Wakes everything waiting on `key` (a no-op before the kernel installs its waker,
+/// e.g. in host tests).
+pub fn wake(key: u64) {
+    if let Some(f) = WAKER.get() {
+        f(key);
+    }
+}
+
 /// What `fstat` reports about a file (the syscall layer fills Linux's `struct stat`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileStat {

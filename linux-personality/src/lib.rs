@@ -71,6 +71,7 @@ pub mod abi;
 pub mod elf;
 pub mod fd;
 pub mod file;
+pub mod pipe;
 pub mod stack;
 pub mod syscall;
 pub mod uaccess;

@@ -20,6 +20,9 @@ static const char *errname(int e) {
     case E2BIG: return "E2BIG";
     case ENOEXEC: return "ENOEXEC";
     case ESPIPE: return "ESPIPE";
+    case ECHILD: return "ECHILD";
+    case EPIPE: return "EPIPE";
+    case ESRCH: return "ESRCH";
     case EMFILE: return "EMFILE";
     case EAGAIN: return "EAGAIN";
     case EISDIR: return "EISDIR";

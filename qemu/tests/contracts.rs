@@ -123,3 +123,8 @@ fn badargs() {
 fn fds() {
     contract("fds", &[]);
 }
+
+#[test]
+fn procs() {
+    contract("procs", &[]);
+}

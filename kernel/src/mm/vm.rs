@@ -195,6 +195,61 @@ impl AddressSpace {
         })
     }
 
+    /// fork without copy-on-write (yet): every user page is copied now, keeping its
+    /// permissions. On failure nothing of the new space survives.
+    pub fn fork_copy(&self) -> Result<AddressSpace, VmError> {
+        let mut child = AddressSpace::new()?;
+        let pml4 = self.pml4;
+        for i4 in 0..256usize {
+            let e4 = entry(pml4, i4);
+            if e4 & PRESENT == 0 {
+                continue;
+            }
+            for i3 in 0..512usize {
+                let e3 = entry(e4 & ADDR_MASK, i3);
+                if e3 & PRESENT == 0 {
+                    continue;
+                }
+                for i2 in 0..512usize {
+                    let e2 = entry(e3 & ADDR_MASK, i2);
+                    if e2 & PRESENT == 0 {
+                        continue;
+                    }
+                    for i1 in 0..512usize {
+                        let e1 = entry(e2 & ADDR_MASK, i1);
+                        if e1 & PRESENT == 0 {
+                            continue;
+                        }
+                        let va = ((i4 as u64) << 39)
+                            | ((i3 as u64) << 30)
+                            | ((i2 as u64) << 21)
+                            | ((i1 as u64) << 12);
+                        let frame = frames::alloc().ok_or(VmError::OutOfMemory)?;
+                        // SAFETY: both frames are reached through the direct map; the new
+                        // one is ours alone, the old one belongs to this (locked) space.
+                        unsafe {
+                            core::ptr::copy_nonoverlapping(
+                                phys_to_virt(e1 & ADDR_MASK) as *const u8,
+                                phys_to_virt(frame) as *mut u8,
+                                PAGE_SIZE as usize,
+                            )
+                        };
+                        let (t, i) = match child.leaf(va, true) {
+                            Ok(Some(l)) => l,
+                            _ => {
+                                frames::free(frame);
+                                return Err(VmError::OutOfMemory);
+                            }
+                        };
+                        set_entry(t, i, frame | (e1 & !ADDR_MASK));
+                        child.pages += 1;
+                    }
+                }
+            }
+        }
+        Ok(child)
+    }
+
     fn flush(&self, va: u64) {
         if x86_64::registers::control::Cr3::read_raw()
             .0

@@ -8,6 +8,9 @@
 
 mod fdcalls;
 mod memory;
+mod proc;
+
+use alloc::vec::Vec;
 
 use caps::CapSystem;
 
@@ -52,6 +55,22 @@ pub trait Kernel {
     fn fs_base(&self) -> u64;
     /// Records the address cleared (and futex-woken) when this thread exits.
     fn set_clear_child_tid(&mut self, addr: u64);
+    fn ppid(&self) -> u32;
+    /// fork: a new process with a copy of the caller's memory, CSpace (every fd a
+    /// CDT child of the parent's) and registers, returning 0 in the child.
+    fn fork(&mut self) -> Result<u32, Errno> {
+        self.fork_with_stack(0, false)
+    }
+    /// fork whose child starts on `stack` when non-zero (clone); with `vfork` the
+    /// parent waits until the child execs or exits.
+    fn fork_with_stack(&mut self, stack: u64, vfork: bool) -> Result<u32, Errno>;
+    /// Replaces the caller's image. On success the system call returns into the new
+    /// program (the kernel has rewritten the registers).
+    fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno>;
+    /// Reaps a child that has ended: `pid` > 0 that child, -1 any, 0 or < -1 a process
+    /// group (any child, until process groups exist). `Ok(None)` with `nohang` when
+    /// none has ended; ECHILD when there is no such child.
+    fn wait_child(&mut self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno>;
 }
 
 pub type SysResult = Result<u64, Errno>;
@@ -89,6 +108,14 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         }
         nr::GETPID => Ok(u64::from(k.pid())),
         nr::GETTID => Ok(u64::from(k.tid())),
+        nr::PIPE => proc::pipe2(k, a[0], 0),
+        nr::PIPE2 => proc::pipe2(k, a[0], a[1]),
+        nr::FORK => proc::fork(k),
+        nr::VFORK => k.fork_with_stack(0, true).map(u64::from),
+        nr::CLONE => proc::clone(k, a[0], a[1]),
+        nr::EXECVE => proc::execve(k, a[0], a[1], a[2]),
+        nr::WAIT4 => proc::wait4(k, a[0], a[1], a[2], a[3]),
+        nr::GETPPID => Ok(u64::from(k.ppid())),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => Err(Errno::ENOSYS),

@@ -1,0 +1,193 @@
+//! Pipes: a bounded byte queue with a read end and a write end, each an open file
+//! (so each end is a FileObject capability). When the last write end closes, readers
+//! see end of file; when the last read end closes, writers get EPIPE. Writes of at
+//! most PIPE_BUF bytes are atomic, as POSIX requires.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use spin::Mutex;
+
+use crate::abi::Errno;
+use crate::file::{poll, wake, FileOps, FileStat};
+
+/// Linux's default pipe capacity and atomic-write size.
+pub const PIPE_CAPACITY: usize = 65536;
+pub const PIPE_BUF: usize = 4096;
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+/// Pipe wait keys live in their own range (bit 62), apart from object ids.
+const KEY_BASE: u64 = 1 << 62;
+
+struct State {
+    buf: VecDeque<u8>,
+    readers: usize,
+    writers: usize,
+}
+
+pub struct Pipe {
+    state: Mutex<State>,
+    key: u64,
+    ino: u64,
+}
+
+pub struct ReadEnd(Arc<Pipe>);
+pub struct WriteEnd(Arc<Pipe>);
+
+/// A new pipe's two ends.
+pub fn pipe() -> (Arc<ReadEnd>, Arc<WriteEnd>) {
+    let n = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+    let p = Arc::new(Pipe {
+        state: Mutex::new(State {
+            buf: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+        }),
+        key: KEY_BASE | n,
+        ino: 0x1000_0000 + n,
+    });
+    (Arc::new(ReadEnd(p.clone())), Arc::new(WriteEnd(p)))
+}
+
+fn stat(p: &Pipe) -> FileStat {
+    FileStat {
+        dev: 12,
+        ino: p.ino,
+        mode: 0o010600,
+        nlink: 1,
+        blksize: 4096,
+        size: 0,
+        ..FileStat::default()
+    }
+}
+
+impl FileOps for ReadEnd {
+    fn read(&self, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut s = self.0.state.lock();
+        if s.buf.is_empty() {
+            return if s.writers == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let n = buf.len().min(s.buf.len());
+        for (dst, src) in buf.iter_mut().zip(s.buf.drain(..n)) {
+            *dst = src;
+        }
+        drop(s);
+        wake(self.0.key);
+        Ok(n)
+    }
+
+    fn poll(&self) -> u16 {
+        let s = self.0.state.lock();
+        let mut ev = 0;
+        if !s.buf.is_empty() {
+            ev |= poll::POLLIN;
+        }
+        if s.writers == 0 {
+            ev |= poll::POLLHUP;
+        }
+        ev
+    }
+
+    fn wait_key(&self) -> u64 {
+        self.0.key
+    }
+
+    fn stat(&self) -> FileStat {
+        stat(&self.0)
+    }
+}
+
+impl FileOps for WriteEnd {
+    fn write(&self, _off: u64, data: &[u8]) -> Result<usize, Errno> {
+        let mut s = self.0.state.lock();
+        if s.readers == 0 {
+            return Err(Errno::EPIPE);
+        }
+        let free = PIPE_CAPACITY - s.buf.len();
+        if free == 0 || (data.len() <= PIPE_BUF && free < data.len()) {
+            return Err(Errno::EAGAIN);
+        }
+        let n = data.len().min(free);
+        s.buf.extend(&data[..n]);
+        drop(s);
+        wake(self.0.key);
+        Ok(n)
+    }
+
+    fn poll(&self) -> u16 {
+        let s = self.0.state.lock();
+        if s.readers == 0 {
+            return poll::POLLERR | poll::POLLOUT;
+        }
+        if PIPE_CAPACITY - s.buf.len() >= PIPE_BUF {
+            poll::POLLOUT
+        } else {
+            0
+        }
+    }
+
+    fn wait_key(&self) -> u64 {
+        self.0.key
+    }
+
+    fn stat(&self) -> FileStat {
+        stat(&self.0)
+    }
+}
+
+impl Drop for ReadEnd {
+    fn drop(&mut self) {
+        self.0.state.lock().readers -= 1;
+        wake(self.0.key);
+    }
+}
+
+impl Drop for WriteEnd {
+    fn drop(&mut self) {
+        self.0.state.lock().writers -= 1;
+        wake(self.0.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_eof_and_epipe() {
+        let (r, w) = pipe();
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(0, &mut buf), Err(Errno::EAGAIN));
+        assert_eq!(r.poll(), 0);
+        assert_eq!(w.write(0, b"hello"), Ok(5));
+        assert_eq!(r.poll(), poll::POLLIN);
+        assert_eq!(r.read(0, &mut buf[..3]), Ok(3));
+        assert_eq!(&buf[..3], b"hel");
+        assert_eq!(r.read(0, &mut buf), Ok(2));
+        drop(w);
+        assert_eq!(r.poll(), poll::POLLHUP);
+        assert_eq!(r.read(0, &mut buf), Ok(0));
+        let (r, w) = pipe();
+        drop(r);
+        assert_eq!(w.write(0, b"x"), Err(Errno::EPIPE));
+    }
+
+    #[test]
+    fn capacity_and_atomic_writes() {
+        let (r, w) = pipe();
+        let big = alloc::vec![7u8; PIPE_CAPACITY + 100];
+        assert_eq!(w.write(0, &big), Ok(PIPE_CAPACITY));
+        assert_eq!(w.write(0, b"x"), Err(Errno::EAGAIN));
+        assert_eq!(w.poll(), 0);
+        let mut buf = alloc::vec![0u8; 10];
+        r.read(0, &mut buf).unwrap();
+        // 10 bytes free: a 100-byte write (<= PIPE_BUF) must not be split.
+        assert_eq!(w.write(0, &[1u8; 100]), Err(Errno::EAGAIN));
+        assert_eq!(w.write(0, &[1u8; 10]), Ok(10));
+    }
+}

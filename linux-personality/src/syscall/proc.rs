@@ -1,0 +1,118 @@
+//! Process calls: pipe/pipe2, fork/vfork/clone (process-creating forms), execve,
+//! wait4, getppid. The personality checks arguments and reads the user's strings;
+//! the kernel copies address spaces, loads images and keeps the process tree.
+
+use alloc::vec::Vec;
+
+use super::{Kernel, SysResult};
+use crate::abi::Errno;
+use crate::file::{flags, OpenFile};
+use crate::pipe;
+use crate::uaccess::{read_cstring, read_exec_strings, PATH_MAX};
+
+const SIGCHLD: u64 = 17;
+const CLONE_VM: u64 = 0x100;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+
+const WNOHANG: u64 = 1;
+const WUNTRACED: u64 = 2;
+const WCONTINUED: u64 = 8;
+const WALL: u64 = 0x4000_0000;
+const WCLONE: u64 = 0x8000_0000;
+const WNOTHREAD: u64 = 0x2000_0000;
+
+pub fn pipe2<K: Kernel>(k: &mut K, fds: u64, fl: u64) -> SysResult {
+    let allowed = u64::from(flags::O_CLOEXEC | flags::O_NONBLOCK | flags::O_DIRECT);
+    if fl & !allowed != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let cloexec = fl & u64::from(flags::O_CLOEXEC) != 0;
+    let status = (fl as u32) & flags::O_NONBLOCK;
+    let (r, w) = pipe::pipe();
+    let rf = OpenFile::new(r, flags::O_RDONLY | status);
+    let wf = OpenFile::new(w, flags::O_WRONLY | status);
+    let (a, b) = k.with_caps(|sys, t| {
+        let a = t.install(sys, rf, OpenFile::rights_for(flags::O_RDONLY), cloexec)?;
+        match t.install(sys, wf, OpenFile::rights_for(flags::O_WRONLY), cloexec) {
+            Ok(b) => Ok((a, b)),
+            Err(e) => {
+                let _ = t.close(sys, i64::from(a));
+                Err(e)
+            }
+        }
+    })?;
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&(a as i32).to_le_bytes());
+    out[4..].copy_from_slice(&(b as i32).to_le_bytes());
+    if let Err(e) = k.mem().write(fds, &out) {
+        k.with_caps(|sys, t| {
+            let _ = t.close(sys, i64::from(a));
+            let _ = t.close(sys, i64::from(b));
+        });
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn fork<K: Kernel>(k: &mut K) -> SysResult {
+    k.fork().map(u64::from)
+}
+
+/// clone as fork/vfork use it; threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD)
+/// come with the threads work.
+pub fn clone<K: Kernel>(k: &mut K, fl: u64, stack: u64) -> SysResult {
+    let exit_signal = fl & 0xff;
+    let rest = fl & !0xff;
+    if rest & CLONE_THREAD != 0 || (rest & CLONE_VM != 0 && rest & CLONE_VFORK == 0) {
+        return Err(Errno::ENOSYS);
+    }
+    if rest & !(CLONE_VM | CLONE_VFORK) != 0 || (exit_signal != SIGCHLD && exit_signal != 0) {
+        if rest & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
+            return Err(Errno::ENOSYS);
+        }
+        return Err(Errno::EINVAL);
+    }
+    // vfork's child shares the parent's memory until it execs or exits; a full copy
+    // gives the same results for every program that follows vfork's rules, and the
+    // parent waits as vfork requires.
+    k.fork_with_stack(stack, rest & CLONE_VFORK != 0)
+        .map(u64::from)
+}
+
+pub fn execve<K: Kernel>(k: &mut K, path: u64, argv: u64, envp: u64) -> SysResult {
+    let path = read_cstring(k.mem(), path, PATH_MAX)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let mut budget = crate::stack::ARG_MAX;
+    let argv: Vec<Vec<u8>> = read_exec_strings(k.mem(), argv, &mut budget)?;
+    let envp: Vec<Vec<u8>> = read_exec_strings(k.mem(), envp, &mut budget)?;
+    k.execve(&path, argv, envp).map(|_| 0)
+}
+
+pub fn wait4<K: Kernel>(k: &mut K, pid: u64, status: u64, options: u64, rusage: u64) -> SysResult {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = pid as i32;
+    if pid == i32::MIN {
+        return Err(Errno::ESRCH);
+    }
+    match k.wait_child(pid, options & WNOHANG != 0)? {
+        None => Ok(0),
+        Some((child, st)) => {
+            if status != 0 {
+                k.mem().write(status, &(st as i32).to_le_bytes())?;
+            }
+            if rusage != 0 {
+                // struct rusage: 144 bytes; CPU accounting is not kept yet, so zeros.
+                k.mem().write(rusage, &[0u8; 144])?;
+            }
+            Ok(u64::from(child))
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/* fork, pipes, execve and wait4: a child's exit status and terminating signal reach
+ * the parent; pipes carry data and EOF between processes; fds are inherited by fork
+ * and by exec unless close-on-exec; wait4's errors and WNOHANG are Linux's. */
+#include "common.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void report(const char *what, int st) {
+    if (WIFEXITED(st)) printf("%s: exited %d\n", what, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st)) printf("%s: killed by signal %d\n", what, WTERMSIG(st));
+    else printf("%s: other 0x%x\n", what, st);
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc > 1 && argv[1][0] == 'x') {
+        /* The exec'd image: fd 5 was inherited across exec, fd 6 was CLOEXEC. */
+        char buf[32] = {0};
+        int n = read(5, buf, sizeof buf - 1);
+        printf("exec'd child: argv[1]=%s read %d bytes from inherited fd: %s\n", argv[1], n, buf);
+        errno = 0;
+        printf("exec'd child: cloexec fd 6 is %s\n", fcntl(6, F_GETFD) < 0 ? errname(errno) : "open");
+        return 9;
+    }
+    int st;
+    CHECK("wait4 with no children", wait4(-1, &st, 0, NULL));
+    CHECK("wait4 bad options", wait4(-1, &st, 0x1000, NULL));
+
+    pid_t p = fork();
+    if (p == 0) _exit(42);
+    printf("fork returned a pid in the parent: %s\n", p > 0 ? "yes" : "no");
+    pid_t w = waitpid(p, &st, 0);
+    printf("waitpid returned that pid: %s\n", w == p ? "yes" : "no");
+    report("child 1", st);
+    CHECK("wait again for the reaped child", waitpid(p, &st, 0));
+
+    int fds[2];
+    CHECK("pipe", pipe(fds));
+    p = fork();
+    if (p == 0) {
+        close(fds[1]);
+        char buf[64];
+        int total = 0, n;
+        while ((n = read(fds[0], buf, sizeof buf)) > 0) total += n;
+        printf("child 2 read %d bytes then EOF (%d)\n", total, n);
+        _exit(total == 11 ? 7 : 1);
+    }
+    close(fds[0]);
+    CHECK("WNOHANG while the child waits on the pipe", waitpid(p, &st, WNOHANG));
+    CHECK("write to pipe", write(fds[1], "hello world", 11));
+    close(fds[1]);
+    waitpid(p, &st, 0);
+    report("child 2", st);
+
+    CHECK("pipe2 bad flags", pipe2(fds, 0x1));
+    pipe(fds);
+    close(fds[0]);
+    signal(SIGPIPE, SIG_IGN);
+    CHECK("write with no reader", write(fds[1], "x", 1));
+    close(fds[1]);
+
+    p = fork();
+    if (p == 0) {
+        volatile unsigned long addr = 16;
+        *(volatile int *)addr = 1;
+        _exit(0);
+    }
+    waitpid(p, &st, 0);
+    report("child 3 (null write)", st);
+
+    pipe(fds);
+    dup2(fds[0], 5);
+    dup2(fds[0], 6);
+    fcntl(6, F_SETFD, FD_CLOEXEC);
+    write(fds[1], "via exec", 8);
+    p = fork();
+    if (p == 0) {
+        char *args[] = {argv[0], "xyz", NULL};
+        execv(argv[0], args);
+        printf("execv failed: %s\n", errname(errno));
+        _exit(100);
+    }
+    waitpid(p, &st, 0);
+    report("child 4 (exec'd)", st);
+
+    p = fork();
+    if (p == 0) {
+        char *args[] = {"/nonexistent/prog", NULL};
+        execv(args[0], args);
+        printf("child 5: execv of a missing file: %s\n", errname(errno));
+        _exit(127);
+    }
+    waitpid(p, &st, 0);
+    report("child 5", st);
+    return 0;
+}
