@@ -210,6 +210,8 @@ impl Core {
                 break;
             }
         }
+        // Also catches handshakes completed since the last SYN (their timeouts reset).
+        self.refill_listeners();
         let env = &mut self.env;
         env.finwatch.check(now, &env.sockets, &mut env.link);
         self.distribute_captured();

@@ -15,6 +15,7 @@ use core::net::SocketAddrV4;
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{Socket, State as TcpState};
+use smoltcp::time::Duration;
 use smoltcp::wire::IpAddress;
 
 use super::connected::Connected;
@@ -28,6 +29,9 @@ use crate::readiness::Readiness;
 pub const SOMAXCONN: i32 = 4096;
 /// Idle LISTEN sockets kept ready; refilled after every SYN.
 const IDLE_TARGET: usize = 2;
+/// A half-open connection gives up after this, like Linux after tcp_synack_retries (5)
+/// SYN-ACKs; without it, SYNs from spoofed sources would hold the backlog forever.
+const SYN_RECV_TIMEOUT: Duration = Duration::from_secs(63);
 
 pub(crate) struct Listening {
     pub local: SocketAddrV4,
@@ -88,12 +92,21 @@ impl Listening {
                 env.sockets.remove(h);
                 false
             }
-            _ => true,
+            TcpState::SynReceived => true,
+            _ => {
+                // Established: from now on the connection's own options rule its timeout.
+                let sock = env.sockets.get_mut::<Socket>(h);
+                if sock.timeout() == Some(SYN_RECV_TIMEOUT) {
+                    super::apply_options(sock, &self.opts);
+                }
+                true
+            }
         });
         self.idle.extend(back_to_idle);
         let want = IDLE_TARGET.min(self.capacity.saturating_sub(self.pending.len()));
         while self.idle.len() < want {
             let mut sock = new_socket(env, &self.opts);
+            sock.set_timeout(Some(SYN_RECV_TIMEOUT));
             let ep = smoltcp::wire::IpListenEndpoint {
                 addr: (!self.local.ip().is_unspecified()).then_some(IpAddress::Ipv4(*self.local.ip())),
                 port: self.local.port(),
