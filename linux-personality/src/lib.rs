@@ -70,6 +70,7 @@ extern crate alloc;
 pub mod abi;
 pub mod elf;
 pub mod fd;
+pub mod fs;
 pub mod file;
 pub mod pipe;
 pub mod stack;

@@ -1,0 +1,116 @@
+//! The file system of the Linux personality: a tmpfs tree, Linux path resolution, and
+//! the open-file objects it hands out.
+//!
+//! ## The parts and how they fit
+//!
+//! - [`inode`] — the tree itself. A [`Tmpfs`] is a [`Superblock`] (device number, inode
+//!   table, clock, device registry, space accounting) plus its root [`Inode`]. Inodes are
+//!   `Arc`s: a directory holds its children, an open file holds its inode, so an
+//!   unlinked file lives until its last descriptor closes, as on Linux.
+//! - [`perm`] — [`Creds`] and the owner/group/other permission check (root bypasses
+//!   read and write, and exec needs some x bit).
+//! - [`namei`] — path resolution: absolute or relative to a directory, `..` stopping at
+//!   the process root, symlinks followed up to [`namei::MAXSYMLINKS`] (then ELOOP),
+//!   trailing-slash rules, the errnos Linux gives.
+//! - [`ops`] — the namespace operations (open with O_CREAT..., mkdir, mknod, symlink,
+//!   unlink, rmdir, rename, chmod, chown, utimes, truncate, readdir) on an [`FsContext`].
+//! - [`handle`] — the [`crate::file::FileOps`] objects an open returns: regular files
+//!   (read/write at an offset), directories (read is EISDIR; getdents64 walks the
+//!   entries), device nodes (delegating to the kernel's driver), and O_PATH handles.
+//! - [`cpio`] — building the tree from initramfs (cpio newc) entries.
+//!
+//! A descriptor's capability holds an [`crate::file::OpenFile`] whose `ops` is one of
+//! the handles; the syscall layer finds the inode again through the handle's `stat()`
+//! (device and inode number) and [`Superblock::inode`], so no downcast is needed.
+//!
+//! ## What the kernel provides
+//!
+//! One [`Tmpfs`] for the root (from [`Tmpfs::from_cpio_entries`]), a [`FsContext`] per
+//! process (fork clones it: same root and cwd, same umask), a clock
+//! ([`Superblock::set_clock`]) and a [`DeviceRegistry`] ([`Superblock::set_devices`])
+//! that turns a character device number into the driver's `FileOps`.
+
+pub mod cpio;
+pub mod handle;
+pub mod inode;
+pub mod namei;
+pub mod open;
+pub mod ops;
+pub mod perm;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+use alloc::sync::Arc;
+
+use crate::abi::Errno;
+use crate::file::FileOps;
+
+pub use cpio::{CpioEntry, SkippedEntry};
+pub use inode::{Inode, NodeKind, Superblock, Tmpfs};
+pub use perm::Creds;
+
+/// File type and permission bits of `st_mode`.
+pub mod mode {
+    pub const S_IFMT: u32 = 0o170000;
+    pub const S_IFSOCK: u32 = 0o140000;
+    pub const S_IFLNK: u32 = 0o120000;
+    pub const S_IFREG: u32 = 0o100000;
+    pub const S_IFBLK: u32 = 0o060000;
+    pub const S_IFDIR: u32 = 0o040000;
+    pub const S_IFCHR: u32 = 0o020000;
+    pub const S_IFIFO: u32 = 0o010000;
+    pub const S_ISUID: u32 = 0o4000;
+    pub const S_ISGID: u32 = 0o2000;
+    pub const S_ISVTX: u32 = 0o1000;
+    /// Every permission bit chmod may set.
+    pub const S_IALLUGO: u32 = 0o7777;
+}
+
+/// The longest name of one directory entry.
+pub const NAME_MAX: usize = 255;
+
+/// Where the kernel's character (and block) device drivers are found: opening a device
+/// node asks the registry for the driver of its `rdev` (Linux's encoding, as `mknod`
+/// and `st_rdev` carry it). A number with no driver is ENXIO, as on Linux.
+pub trait DeviceRegistry: Send + Sync {
+    /// The driver object for device `rdev` opened with `flags` (the open(2) flags).
+    fn open(&self, rdev: u64, flags: u32) -> Result<Arc<dyn FileOps>, Errno>;
+}
+
+/// Linux's `new_encode_dev`: the `st_rdev` / `mknod` number of (major, minor).
+pub const fn makedev(major: u32, minor: u32) -> u64 {
+    let (major, minor) = (major as u64, minor as u64);
+    (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & !0xff) << 12) | ((major & !0xfff) << 32)
+}
+
+/// The (major, minor) of an encoded device number (the inverse of [`makedev`]).
+pub const fn dev_split(dev: u64) -> (u32, u32) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major as u32, minor as u32)
+}
+
+/// A process's view of the file system (Linux's `fs_struct`): its root (`/` and where
+/// `..` stops), its working directory, and its umask. The kernel keeps one per process;
+/// fork gives the child a clone (the same directories, the same umask); exec keeps it.
+#[derive(Clone)]
+pub struct FsContext {
+    pub root: Arc<Inode>,
+    pub cwd: Arc<Inode>,
+    pub umask: u32,
+}
+
+impl FsContext {
+    /// A context rooted at the file system's root, cwd `/`, umask 022 (Linux's default
+    /// for init).
+    pub fn new(fs: &Tmpfs) -> FsContext {
+        FsContext { root: fs.root().clone(), cwd: fs.root().clone(), umask: 0o022 }
+    }
+
+    pub fn superblock(&self) -> &Arc<Superblock> {
+        self.root.superblock()
+    }
+}
