@@ -224,3 +224,4 @@ impl Net {
         }
     }
 }
+pub mod tap;

@@ -1,0 +1,154 @@
+//! A TAP device as a NetDevice, inside a network namespace the test creates.
+//!
+//! `in_netns` runs a closure on a fresh thread that first unshares its network namespace
+//! (namespaces are per thread), so the TAP device, the addresses, the Linux sockets and
+//! any command or thread started from there live in a namespace of their own and nothing
+//! can leave it; the namespace vanishes with the thread. Needs root; callers skip with a
+//! message otherwise. The library forbids unsafe; these few libc calls live in tests.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::process::Command;
+use std::time::{Duration as StdDuration, Instant as WallClock};
+
+use netobj::{Instant, NetDevice, NetStack, StackConfig};
+
+pub const LINUX_IP: [u8; 4] = [192, 168, 77, 1];
+pub const WRIT_IP: [u8; 4] = [192, 168, 77, 2];
+pub const TAP_MTU: usize = 65_000;
+
+/// Why the TAP tests cannot run here, if they cannot.
+pub fn unavailable() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root: cannot create a network namespace and a TAP device".into());
+    }
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        return Some("no /dev/net/tun".into());
+    }
+    None
+}
+
+/// Run `f` on a thread in a new network namespace.
+pub fn in_netns<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::spawn(move || {
+        // SAFETY: unshare only changes this thread's namespace membership.
+        let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+pub fn sh(args: &[&str]) {
+    let st = Command::new(args[0]).args(&args[1..]).status().expect(args[0]);
+    assert!(st.success(), "{args:?} failed");
+}
+
+pub struct Tap {
+    file: File,
+    mtu: usize,
+}
+
+impl Tap {
+    /// Create TAP device `name` (IFF_TAP | IFF_NO_PI), nonblocking.
+    pub fn open(name: &str, mtu: usize) -> Tap {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open("/dev/net/tun")
+            .expect("/dev/net/tun");
+        let mut ifr = [0u8; 40];
+        ifr[..name.len()].copy_from_slice(name.as_bytes());
+        let flags: i16 = (libc::IFF_TAP | libc::IFF_NO_PI) as i16;
+        ifr[16..18].copy_from_slice(&flags.to_ne_bytes());
+        // SAFETY: TUNSETIFF reads and writes a struct ifreq (40 bytes) we own.
+        let r = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, ifr.as_mut_ptr()) };
+        assert!(r >= 0, "TUNSETIFF: {}", std::io::Error::last_os_error());
+        Tap { file, mtu }
+    }
+
+    /// Wait up to `timeout` for a frame to be readable.
+    pub fn wait(&self, timeout: StdDuration) {
+        let mut pfd = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one pollfd we own.
+        unsafe { libc::poll(&mut pfd, 1, timeout.as_millis().min(i32::MAX as u128) as i32) };
+    }
+}
+
+impl NetDevice for Tap {
+    fn mac_address(&self) -> [u8; 6] {
+        [0x02, 0, 0, 0, 0x77, 0x02]
+    }
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+        self.file.read(buf).ok().filter(|&n| n > 0)
+    }
+    fn transmit(&mut self, frame: &[u8]) -> bool {
+        self.file.write(frame).is_ok()
+    }
+}
+
+/// A NetStack on a new TAP device `wtap0` whose Linux side is 192.168.77.1/24.
+/// Returns the stack, a second handle on the device fd for waiting, and the clock start.
+pub struct TapNet {
+    pub stack: NetStack,
+    waiter: Tap,
+    start: WallClock,
+}
+
+impl TapNet {
+    pub fn new() -> TapNet {
+        sh(&["ip", "link", "set", "lo", "up"]);
+        let tap = Tap::open("wtap0", TAP_MTU);
+        let waiter = Tap { file: tap.file.try_clone().unwrap(), mtu: TAP_MTU };
+        sh(&["ip", "addr", "add", "192.168.77.1/24", "dev", "wtap0"]);
+        sh(&["ip", "link", "set", "wtap0", "mtu", &TAP_MTU.to_string(), "up"]);
+        let cfg = StackConfig { address: Some((WRIT_IP.into(), 24)), ..StackConfig::default() };
+        let start = WallClock::now();
+        let stack = NetStack::new(Box::new(tap), cfg, Instant::from_millis(0));
+        TapNet { stack, waiter, start }
+    }
+
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as i64)
+    }
+
+    /// Poll the stack until `done` holds (true) or `timeout` passes (false); sleeps on the
+    /// TAP fd until the stack's next deadline when idle.
+    pub fn pump(&self, timeout: StdDuration, mut done: impl FnMut() -> bool) -> bool {
+        let end = WallClock::now() + timeout;
+        loop {
+            let now = self.now();
+            self.stack.poll(now);
+            if done() {
+                return true;
+            }
+            if WallClock::now() >= end {
+                return false;
+            }
+            let wait = match self.stack.poll_at(self.now()) {
+                Some(t) if t <= self.now() => continue,
+                Some(t) => StdDuration::from_micros((t - self.now()).total_micros()),
+                None => StdDuration::from_millis(5),
+            };
+            self.waiter.wait(wait.min(StdDuration::from_millis(5)));
+        }
+    }
+
+    /// Poll without sleeping (for throughput).
+    pub fn spin(&self, mut done: impl FnMut() -> bool) {
+        loop {
+            self.stack.poll(self.now());
+            if done() {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! NetStack against the real Linux stack: a TAP device in a network namespace this test
+//! creates (root only; skipped with a message otherwise). Linux is 192.168.77.1, the
+//! NetStack 192.168.77.2; nothing leaves the namespace.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddrV4, TcpListener, TcpStream, UdpSocket};
+use std::process::Command;
+use std::time::Duration as Std;
+
+use common::tap::*;
+use common::{root, sa};
+use netobj::{NetError, Readiness, Shutdown};
+
+fn skip() -> bool {
+    if let Some(why) = unavailable() {
+        eprintln!("SKIPPED: {why}");
+        return true;
+    }
+    false
+}
+
+const LINUX: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 168, 77, 1);
+const WRIT: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 168, 77, 2);
+
+#[test]
+fn netstack_connects_to_linux_and_transfers_both_ways() {
+    if skip() {
+        return;
+    }
+    in_netns(|| {
+        let net = TapNet::new();
+        let listener = TcpListener::bind("192.168.77.1:8080").unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, peer) = listener.accept().unwrap();
+            let mut buf = [0u8; 5];
+            s.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"hello");
+            s.write_all(b"from linux").unwrap();
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+            peer
+        });
+        let c = net.stack.create_tcp(root()).unwrap();
+        assert_eq!(c.connect(sa(LINUX, 8080)), Err(NetError::InProgress));
+        assert!(net.pump(Std::from_secs(5), || c.readiness().contains(Readiness::OUT)));
+        assert_eq!(c.connect(sa(LINUX, 8080)), Ok(()));
+        c.send(b"hello").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        assert!(net.pump(Std::from_secs(5), || match c.recv(&mut buf, false) {
+            Ok(0) => true,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                false
+            }
+            Err(_) => false,
+        }));
+        assert_eq!(got, b"from linux");
+        let peer = server.join().unwrap();
+        assert_eq!(peer, std::net::SocketAddr::V4(c.local_addr().unwrap()));
+    });
+}
+
+#[test]
+fn linux_connects_to_netstack_listener() {
+    if skip() {
+        return;
+    }
+    in_netns(|| {
+        let net = TapNet::new();
+        let l = net.stack.create_tcp(root()).unwrap();
+        l.bind(sa(0.into(), 8081)).unwrap();
+        l.listen(16).unwrap();
+        let client = std::thread::spawn(|| {
+            let mut s = TcpStream::connect("192.168.77.2:8081").unwrap();
+            s.write_all(b"ping from linux").unwrap();
+            let mut buf = String::new();
+            s.read_to_string(&mut buf).unwrap();
+            buf
+        });
+        let mut conn = None;
+        assert!(net.pump(Std::from_secs(5), || {
+            conn = l.accept().ok();
+            conn.is_some()
+        }));
+        let (s, peer) = conn.unwrap();
+        assert_eq!(*peer.ip(), LINUX);
+        assert_eq!(s.local_addr().unwrap(), sa(WRIT, 8081));
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        assert!(net.pump(Std::from_secs(5), || {
+            if let Ok(k) = s.recv(&mut buf[n..], false) {
+                n += k;
+            }
+            n == 15
+        }));
+        assert_eq!(&buf[..n], b"ping from linux");
+        s.send(b"pong from writ").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut reply = None;
+        assert!(net.pump(Std::from_secs(5), || {
+            if client.is_finished() {
+                reply = Some(());
+            }
+            reply.is_some()
+        }));
+        assert_eq!(client.join().unwrap(), "pong from writ");
+    });
+}
+
+#[test]
+fn refused_both_ways() {
+    if skip() {
+        return;
+    }
+    in_netns(|| {
+        let net = TapNet::new();
+        // NetStack -> Linux port with no listener: Linux answers RST.
+        let c = net.stack.create_tcp(root()).unwrap();
+        assert_eq!(c.connect(sa(LINUX, 9)), Err(NetError::InProgress));
+        assert!(net.pump(Std::from_secs(5), || c.readiness().contains(Readiness::ERR)));
+        assert_eq!(c.connect(sa(LINUX, 9)), Err(NetError::ConnRefused));
+        // Linux -> NetStack port with no listener: smoltcp answers RST.
+        let t = std::thread::spawn(|| TcpStream::connect("192.168.77.2:9").map(|_| ()).unwrap_err().kind());
+        assert!(net.pump(Std::from_secs(5), || t.is_finished()));
+        assert_eq!(t.join().unwrap(), ErrorKind::ConnectionRefused);
+        // UDP to a Linux port with no socket: ICMP port unreachable -> ECONNREFUSED.
+        let u = net.stack.create_udp(root()).unwrap();
+        u.connect(sa(LINUX, 9)).unwrap();
+        assert_eq!(*u.local_addr().unwrap().ip(), WRIT);
+        u.send_to(b"x", None).unwrap();
+        assert!(net.pump(Std::from_secs(5), || u.readiness().contains(Readiness::ERR)));
+        let mut buf = [0u8; 8];
+        assert_eq!(u.recv_from(&mut buf, false), Err(NetError::ConnRefused));
+    });
+}
+
+#[test]
+fn udp_exchange_with_linux() {
+    if skip() {
+        return;
+    }
+    in_netns(|| {
+        let net = TapNet::new();
+        let linux = UdpSocket::bind("192.168.77.1:5353").unwrap();
+        linux.set_read_timeout(Some(Std::from_secs(5))).unwrap();
+        let u = net.stack.create_udp(root()).unwrap();
+        u.send_to(b"query", Some(sa(LINUX, 5353))).unwrap();
+        let echo = std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let (n, from) = linux.recv_from(&mut buf).unwrap();
+            linux.send_to(&buf[..n], from).unwrap();
+            from
+        });
+        let mut buf = [0u8; 64];
+        let mut r = None;
+        assert!(net.pump(Std::from_secs(5), || {
+            r = u.recv_from(&mut buf, false).ok();
+            r.is_some()
+        }));
+        let r = r.unwrap();
+        assert_eq!((&buf[..r.copied], r.from), (&b"query"[..], sa(LINUX, 5353)));
+        let from = echo.join().unwrap();
+        assert_eq!(from, std::net::SocketAddr::V4(SocketAddrV4::new(WRIT, u.local_addr().unwrap().port())));
+    });
+}
+
+#[test]
+fn ping_both_ways() {
+    if skip() {
+        return;
+    }
+    in_netns(|| {
+        let net = TapNet::new();
+        let p = net.stack.create_icmp(root()).unwrap();
+        p.bind(sa(0.into(), 0)).unwrap();
+        let mut req = vec![8, 0, 0, 0, 0, 0, 0, 1];
+        req.extend_from_slice(&[0x42; 56]);
+        assert_eq!(p.send_to(&req, Some(sa(LINUX, 0))), Ok(64));
+        let mut buf = [0u8; 128];
+        let mut r = None;
+        assert!(net.pump(Std::from_secs(5), || {
+            r = p.recv_from(&mut buf, false).ok();
+            r.is_some()
+        }));
+        let r = r.unwrap();
+        assert_eq!((r.copied, r.from, buf[0]), (64, sa(LINUX, 0), 0));
+        assert_eq!(u16::from_be_bytes([buf[4], buf[5]]), p.local_addr().unwrap().port());
+        // Linux (busybox ping, raw socket as root) pings the NetStack.
+        let ping = std::thread::spawn(|| {
+            Command::new("busybox").args(["ping", "-c", "2", "-W", "3", "192.168.77.2"]).output().unwrap()
+        });
+        assert!(net.pump(Std::from_secs(10), || ping.is_finished()));
+        let out = ping.join().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("2 packets received"), "{text}");
+    });
+}
+
+fn throughput(to_linux: bool, total: usize) -> f64 {
+    in_netns(move || {
+        let net = TapNet::new();
+        let listener = TcpListener::bind("192.168.77.1:5001").unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            if to_linux {
+                let mut buf = vec![0u8; 1 << 20];
+                let mut got = 0;
+                loop {
+                    let n = s.read(&mut buf).unwrap();
+                    if n == 0 {
+                        return got;
+                    }
+                    got += n;
+                }
+            } else {
+                let chunk = vec![0x33u8; 1 << 20];
+                let mut sent = 0;
+                while sent < total {
+                    let n = (total - sent).min(chunk.len());
+                    s.write_all(&chunk[..n]).unwrap();
+                    sent += n;
+                }
+                sent
+            }
+        });
+        let c = net.stack.create_tcp(root()).unwrap();
+        let _ = c.connect(sa(LINUX, 5001));
+        assert!(net.pump(Std::from_secs(5), || c.readiness().contains(Readiness::OUT)));
+        let t0 = std::time::Instant::now();
+        let chunk = vec![0x5au8; 256 * 1024];
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut sent, mut got) = (0usize, 0usize);
+        net.spin(|| {
+            if to_linux {
+                while sent < total {
+                    match c.send(&chunk[..chunk.len().min(total - sent)]) {
+                        Ok(n) => sent += n,
+                        Err(_) => break,
+                    }
+                }
+                if sent == total {
+                    let _ = c.shutdown(Shutdown::Write);
+                }
+                peer.is_finished()
+            } else {
+                while let Ok(n) = c.recv(&mut buf, false) {
+                    if n == 0 {
+                        return true;
+                    }
+                    got += n;
+                }
+                got >= total && peer.is_finished()
+            }
+        });
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(peer.join().unwrap(), total);
+        total as f64 / (1024.0 * 1024.0) / secs
+    })
+}
+
+#[test]
+fn bulk_transfer_through_tap_is_complete() {
+    if skip() {
+        return;
+    }
+    let up = throughput(true, 64 << 20);
+    let down = throughput(false, 64 << 20);
+    println!("TAP throughput: NetStack -> Linux {up:.0} MiB/s, Linux -> NetStack {down:.0} MiB/s");
+}
