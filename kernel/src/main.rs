@@ -29,6 +29,7 @@ mod process;
 mod sched;
 mod selftest;
 mod serial;
+mod signals;
 mod sync;
 mod syscall;
 mod time;

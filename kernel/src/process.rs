@@ -6,14 +6,15 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use alloc::vec::Vec;
-use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicBool, AtomicU64};
 use linux_personality::abi::Errno;
 use linux_personality::fd::FdTable;
+use linux_personality::signal::{self, SigInfo, Signals};
 
 use crate::arch::cpu::FpuState;
 use crate::arch::idt::TrapFrame;
@@ -70,10 +71,31 @@ pub struct Process {
     children: Mutex<Vec<Arc<Process>>>,
     /// Set when a vfork child has exec'd or exited, releasing its parent.
     vfork_done: AtomicBool,
+    pub signals: Mutex<Signals>,
+    /// The wait key the process is blocked on (0: none), so a signal can wake it.
+    waiting_on: AtomicU64,
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Process>>> = IrqMutex::new(BTreeMap::new());
+/// Every live process by pid (for kill); entries go when the process is reaped.
+static PROCS: Mutex<BTreeMap<u32, Weak<Process>>> = Mutex::new(BTreeMap::new());
+
+/// The process with `pid`, if it exists (zombies included until reaped).
+pub fn by_pid(pid: u32) -> Option<Arc<Process>> {
+    PROCS.lock().get(&pid).and_then(Weak::upgrade)
+}
+
+/// Every process (for kill(-1)).
+pub fn all() -> Vec<Arc<Process>> {
+    PROCS.lock().values().filter_map(Weak::upgrade).collect()
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        PROCS.lock().remove(&self.pid);
+    }
+}
 
 pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 
@@ -84,7 +106,7 @@ const KEY_VFORK: u64 = 1 << 60;
 
 impl Process {
     pub fn new(name: &str, ppid: u32, mm: Mm, files: FdTable) -> Arc<Process> {
-        Arc::new(Process {
+        let p = Arc::new(Process {
             pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
             ppid,
             name: Mutex::new(name.into()),
@@ -93,7 +115,46 @@ impl Process {
             status: Mutex::new(None),
             children: Mutex::new(Vec::new()),
             vfork_done: AtomicBool::new(false),
-        })
+            signals: Mutex::new(Signals::default()),
+            waiting_on: AtomicU64::new(0),
+        });
+        PROCS.lock().insert(p.pid, Arc::downgrade(&p));
+        p
+    }
+
+    /// Blocks until `ready()` or until a signal can be delivered (EINTR).
+    pub fn wait_interruptible(
+        &self,
+        key: u64,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> Result<(), Errno> {
+        self.waiting_on.store(key, Ordering::Release);
+        let mut done = false;
+        waits::wait(key, &mut || {
+            done = ready();
+            done || self.signals.lock().has_deliverable()
+        });
+        self.waiting_on.store(0, Ordering::Release);
+        if done {
+            Ok(())
+        } else {
+            Err(Errno::EINTR)
+        }
+    }
+
+    /// Posts a signal and wakes the process if it is blocked.
+    pub fn post_signal(&self, info: SigInfo) {
+        if self.signals.lock().post(info) {
+            let key = self.waiting_on.load(Ordering::Acquire);
+            if key != 0 {
+                waits::wake(key);
+            }
+        }
+    }
+
+    /// Exited and not yet reaped (a zombie): signals to it are accepted and dropped.
+    pub fn has_exited(&self) -> bool {
+        self.status.lock().is_some()
     }
 
     pub fn name(&self) -> String {
@@ -114,7 +175,7 @@ impl Process {
         let mut found = None;
         let mut any = false;
         let key = KEY_CHILDREN | u64::from(self.pid);
-        waits::wait(key, &mut || {
+        self.wait_interruptible(key, &mut || {
             let mut kids = self.children.lock();
             any = kids.iter().any(matches);
             if let Some(i) = kids
@@ -127,7 +188,7 @@ impl Process {
                 return true;
             }
             !any || nohang
-        });
+        })?;
         match found {
             Some(f) => Ok(Some(f)),
             None if !any => Err(Errno::ECHILD),
@@ -186,6 +247,12 @@ pub fn fork(
     };
     let files = crate::capsys::with(|sys| parent.files.lock().fork(sys))?;
     let child = Process::new(&parent.name(), parent.pid, mm, files);
+    {
+        let ps = parent.signals.lock();
+        let mut cs = child.signals.lock();
+        cs.actions = ps.actions;
+        cs.blocked = ps.blocked;
+    }
     let mut cf = TrapFrame { ..*frame };
     cf.rax = 0;
     if stack != 0 {
@@ -220,6 +287,7 @@ pub fn exec_current(
     sched::set_current_cr3(new_cr3);
     drop(old);
     *proc.name.lock() = name.into();
+    proc.signals.lock().reset_for_exec();
     *frame = user_frame(loaded.entry, loaded.rsp);
     crate::arch::cpu::set_fs_base(0);
     FpuState::initial().restore();
@@ -239,6 +307,19 @@ pub fn exit_current(status: ExitStatus) -> ! {
         p.children.lock().clear();
         *p.status.lock() = Some(status);
         p.release_vfork_parent();
+        if let Some(parent) = by_pid(p.ppid) {
+            let (code, st) = match status {
+                ExitStatus::Exited(c) => (signal::CLD_EXITED, i32::from(c)),
+                ExitStatus::Signaled(s) => (signal::CLD_KILLED, i32::from(s)),
+            };
+            parent.post_signal(SigInfo {
+                signo: signal::SIGCHLD,
+                code,
+                pid: p.pid,
+                status: st,
+                ..SigInfo::default()
+            });
+        }
         waits::wake(KEY_CHILDREN | u64::from(p.ppid));
         // The parent's children list may hold the last reference; if not, this is it
         // and the AddressSpace switches CR3 to the kernel's tables before freeing.

@@ -53,8 +53,16 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) {
             proc.name()
         );
     }
-    // A successful execve rewrote the frame for the new program, whose rax starts 0.
-    ctx.frame.rax = linux::to_rax(r);
+    if r == Err(Errno::EINTR) && linux::restartable(nr) && crate::signals::restarts(&proc) {
+        // SA_RESTART: run the same call again after the handler (back over `syscall`).
+        ctx.frame.rax = nr;
+        ctx.frame.rip -= 2;
+    } else {
+        // A successful execve rewrote the frame for the new program, whose rax starts 0;
+        // rt_sigreturn returns the restored rax.
+        ctx.frame.rax = linux::to_rax(r);
+    }
+    crate::signals::deliver(&proc, ctx.frame);
     drop(proc);
     x86_64::instructions::interrupts::disable();
 }
@@ -97,8 +105,7 @@ impl Kernel for Ctx<'_> {
     }
 
     fn wait(&mut self, key: u64, ready: &mut dyn FnMut() -> bool) -> Result<(), Errno> {
-        crate::waits::wait(key, ready);
-        Ok(())
+        self.proc.wait_interruptible(key, ready)
     }
 
     fn pid(&self) -> u32 {
@@ -244,6 +251,41 @@ impl Kernel for Ctx<'_> {
 
     fn wait_child(&mut self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
         self.proc.wait_child(pid, nohang)
+    }
+
+    fn signals<R>(&mut self, f: impl FnOnce(&mut linux_personality::signal::Signals) -> R) -> R {
+        f(&mut self.proc.signals.lock())
+    }
+
+    fn send_signal(
+        &mut self,
+        pid: i32,
+        info: linux_personality::signal::SigInfo,
+    ) -> Result<(), Errno> {
+        let targets: Vec<Arc<Process>> = match pid {
+            // Process groups come with job control: the caller's group is the caller.
+            0 => alloc::vec![self.proc.clone()],
+            -1 => process::all()
+                .into_iter()
+                .filter(|p| p.pid != 1 || p.pid == self.proc.pid)
+                .collect(),
+            p if p < -1 => process::by_pid(p.unsigned_abs()).into_iter().collect(),
+            p => process::by_pid(p as u32).into_iter().collect(),
+        };
+        // A zombie still exists for kill (Linux answers 0); posting to it is harmless.
+        if targets.is_empty() {
+            return Err(Errno::ESRCH);
+        }
+        if info.signo != 0 {
+            for p in targets.iter().filter(|p| !p.has_exited()) {
+                p.post_signal(info);
+            }
+        }
+        Ok(())
+    }
+
+    fn sigreturn(&mut self) -> Result<u64, Errno> {
+        crate::signals::sigreturn(self.proc, self.frame)
     }
 
     fn set_clear_child_tid(&mut self, _addr: u64) {

@@ -128,3 +128,8 @@ fn fds() {
 fn procs() {
     contract("procs", &[]);
 }
+
+#[test]
+fn signals() {
+    contract("signals", &[]);
+}

@@ -114,6 +114,21 @@ impl FpuState {
         s
     }
 
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// Makes a state that came from user memory safe to load: fxrstor faults (#GP) on
+    /// MXCSR reserved bits, so they are cleared.
+    pub fn sanitize(&mut self) {
+        let mxcsr = u32::from_le_bytes(self.0[24..28].try_into().unwrap()) & 0xffff;
+        self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    }
+
     pub fn save(&mut self) {
         // SAFETY: 512-byte, 16-aligned buffer as fxsave64 requires; OSFXSR is set.
         unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) self.0.as_mut_ptr(), options(nostack)) };

@@ -139,32 +139,65 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
             log::warn!("irq: unexpected vector {vector}");
         }
     }
+    // Back to user mode: deliver what became pending (e.g. a kill while preempted).
+    if frame.cs & 3 == 3 && !(0..=31).contains(&vector) {
+        if let Some(proc) = crate::process::current() {
+            crate::signals::deliver(&proc, frame);
+        }
+    }
 }
 
 /// A fault in user mode ends the process with the signal Linux would send; the kernel
 /// carries on. (Signal handlers come with the signals work in issue 5.)
-fn user_exception(f: &TrapFrame) -> ! {
-    let (sig, name) = match f.vector {
-        0 | 16 | 19 => (8, "SIGFPE"),
-        1 | 3 => (5, "SIGTRAP"),
-        6 => (4, "SIGILL"),
-        17 => (7, "SIGBUS"),
-        _ => (11, "SIGSEGV"),
+fn user_exception(f: &mut TrapFrame) {
+    use linux_personality::signal::{self, SigInfo};
+    let (sig, code) = match f.vector {
+        0 | 16 | 19 => (signal::SIGFPE, 1),
+        1 | 3 => (signal::SIGTRAP, 1),
+        6 => (signal::SIGILL, 2),
+        17 => (signal::SIGBUS, 1),
+        // Page faults: not present -> MAPERR, protection -> ACCERR.
+        14 if f.error & 1 != 0 => (signal::SIGSEGV, signal::SEGV_ACCERR),
+        14 => (signal::SIGSEGV, signal::SEGV_MAPERR),
+        _ => (signal::SIGSEGV, signal::SI_KERNEL),
     };
-    let pid = crate::process::current().map_or(0, |p| p.pid);
+    let addr = if f.vector == 14 {
+        x86_64::registers::control::Cr2::read_raw()
+    } else {
+        f.rip
+    };
+    let Some(proc) = crate::process::current() else {
+        fatal_exception(f);
+    };
     log::info!(
-        "user fault: pid {} {} at rip={:#x} error={:#x} addr={:#x}: {}",
-        pid,
+        "user fault: pid {} {} at rip={:#x} error={:#x} addr={:#x}: signal {}",
+        proc.pid,
         EXCEPTION_NAMES
             .get(f.vector as usize)
             .copied()
             .unwrap_or("?"),
         f.rip,
         f.error,
-        x86_64::registers::control::Cr2::read_raw(),
-        name
+        addr,
+        sig
     );
-    crate::process::exit_current(crate::process::ExitStatus::Signaled(sig))
+    // A synchronous fault cannot be blocked or ignored: Linux forces the default
+    // action if the signal is blocked or ignored.
+    {
+        let mut s = proc.signals.lock();
+        let a = s.actions[(sig - 1) as usize];
+        if s.blocked & signal::bit(sig) != 0 || a.handler == signal::SIG_IGN {
+            s.blocked &= !signal::bit(sig);
+            s.actions[(sig - 1) as usize] = signal::Action::default();
+        }
+        s.post(SigInfo {
+            signo: sig,
+            code,
+            addr,
+            ..SigInfo::default()
+        });
+    }
+    crate::signals::deliver(&proc, f);
 }
 
 fn fatal_exception(f: &TrapFrame) -> ! {

@@ -115,6 +115,27 @@ fn do_read<K: Kernel>(k: &mut K, fd: u64, buf: u64, len: u64, pos: Option<u64>) 
 }
 
 fn do_write<K: Kernel>(k: &mut K, fd: u64, buf: u64, len: u64, pos: Option<u64>) -> SysResult {
+    let r = do_write_inner(k, fd, buf, len, pos);
+    if r == Err(Errno::EPIPE) {
+        // Writing to a pipe nobody reads raises SIGPIPE as well as EPIPE.
+        let me = k.pid() as i32;
+        let info = crate::signal::SigInfo {
+            signo: crate::signal::SIGPIPE,
+            pid: k.pid(),
+            ..Default::default()
+        };
+        let _ = k.send_signal(me, info);
+    }
+    r
+}
+
+fn do_write_inner<K: Kernel>(
+    k: &mut K,
+    fd: u64,
+    buf: u64,
+    len: u64,
+    pos: Option<u64>,
+) -> SysResult {
     let f = file(k, fd, Rights::WRITE)?;
     let len = len.min(MAX_RW_COUNT);
     let user = UserSlice::new(buf, len)?;

@@ -9,6 +9,7 @@
 mod fdcalls;
 mod memory;
 mod proc;
+mod sig;
 
 use alloc::vec::Vec;
 
@@ -71,6 +72,14 @@ pub trait Kernel {
     /// group (any child, until process groups exist). `Ok(None)` with `nohang` when
     /// none has ended; ECHILD when there is no such child.
     fn wait_child(&mut self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno>;
+    /// Runs `f` on the caller's signal state.
+    fn signals<R>(&mut self, f: impl FnOnce(&mut crate::signal::Signals) -> R) -> R;
+    /// Posts a signal: `pid` > 0 one process, 0 the caller's group, -1 every process it
+    /// may signal, < -1 group -pid. Signal 0 only checks that the target exists.
+    fn send_signal(&mut self, pid: i32, info: crate::signal::SigInfo) -> Result<(), Errno>;
+    /// rt_sigreturn: restores the registers, mask and FPU state saved in the signal
+    /// frame at the user's stack; returns the restored rax.
+    fn sigreturn(&mut self) -> Result<u64, Errno>;
 }
 
 pub type SysResult = Result<u64, Errno>;
@@ -116,10 +125,40 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::EXECVE => proc::execve(k, a[0], a[1], a[2]),
         nr::WAIT4 => proc::wait4(k, a[0], a[1], a[2], a[3]),
         nr::GETPPID => Ok(u64::from(k.ppid())),
+        nr::RT_SIGACTION => sig::rt_sigaction(k, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPROCMASK => sig::rt_sigprocmask(k, a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPENDING => sig::rt_sigpending(k, a[0], a[1]),
+        nr::RT_SIGRETURN => k.sigreturn(),
+        nr::KILL => sig::kill(k, a[0], a[1]),
+        // Sleeps until a signal handler runs: always EINTR, never restarted.
+        nr::PAUSE => k.wait(0, &mut || false).map(|_| 0),
+        nr::TKILL => sig::tgkill(k, -1, a[0], a[1]),
+        nr::TGKILL => sig::tgkill(k, a[0] as i32 as i64, a[1], a[2]),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// Whether an EINTR from `nr` may be turned into a restart for an SA_RESTART handler
+/// (Linux's ERESTARTSYS); calls that wait for a time or for a signal never restart.
+pub fn restartable(nr: u64) -> bool {
+    let Ok(n) = usize::try_from(nr) else {
+        return false;
+    };
+    !matches!(
+        n,
+        nr::PAUSE
+            | nr::RT_SIGSUSPEND
+            | nr::NANOSLEEP
+            | nr::CLOCK_NANOSLEEP
+            | nr::POLL
+            | nr::PPOLL
+            | nr::SELECT
+            | nr::PSELECT6
+            | nr::EPOLL_WAIT
+            | nr::EPOLL_PWAIT
+    )
 }
 
 /// The %rax value for a result.

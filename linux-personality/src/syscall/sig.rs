@@ -1,0 +1,112 @@
+//! Signal calls: rt_sigaction, rt_sigprocmask, rt_sigpending, kill, tkill, tgkill,
+//! rt_sigreturn. Argument checks and the signal state's rules are here; sending to
+//! another process and rewriting the caller's registers are the kernel's.
+
+use super::{Kernel, SysResult};
+use crate::abi::Errno;
+use crate::signal::{self, Action, SigInfo, SI_USER, UNBLOCKABLE};
+
+const SIG_BLOCK: u64 = 0;
+const SIG_UNBLOCK: u64 = 1;
+const SIG_SETMASK: u64 = 2;
+
+pub fn rt_sigaction<K: Kernel>(k: &mut K, sig: u64, act: u64, oact: u64, size: u64) -> SysResult {
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if !signal::valid(sig) {
+        return Err(Errno::EINVAL);
+    }
+    let new = if act != 0 {
+        let mut b = [0u8; 32];
+        k.mem().read(act, &mut b)?;
+        Some(Action::from_bytes(&b))
+    } else {
+        None
+    };
+    let old = k.signals(|s| s.set_action(sig, new))?;
+    if oact != 0 {
+        k.mem().write(oact, &old.to_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigprocmask<K: Kernel>(k: &mut K, how: u64, set: u64, oset: u64, size: u64) -> SysResult {
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if set != 0 {
+        let mut b = [0u8; 8];
+        k.mem().read(set, &mut b)?;
+        if how > SIG_SETMASK {
+            return Err(Errno::EINVAL);
+        }
+        Some(u64::from_le_bytes(b))
+    } else {
+        None
+    };
+    let old = k.signals(|s| {
+        let old = s.blocked;
+        if let Some(m) = new {
+            s.blocked = match how {
+                SIG_BLOCK => old | m,
+                SIG_UNBLOCK => old & !m,
+                _ => m,
+            } & !UNBLOCKABLE;
+        }
+        old
+    });
+    if oset != 0 {
+        k.mem().write(oset, &old.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+pub fn rt_sigpending<K: Kernel>(k: &mut K, set: u64, size: u64) -> SysResult {
+    if size > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let p = k.signals(|s| s.pending & s.blocked);
+    k.mem().write(set, &p.to_le_bytes()[..size as usize])?;
+    Ok(0)
+}
+
+fn check_sig(sig: u64) -> Result<u32, Errno> {
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if sig != 0 && !signal::valid(sig) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(sig)
+}
+
+pub fn kill<K: Kernel>(k: &mut K, pid: u64, sig: u64) -> SysResult {
+    let sig = check_sig(sig)?;
+    let pid = pid as i32;
+    let info = SigInfo {
+        signo: sig,
+        code: SI_USER,
+        pid: k.pid(),
+        ..SigInfo::default()
+    };
+    k.send_signal(pid, info).map(|_| 0)
+}
+
+/// tkill/tgkill: one thread per process so far, so a tid names its process.
+pub fn tgkill<K: Kernel>(k: &mut K, tgid: i64, tid: u64, sig: u64) -> SysResult {
+    let sig = check_sig(sig)?;
+    let tid = tid as i32;
+    if tid <= 0 || (tgid != -1 && tgid as i32 <= 0) {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != -1 && tgid as i32 != tid {
+        return Err(Errno::ESRCH);
+    }
+    let info = SigInfo {
+        signo: sig,
+        code: -6,
+        pid: k.pid(),
+        ..SigInfo::default()
+    };
+    k.send_signal(tid, info).map(|_| 0)
+}
