@@ -19,7 +19,8 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     fn poll(&self) {
-        let t = Instant::from_secs(1) + Duration::from_micros(self.start.elapsed().as_micros() as u64);
+        let t =
+            Instant::from_secs(1) + Duration::from_micros(self.start.elapsed().as_micros() as u64);
         self.net.clock.set(t);
         self.net.a.poll(t);
         self.net.b.poll(t);
@@ -44,7 +45,10 @@ fn pair(net: &Net, d: &Driver, port: u16) -> (TcpEndpoint, TcpEndpoint) {
 
 fn bulk(mtu: usize, total: usize) -> f64 {
     let net = Net::with(0.0, Duration::from_millis(0), mtu);
-    let d = Driver { net: &net, start: WallClock::now() };
+    let d = Driver {
+        net: &net,
+        start: WallClock::now(),
+    };
     let (c, s) = pair(&net, &d, 5001);
     let chunk = vec![0x5a; 256 * 1024];
     let mut buf = vec![0u8; 256 * 1024];
@@ -79,7 +83,10 @@ fn bulk(mtu: usize, total: usize) -> f64 {
 
 fn rtt(rounds: usize, size: usize) -> f64 {
     let net = Net::new();
-    let d = Driver { net: &net, start: WallClock::now() };
+    let d = Driver {
+        net: &net,
+        start: WallClock::now(),
+    };
     let (c, s) = pair(&net, &d, 5002);
     let msg = vec![1u8; size];
     let mut buf = vec![0u8; 4096];
@@ -108,7 +115,10 @@ fn rtt(rounds: usize, size: usize) -> f64 {
 
 fn udp_rtt(rounds: usize) -> f64 {
     let net = Net::new();
-    let d = Driver { net: &net, start: WallClock::now() };
+    let d = Driver {
+        net: &net,
+        start: WallClock::now(),
+    };
     let srv = net.b.create_udp(root()).unwrap();
     srv.bind(sa(B_IP, 7)).unwrap();
     let cli = net.a.create_udp(root()).unwrap();
@@ -138,15 +148,43 @@ fn udp_rtt(rounds: usize) -> f64 {
 
 fn main() {
     // `cargo test --benches` runs this too; keep that quick.
-    let quick = std::env::args().any(|a| a == "--test") || std::env::var("NETOBJ_BENCH_QUICK").is_ok();
+    let quick =
+        std::env::args().any(|a| a == "--test") || std::env::var("NETOBJ_BENCH_QUICK").is_ok();
     let scale = if quick { 1 } else { 16 };
     println!("netobj benchmarks (two NetStacks, in-memory wire, wall clock)");
     for mtu in [1500usize, 9000, 65_535] {
-        let mib = bulk(mtu, scale * 16 << 20);
-        println!("  tcp bulk, mtu {mtu:>5}: {mib:8.1} MiB/s ({} MiB)", scale * 16);
+        let mib = bulk(mtu, (scale * 16) << 20);
+        println!(
+            "  tcp bulk, mtu {mtu:>5}: {mib:8.1} MiB/s ({} MiB)",
+            scale * 16
+        );
     }
     let rounds = if quick { 1000 } else { 20_000 };
-    println!("  tcp round trip, 1 byte:   {:6.2} µs ({rounds} rounds)", rtt(rounds, 1));
+    println!(
+        "  tcp round trip, 1 byte:   {:6.2} µs ({rounds} rounds)",
+        rtt(rounds, 1)
+    );
     println!("  tcp round trip, 64 bytes: {:6.2} µs", rtt(rounds, 64));
     println!("  udp round trip, 32 bytes: {:6.2} µs", udp_rtt(rounds));
+    println!(
+        "NetStack <-> Linux over a TAP device (MTU {}) in a private network namespace",
+        common::tap::TAP_MTU
+    );
+    match common::tap::unavailable() {
+        Some(why) => println!("  skipped: {why}"),
+        None => {
+            let total = (scale * 64) << 20;
+            let up = common::tap::tap_throughput(true, total);
+            let down = common::tap::tap_throughput(false, total);
+            println!(
+                "  tcp bulk NetStack -> Linux: {up:8.1} MiB/s ({} MiB)",
+                total >> 20
+            );
+            println!("  tcp bulk Linux -> NetStack: {down:8.1} MiB/s");
+            println!(
+                "  tcp round trip, 32 bytes:  {:6.2} µs",
+                common::tap::tap_rtt(rounds / 4)
+            );
+        }
+    }
 }

@@ -17,8 +17,8 @@ use smoltcp::time::{Duration, Instant};
 use spin::Mutex;
 
 use crate::device::Link;
-use crate::finwatch::FinWatch;
 use crate::error::{NetError, NetResult};
+use crate::finwatch::FinWatch;
 use crate::ports::{Ports, Proto};
 use crate::readiness::Readiness;
 use crate::stack::StackConfig;
@@ -145,7 +145,12 @@ impl Env {
     /// Reap orphans whose connection has finished (or outlived its deadline).
     fn reap_orphans(&mut self) {
         let now = self.now;
-        let Env { orphans, sockets, ports, .. } = self;
+        let Env {
+            orphans,
+            sockets,
+            ports,
+            ..
+        } = self;
         orphans.retain(|o| {
             let sock = sockets.get_mut::<smoltcp::socket::tcp::Socket>(o.handle);
             let done = sock.state() == smoltcp::socket::tcp::State::Closed;
@@ -170,7 +175,11 @@ impl Env {
         if let Some((proto, port, owner)) = binding {
             self.ports.linger(proto, port, owner);
         }
-        self.orphans.push(Orphan { handle, binding, deadline });
+        self.orphans.push(Orphan {
+            handle,
+            binding,
+            deadline,
+        });
     }
 }
 
@@ -190,7 +199,9 @@ impl Core {
             let mut received = 0;
             while received < INGRESS_BATCH {
                 let env = &mut self.env;
-                let r = env.iface.poll_ingress_single(now, &mut env.link, &mut env.sockets);
+                let r = env
+                    .iface
+                    .poll_ingress_single(now, &mut env.link, &mut env.sockets);
                 if r == PollIngressSingleResult::None {
                     break;
                 }
@@ -277,8 +288,10 @@ impl Core {
     }
 
     pub fn update_capture(&mut self) {
-        self.env.link.capture =
-            self.endpoints.values().any(|e| matches!(e.kind, Kind::Packet(_)));
+        self.env.link.capture = self
+            .endpoints
+            .values()
+            .any(|e| matches!(e.kind, Kind::Packet(_)));
     }
 }
 

@@ -216,7 +216,10 @@ impl Link {
         if from_wire && self.capture && self.captured.len() < CAPTURE_QUEUE_MAX {
             let mut src_mac = [0; 6];
             src_mac.copy_from_slice(&frame[6..12]);
-            self.captured.push_back(Captured { src_mac, packet: ip.to_vec() });
+            self.captured.push_back(Captured {
+                src_mac,
+                packet: ip.to_vec(),
+            });
         }
         true
     }
@@ -263,7 +266,11 @@ impl Device for Link {
                 }
                 return Some((RxTok(RxFrame::Loop(frame)), TxTok(&mut self.tx)));
             }
-            let n = self.tx.dev.receive(&mut self.rx_buf)?.min(self.rx_buf.len());
+            let n = self
+                .tx
+                .dev
+                .receive(&mut self.rx_buf)?
+                .min(self.rx_buf.len());
             self.tx.stats.rx_frames += 1;
             self.tx.stats.rx_bytes += n as u64;
             let frame = core::mem::take(&mut self.rx_buf);
@@ -340,6 +347,10 @@ fn tcp_fin_key(frame: &[u8]) -> Option<FinKey> {
     }
     let tcp = ip.get(ihl..ihl + 14)?;
     (tcp[13] & 0x01 != 0).then(|| {
-        (u16::from_be_bytes([tcp[0], tcp[1]]), dst, u16::from_be_bytes([tcp[2], tcp[3]]))
+        (
+            u16::from_be_bytes([tcp[0], tcp[1]]),
+            dst,
+            u16::from_be_bytes([tcp[2], tcp[3]]),
+        )
     })
 }

@@ -48,7 +48,9 @@ impl FinWatch {
             if !matches!(t.state(), State::FinWait1 | State::Closing | State::LastAck) {
                 continue;
             }
-            let (Some(l), Some(r)) = (t.local_endpoint(), t.remote_endpoint()) else { continue };
+            let (Some(l), Some(r)) = (t.local_endpoint(), t.remote_endpoint()) else {
+                continue;
+            };
             let (IpAddress::Ipv4(ra), IpAddress::Ipv4(_)) = (r.addr, l.addr);
             let key = (l.port, ra, r.port);
             closing.push(key);
@@ -59,7 +61,11 @@ impl FinWatch {
         }
         self.watched.retain(|h, w| live.get(h) == Some(&w.key));
         for (h, key) in &live {
-            let w = self.watched.entry(*h).or_insert(Watch { key: *key, due: now + FIRST_RTO, tries: 0 });
+            let w = self.watched.entry(*h).or_insert(Watch {
+                key: *key,
+                due: now + FIRST_RTO,
+                tries: 0,
+            });
             if now >= w.due && w.tries < MAX_TRIES {
                 link.resend_fin(key);
                 w.tries += 1;
@@ -71,7 +77,11 @@ impl FinWatch {
 
     /// The earliest instant the watchdog needs a poll.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.watched.values().filter(|w| w.tries < MAX_TRIES).map(|w| w.due).min()
+        self.watched
+            .values()
+            .filter(|w| w.tries < MAX_TRIES)
+            .map(|w| w.due)
+            .min()
     }
 }
 

@@ -63,14 +63,19 @@ impl IcmpSock {
         }
         let local = bind_checked(env, id, &self.opts, self.rights, Proto::Icmp, addr)?;
         let size = env.cfg.datagram_buffer_size.min(65_536 * 4);
-        let buf = || icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; META_SLOTS], vec![0; size]);
+        let buf = || {
+            icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; META_SLOTS], vec![0; size])
+        };
         let mut sock = icmp::Socket::new(buf(), buf());
         sock.set_hop_limit(Some(self.opts.ttl));
         if sock.bind(icmp::Endpoint::Ident(local.port())).is_err() {
             env.ports.release(Proto::Icmp, local.port(), id);
             return Err(NetError::Invalid);
         }
-        self.bound = Some(Bound { local, handle: env.sockets.add(sock) });
+        self.bound = Some(Bound {
+            local,
+            handle: env.sockets.add(sock),
+        });
         Ok(())
     }
 
@@ -78,7 +83,10 @@ impl IcmpSock {
         if self.bound.is_none() {
             self.bind(env, id, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
         }
-        self.bound.as_ref().map(|b| b.handle).ok_or(NetError::Invalid)
+        self.bound
+            .as_ref()
+            .map(|b| b.handle)
+            .ok_or(NetError::Invalid)
     }
 
     fn send_to(
@@ -94,7 +102,10 @@ impl IcmpSock {
         if data.len() > 0xffff || data.len() + 20 > env.link.mtu() {
             return Err(NetError::MsgSize);
         }
-        let dst = dest.map(|d| *d.ip()).or(self.remote).ok_or(NetError::DestAddrRequired)?;
+        let dst = dest
+            .map(|d| *d.ip())
+            .or(self.remote)
+            .ok_or(NetError::DestAddrRequired)?;
         let dst = Env::normalize_dst(dst);
         if dst.is_broadcast() && !self.opts.broadcast {
             return Err(NetError::AccessDenied);
@@ -107,7 +118,11 @@ impl IcmpSock {
         pkt[2..4].copy_from_slice(&[0, 0]);
         let sum = internet_checksum(&pkt);
         pkt[2..4].copy_from_slice(&sum.to_be_bytes());
-        match env.sockets.get_mut::<icmp::Socket>(handle).send_slice(&pkt, IpAddress::Ipv4(dst)) {
+        match env
+            .sockets
+            .get_mut::<icmp::Socket>(handle)
+            .send_slice(&pkt, IpAddress::Ipv4(dst))
+        {
             Ok(()) => Ok(data.len()),
             Err(icmp::SendError::BufferFull) => Err(NetError::WouldBlock),
             Err(icmp::SendError::Unaddressable) => Err(NetError::NetUnreach),
@@ -123,7 +138,8 @@ impl IcmpSock {
         let limit = self.opts.rcvbuf_value() as usize;
         while let Ok((pkt, from)) = sock.recv() {
             let IpAddress::Ipv4(from) = from;
-            let wanted = pkt.first() == Some(&ICMP_ECHO_REPLY) && self.remote.is_none_or(|r| r == from);
+            let wanted =
+                pkt.first() == Some(&ICMP_ECHO_REPLY) && self.remote.is_none_or(|r| r == from);
             if wanted && self.queued + pkt.len() <= limit {
                 self.queued += pkt.len();
                 self.queue.push_back((pkt.to_vec(), from));
@@ -134,7 +150,11 @@ impl IcmpSock {
     fn recv_from(&mut self, env: &mut Env, buf: &mut [u8], peek: bool) -> NetResult<Received> {
         self.pull(env);
         let (pkt, from) = self.queue.front().ok_or(NetError::WouldBlock)?;
-        let r = Received { copied: copy_into(buf, pkt), len: pkt.len(), from: SocketAddrV4::new(*from, 0) };
+        let r = Received {
+            copied: copy_into(buf, pkt),
+            len: pkt.len(),
+            from: SocketAddrV4::new(*from, 0),
+        };
         if !peek {
             self.queued -= r.len;
             self.queue.pop_front();
@@ -174,7 +194,10 @@ impl IcmpEndpoint {
         IcmpEndpoint { handle }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut IcmpSock, &mut Env, EndpointId) -> NetResult<R>) -> NetResult<R> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut IcmpSock, &mut Env, EndpointId) -> NetResult<R>,
+    ) -> NetResult<R> {
         self.handle.with(|env, kind, id| match kind {
             Kind::Icmp(s) => f(s, env, id),
             _ => Err(NetError::Invalid),
@@ -220,7 +243,9 @@ impl IcmpEndpoint {
     /// getsockname(2): the port is the ident.
     pub fn local_addr(&self) -> NetResult<SocketAddrV4> {
         self.with(|s, _, _| {
-            Ok(s.bound.as_ref().map_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0), |b| b.local))
+            Ok(s.bound
+                .as_ref()
+                .map_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0), |b| b.local))
         })
     }
 

@@ -57,7 +57,10 @@ impl SockOpt {
     pub const fn is_tcp_level(self) -> bool {
         matches!(
             self,
-            SockOpt::TcpNoDelay | SockOpt::TcpKeepIdle | SockOpt::TcpKeepIntvl | SockOpt::TcpKeepCnt
+            SockOpt::TcpNoDelay
+                | SockOpt::TcpKeepIdle
+                | SockOpt::TcpKeepIntvl
+                | SockOpt::TcpKeepCnt
         )
     }
 }

@@ -38,7 +38,10 @@ pub(crate) struct PacketSock {
 
 impl PacketSock {
     pub fn new() -> PacketSock {
-        PacketSock { queue: VecDeque::new(), queued: 0 }
+        PacketSock {
+            queue: VecDeque::new(),
+            queued: 0,
+        }
     }
 
     pub fn deliver(&mut self, c: &Captured) {
@@ -91,7 +94,11 @@ impl PacketEndpoint {
                 return Err(NetError::Invalid);
             };
             let (pkt, mac) = p.queue.front().ok_or(NetError::WouldBlock)?;
-            let r = PacketReceived { copied: copy_into(buf, pkt), len: pkt.len(), src_mac: *mac };
+            let r = PacketReceived {
+                copied: copy_into(buf, pkt),
+                len: pkt.len(),
+                src_mac: *mac,
+            };
             if !peek {
                 p.queued -= r.len;
                 p.queue.pop_front();

@@ -44,7 +44,10 @@ fn overlap(a: Ipv4Addr, b: Ipv4Addr) -> bool {
 
 impl Ports {
     pub fn new(seed: u64) -> Ports {
-        Ports { map: BTreeMap::new(), cursor: (seed as u32) ^ ((seed >> 32) as u32) }
+        Ports {
+            map: BTreeMap::new(),
+            cursor: (seed as u32) ^ ((seed >> 32) as u32),
+        }
     }
 
     fn conflicts(&self, proto: Proto, port: u16, addr: Ipv4Addr, reuse: bool) -> bool {
@@ -81,7 +84,13 @@ impl Ports {
         } else {
             port
         };
-        let b = Binding { owner, addr, reuse, listening: false, lingering: false };
+        let b = Binding {
+            owner,
+            addr,
+            reuse,
+            listening: false,
+            lingering: false,
+        };
         self.map.entry((proto, port)).or_default().push(b);
         Ok(port)
     }
@@ -89,7 +98,13 @@ impl Ports {
     /// Add a binding without a conflict check: accepted connections share their
     /// listener's port, as Linux's children share its bind bucket.
     pub fn attach(&mut self, proto: Proto, addr: Ipv4Addr, port: u16, owner: u64, reuse: bool) {
-        let b = Binding { owner, addr, reuse, listening: false, lingering: false };
+        let b = Binding {
+            owner,
+            addr,
+            reuse,
+            listening: false,
+            lingering: false,
+        };
         self.map.entry((proto, port)).or_default().push(b);
     }
 
@@ -97,7 +112,10 @@ impl Ports {
     fn pick(&mut self, proto: Proto) -> NetResult<u16> {
         let (lo, n) = match proto {
             Proto::Icmp => (1u32, 65_535u32),
-            _ => (u32::from(*EPHEMERAL_PORTS.start()), EPHEMERAL_PORTS.len() as u32),
+            _ => (
+                u32::from(*EPHEMERAL_PORTS.start()),
+                EPHEMERAL_PORTS.len() as u32,
+            ),
         };
         for _ in 0..n {
             // A multiplicative step spreads successive picks like Linux's randomized
@@ -124,7 +142,8 @@ impl Ports {
     /// Mark the owner's binding as listening (listening sockets never share a port).
     pub fn listen(&mut self, proto: Proto, port: u16, owner: u64) -> NetResult<()> {
         let clash = self.map.get(&(proto, port)).is_some_and(|bs| {
-            bs.iter().any(|b| b.owner != owner && b.listening && !b.lingering)
+            bs.iter()
+                .any(|b| b.owner != owner && b.listening && !b.lingering)
         });
         if clash {
             return Err(NetError::AddrInUse);
@@ -168,7 +187,10 @@ mod tests {
     fn conflicts_follow_linux_rules() {
         let mut p = Ports::new(1);
         assert_eq!(p.bind(Proto::Tcp, ANY, 8080, 1, false), Ok(8080));
-        assert_eq!(p.bind(Proto::Tcp, LO, 8080, 2, false), Err(NetError::AddrInUse));
+        assert_eq!(
+            p.bind(Proto::Tcp, LO, 8080, 2, false),
+            Err(NetError::AddrInUse)
+        );
         // Other namespace: fine.
         assert_eq!(p.bind(Proto::Udp, ANY, 8080, 3, false), Ok(8080));
         // Both SO_REUSEADDR and not listening: shared.
@@ -178,7 +200,10 @@ mod tests {
         assert_eq!(p.listen(Proto::Tcp, 9000, 5), Err(NetError::AddrInUse));
         // Lingering bindings yield only to SO_REUSEADDR.
         p.linger(Proto::Tcp, 8080, 1);
-        assert_eq!(p.bind(Proto::Tcp, ANY, 8080, 6, false), Err(NetError::AddrInUse));
+        assert_eq!(
+            p.bind(Proto::Tcp, ANY, 8080, 6, false),
+            Err(NetError::AddrInUse)
+        );
         assert_eq!(p.bind(Proto::Tcp, ANY, 8080, 6, true), Ok(8080));
         p.release(Proto::Tcp, 8080, 1);
         p.release(Proto::Tcp, 8080, 6);
@@ -193,7 +218,10 @@ mod tests {
             let port = p.bind(Proto::Udp, ANY, 0, i as u64, false).unwrap();
             assert!(EPHEMERAL_PORTS.contains(&port));
         }
-        assert_eq!(p.bind(Proto::Udp, ANY, 0, 0, false), Err(NetError::AddrNotAvail));
+        assert_eq!(
+            p.bind(Proto::Udp, ANY, 0, 0, false),
+            Err(NetError::AddrNotAvail)
+        );
         let ident = p.bind(Proto::Icmp, ANY, 0, 1, false).unwrap();
         assert_ne!(ident, 0);
     }

@@ -33,7 +33,8 @@ pub(crate) struct RawSock {
 impl RawSock {
     pub fn new(env: &mut Env) -> RawSock {
         let size = env.cfg.datagram_buffer_size.min(65_536 * 4);
-        let buf = || raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; META_SLOTS], vec![0; size]);
+        let buf =
+            || raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; META_SLOTS], vec![0; size]);
         let sock = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), buf(), buf());
         RawSock {
             opts: Options::new(SockKind::Raw),
@@ -44,8 +45,16 @@ impl RawSock {
         }
     }
 
-    fn send_to(&mut self, env: &mut Env, data: &[u8], dest: Option<SocketAddrV4>) -> NetResult<usize> {
-        let dst = dest.map(|d| *d.ip()).or(self.remote).ok_or(NetError::DestAddrRequired)?;
+    fn send_to(
+        &mut self,
+        env: &mut Env,
+        data: &[u8],
+        dest: Option<SocketAddrV4>,
+    ) -> NetResult<usize> {
+        let dst = dest
+            .map(|d| *d.ip())
+            .or(self.remote)
+            .ok_or(NetError::DestAddrRequired)?;
         let dst = Env::normalize_dst(dst);
         if dst.is_broadcast() && !self.opts.broadcast {
             return Err(NetError::AccessDenied);
@@ -69,7 +78,11 @@ impl RawSock {
         let sum = internet_checksum(&pkt[..20]);
         pkt[10..12].copy_from_slice(&sum.to_be_bytes());
         pkt.extend_from_slice(data);
-        match env.sockets.get_mut::<raw::Socket>(self.handle).send_slice(&pkt) {
+        match env
+            .sockets
+            .get_mut::<raw::Socket>(self.handle)
+            .send_slice(&pkt)
+        {
             Ok(()) => Ok(data.len()),
             Err(raw::SendError::BufferFull) => Err(NetError::WouldBlock),
         }
@@ -88,7 +101,11 @@ impl RawSock {
                 let _ = sock.recv();
                 continue;
             }
-            let r = Received { copied: copy_into(buf, pkt), len: pkt.len(), from: SocketAddrV4::new(from, 0) };
+            let r = Received {
+                copied: copy_into(buf, pkt),
+                len: pkt.len(),
+                from: SocketAddrV4::new(from, 0),
+            };
             if !peek {
                 let _ = sock.recv();
             }

@@ -66,7 +66,10 @@ pub struct Caller {
 impl Caller {
     /// A caller holding every NetStack right (root), with origin 0.
     pub const fn root() -> Caller {
-        Caller { rights: NetRights::all(), origin: 0 }
+        Caller {
+            rights: NetRights::all(),
+            origin: 0,
+        }
     }
 
     /// A caller with the given rights and origin 0.

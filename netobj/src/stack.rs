@@ -63,7 +63,7 @@ impl Default for StackConfig {
             tcp_buffer_size: 256 * 1024,
             datagram_buffer_size: 256 * 1024,
             connect_timeout: Duration::from_secs(127),
-            random_seed: 0x5eed_0f_0bec7,
+            random_seed: 0x05ee_d0f0_bec7,
         }
     }
 }
@@ -122,7 +122,12 @@ impl NetStack {
             finwatch: Default::default(),
         };
         apply_addressing(&mut env);
-        NetStack { core: Arc::new(Mutex::new(Core { endpoints: BTreeMap::new(), env })) }
+        NetStack {
+            core: Arc::new(Mutex::new(Core {
+                endpoints: BTreeMap::new(),
+                env,
+            })),
+        }
     }
 
     /// Process received frames, timers and pending sends; wake endpoints that became
@@ -144,53 +149,85 @@ impl NetStack {
     fn insert(&self, caller: Caller, kind: Kind) -> Handle {
         let mut core = self.core.lock();
         let id = core.env.alloc_id();
-        let entry = Entry { origin: caller.origin, kind, waker: None, last: Readiness::empty() };
+        let entry = Entry {
+            origin: caller.origin,
+            kind,
+            waker: None,
+            last: Readiness::empty(),
+        };
         core.endpoints.insert(id, entry);
-        if matches!(core.endpoints.get(&id).map(|e| &e.kind), Some(Kind::Packet(_))) {
+        if matches!(
+            core.endpoints.get(&id).map(|e| &e.kind),
+            Some(Kind::Packet(_))
+        ) {
             core.update_capture();
         }
-        Handle { core: self.core.clone(), id }
+        Handle {
+            core: self.core.clone(),
+            id,
+        }
     }
 
     /// CreateTcp: socket(AF_INET, SOCK_STREAM, 0).
     pub fn create_tcp(&self, caller: Caller) -> NetResult<TcpEndpoint> {
-        if !caller.rights.intersects(NetRights::TCP_CONNECT | NetRights::TCP_LISTEN) {
+        if !caller
+            .rights
+            .intersects(NetRights::TCP_CONNECT | NetRights::TCP_LISTEN)
+        {
             return Err(NetError::AccessDenied);
         }
-        Ok(TcpEndpoint::new(self.insert(caller, Kind::Tcp(TcpSock::new(caller.rights)))))
+        Ok(TcpEndpoint::new(
+            self.insert(caller, Kind::Tcp(TcpSock::new(caller.rights))),
+        ))
     }
 
     /// CreateUdp: socket(AF_INET, SOCK_DGRAM, 0).
     pub fn create_udp(&self, caller: Caller) -> NetResult<UdpEndpoint> {
-        caller.rights.require(NetRights::UDP, NetError::AccessDenied)?;
-        Ok(UdpEndpoint::new(self.insert(caller, Kind::Udp(UdpSock::new(caller.rights)))))
+        caller
+            .rights
+            .require(NetRights::UDP, NetError::AccessDenied)?;
+        Ok(UdpEndpoint::new(
+            self.insert(caller, Kind::Udp(UdpSock::new(caller.rights))),
+        ))
     }
 
     /// CreateIcmp: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), a ping socket.
     pub fn create_icmp(&self, caller: Caller) -> NetResult<IcmpEndpoint> {
-        caller.rights.require(NetRights::ICMP_ECHO, NetError::AccessDenied)?;
-        Ok(IcmpEndpoint::new(self.insert(caller, Kind::Icmp(IcmpSock::new(caller.rights)))))
+        caller
+            .rights
+            .require(NetRights::ICMP_ECHO, NetError::AccessDenied)?;
+        Ok(IcmpEndpoint::new(
+            self.insert(caller, Kind::Icmp(IcmpSock::new(caller.rights))),
+        ))
     }
 
     /// CreateRaw: socket(AF_INET, SOCK_RAW, IPPROTO_ICMP).
     pub fn create_raw(&self, caller: Caller) -> NetResult<RawEndpoint> {
-        caller.rights.require(NetRights::RAW, NetError::PermissionDenied)?;
+        caller
+            .rights
+            .require(NetRights::RAW, NetError::PermissionDenied)?;
         let sock = RawSock::new(&mut self.core.lock().env);
         Ok(RawEndpoint::new(self.insert(caller, Kind::Raw(sock))))
     }
 
     /// CreatePacket: socket(AF_PACKET, SOCK_DGRAM, htons(protocol)); only ETH_P_IP.
     pub fn create_packet(&self, caller: Caller, protocol: u16) -> NetResult<PacketEndpoint> {
-        caller.rights.require(NetRights::PACKET, NetError::PermissionDenied)?;
+        caller
+            .rights
+            .require(NetRights::PACKET, NetError::PermissionDenied)?;
         if protocol != ETH_P_IP {
             return Err(NetError::Invalid);
         }
-        Ok(PacketEndpoint::new(self.insert(caller, Kind::Packet(PacketSock::new()))))
+        Ok(PacketEndpoint::new(
+            self.insert(caller, Kind::Packet(PacketSock::new())),
+        ))
     }
 
     /// Configure: change the address or the default gateway.
     pub fn configure(&self, caller: Caller, change: Configure) -> NetResult<()> {
-        caller.rights.require(NetRights::CONFIGURE, NetError::PermissionDenied)?;
+        caller
+            .rights
+            .require(NetRights::CONFIGURE, NetError::PermissionDenied)?;
         let mut core = self.core.lock();
         match change {
             Configure::Address(Some((_, prefix))) if prefix > 32 => return Err(NetError::Invalid),

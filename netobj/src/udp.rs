@@ -79,7 +79,8 @@ impl UdpSock {
         }
         let local = bind_checked(env, id, &self.opts, self.rights, Proto::Udp, addr)?;
         let size = env.cfg.datagram_buffer_size;
-        let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; META_SLOTS], vec![0; size]);
+        let buf =
+            || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; META_SLOTS], vec![0; size]);
         let mut sock = udp::Socket::new(buf(), buf());
         sock.set_hop_limit(Some(self.opts.ttl));
         let ep = IpListenEndpoint {
@@ -87,7 +88,10 @@ impl UdpSock {
             port: local.port(),
         };
         let mut errs = icmp::Socket::new(
-            icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; ERROR_SLOTS], vec![0; 2048]),
+            icmp::PacketBuffer::new(
+                vec![icmp::PacketMetadata::EMPTY; ERROR_SLOTS],
+                vec![0; 2048],
+            ),
             icmp::PacketBuffer::new(vec![], vec![]),
         );
         if sock.bind(ep).is_err() || errs.bind(icmp::Endpoint::Udp(ep)).is_err() {
@@ -96,7 +100,11 @@ impl UdpSock {
         }
         let handle = env.sockets.add(sock);
         let errors = env.sockets.add(errs);
-        self.bound = Some(Bound { local, handle, errors });
+        self.bound = Some(Bound {
+            local,
+            handle,
+            errors,
+        });
         Ok(())
     }
 
@@ -108,7 +116,10 @@ impl UdpSock {
     }
 
     fn bound_ip(&self) -> Option<Ipv4Addr> {
-        self.bound.as_ref().map(|b| *b.local.ip()).filter(|ip| !ip.is_unspecified())
+        self.bound
+            .as_ref()
+            .map(|b| *b.local.ip())
+            .filter(|ip| !ip.is_unspecified())
     }
 
     fn connect(&mut self, env: &mut Env, id: EndpointId, addr: SocketAddrV4) -> NetResult<()> {
@@ -171,7 +182,11 @@ impl UdpSock {
             local_address: Some(IpAddress::Ipv4(src)),
             meta: Default::default(),
         };
-        match env.sockets.get_mut::<udp::Socket>(b.handle).send_slice(data, meta) {
+        match env
+            .sockets
+            .get_mut::<udp::Socket>(b.handle)
+            .send_slice(data, meta)
+        {
             Ok(()) => Ok(data.len()),
             Err(udp::SendError::BufferFull) => Err(NetError::WouldBlock),
             Err(udp::SendError::Unaddressable) => Err(NetError::NetUnreach),
@@ -184,7 +199,11 @@ impl UdpSock {
             return Err(e);
         }
         let Some(b) = &self.bound else {
-            return if self.shut_rd { Ok(eof()) } else { Err(NetError::WouldBlock) };
+            return if self.shut_rd {
+                Ok(eof())
+            } else {
+                Err(NetError::WouldBlock)
+            };
         };
         let sock = env.sockets.get_mut::<udp::Socket>(b.handle);
         loop {
@@ -199,7 +218,11 @@ impl UdpSock {
                 let _ = sock.recv();
                 continue;
             }
-            let r = Received { copied: copy_into(buf, data), len: data.len(), from };
+            let r = Received {
+                copied: copy_into(buf, data),
+                len: data.len(),
+                from,
+            };
             if !peek {
                 let _ = sock.recv();
             }
@@ -263,7 +286,9 @@ impl UdpSock {
         match &self.bound {
             None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
             Some(b) => match self.conn_src {
-                Some(src) if b.local.ip().is_unspecified() => SocketAddrV4::new(src, b.local.port()),
+                Some(src) if b.local.ip().is_unspecified() => {
+                    SocketAddrV4::new(src, b.local.port())
+                }
                 _ => b.local,
             },
         }
@@ -271,7 +296,11 @@ impl UdpSock {
 }
 
 fn eof() -> Received {
-    Received { copied: 0, len: 0, from: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0) }
+    Received {
+        copied: 0,
+        len: 0,
+        from: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+    }
 }
 
 /// Parse an ICMP destination-unreachable message: the original datagram's destination
@@ -292,7 +321,10 @@ fn icmp_error(pkt: &[u8]) -> Option<(SocketAddrV4, NetError)> {
     let ihl = usize::from(ip[0] & 0x0f) * 4;
     let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
     let udp = ip.get(ihl..ihl + 4)?;
-    Some((SocketAddrV4::new(dst, u16::from_be_bytes([udp[2], udp[3]])), err))
+    Some((
+        SocketAddrV4::new(dst, u16::from_be_bytes([udp[2], udp[3]])),
+        err,
+    ))
 }
 
 /// A UDP endpoint (a Linux SOCK_DGRAM socket). Dropping it is close().
@@ -305,7 +337,10 @@ impl UdpEndpoint {
         UdpEndpoint { handle }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut UdpSock, &mut Env, EndpointId) -> NetResult<R>) -> NetResult<R> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut UdpSock, &mut Env, EndpointId) -> NetResult<R>,
+    ) -> NetResult<R> {
         self.handle.with(|env, kind, id| match kind {
             Kind::Udp(u) => f(u, env, id),
             _ => Err(NetError::Invalid),
@@ -358,7 +393,9 @@ impl UdpEndpoint {
         self.with(|u, env, _| {
             u.opts.set(opt, value)?;
             if let Some(b) = &u.bound {
-                env.sockets.get_mut::<udp::Socket>(b.handle).set_hop_limit(Some(u.opts.ttl));
+                env.sockets
+                    .get_mut::<udp::Socket>(b.handle)
+                    .set_hop_limit(Some(u.opts.ttl));
             }
             Ok(())
         })

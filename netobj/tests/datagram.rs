@@ -21,7 +21,9 @@ fn udp_sendto_recvfrom_reports_the_source_and_connect_fixes_getsockname() {
     assert_eq!(*local.ip(), A_IP);
     assert!(netobj::EPHEMERAL_PORTS.contains(&local.port()));
     assert_eq!(cli.send_to(b"query", None), Ok(5));
-    assert!(net.run_until(Duration::from_secs(1), || srv.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || srv
+        .readiness()
+        .contains(Readiness::IN)));
     let mut buf = [0u8; 3];
     let r = srv.recv_from(&mut buf, true).unwrap();
     assert_eq!((r.copied, r.len, r.from), (3, 5, local)); // MSG_PEEK, truncated
@@ -30,7 +32,9 @@ fn udp_sendto_recvfrom_reports_the_source_and_connect_fixes_getsockname() {
     assert_eq!((r.copied, r.from), (5, local));
     assert_eq!(srv.recv_from(&mut buf, false), Err(NetError::WouldBlock));
     srv.send_to(b"answer", Some(r.from)).unwrap();
-    assert!(net.run_until(Duration::from_secs(1), || cli.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || cli
+        .readiness()
+        .contains(Readiness::IN)));
     let r = cli.recv_from(&mut buf, false).unwrap();
     assert_eq!((r.copied, r.from), (6, sa(B_IP, 53)));
 }
@@ -55,7 +59,9 @@ fn udp_port_unreachable_gives_econnrefused_on_a_connected_socket() {
     let cli = net.a.create_udp(root()).unwrap();
     cli.connect(sa(B_IP, 9999)).unwrap();
     cli.send_to(b"anyone?", None).unwrap();
-    assert!(net.run_until(Duration::from_secs(1), || cli.readiness().contains(Readiness::ERR)));
+    assert!(net.run_until(Duration::from_secs(1), || cli
+        .readiness()
+        .contains(Readiness::ERR)));
     let mut buf = [0u8; 16];
     assert_eq!(cli.recv_from(&mut buf, false), Err(NetError::ConnRefused));
     assert_eq!(cli.recv_from(&mut buf, false), Err(NetError::WouldBlock));
@@ -75,20 +81,32 @@ fn udp_errors() {
     let net = Net::new();
     let u = net.a.create_udp(root()).unwrap();
     assert_eq!(u.send_to(b"x", None), Err(NetError::DestAddrRequired));
-    assert_eq!(u.send_to(&[0u8; 1473], Some(sa(B_IP, 7))), Err(NetError::MsgSize));
+    assert_eq!(
+        u.send_to(&[0u8; 1473], Some(sa(B_IP, 7))),
+        Err(NetError::MsgSize)
+    );
     assert_eq!(u.send_to(&[0u8; 1472], Some(sa(B_IP, 7))), Ok(1472));
-    assert_eq!(u.send_to(b"x", Some(sa(Ipv4Addr::BROADCAST, 67))), Err(NetError::AccessDenied));
+    assert_eq!(
+        u.send_to(b"x", Some(sa(Ipv4Addr::BROADCAST, 67))),
+        Err(NetError::AccessDenied)
+    );
     u.set_option(SockOpt::Broadcast, 1).unwrap();
     assert_eq!(u.send_to(b"x", Some(sa(Ipv4Addr::BROADCAST, 67))), Ok(1));
     assert_eq!(u.send_to(b"x", Some(sa(B_IP, 0))), Err(NetError::Invalid));
-    assert_eq!(u.send_to(b"x", Some(sa([192, 168, 9, 9].into(), 7))), Err(NetError::NetUnreach));
+    assert_eq!(
+        u.send_to(b"x", Some(sa([192, 168, 9, 9].into(), 7))),
+        Err(NetError::NetUnreach)
+    );
     let a = net.a.create_udp(root()).unwrap();
     let b = net.a.create_udp(root()).unwrap();
     a.bind(sa(0.into(), 5353)).unwrap();
     assert_eq!(b.bind(sa(LO, 5353)), Err(NetError::AddrInUse));
     assert_eq!(b.bind(sa(B_IP, 5353)), Err(NetError::AddrNotAvail));
     assert_eq!(a.option(SockOpt::RcvBuf), Ok(212_992));
-    assert_eq!(a.set_option(SockOpt::TcpNoDelay, 1), Err(NetError::NoProtoOpt));
+    assert_eq!(
+        a.set_option(SockOpt::TcpNoDelay, 1),
+        Err(NetError::NoProtoOpt)
+    );
     assert_eq!(a.peer_addr(), Err(NetError::NotConnected));
     drop(a);
     assert_eq!(b.bind(sa(0.into(), 5353)), Ok(()), "close frees the port");
@@ -102,7 +120,9 @@ fn udp_loopback() {
     let c = net.a.create_udp(root()).unwrap();
     c.send_to(b"lo", Some(sa(LO, 7000))).unwrap();
     assert_eq!(*c.local_addr().unwrap().ip(), Ipv4Addr::UNSPECIFIED);
-    assert!(net.run_until(Duration::from_secs(1), || s.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || s
+        .readiness()
+        .contains(Readiness::IN)));
     let mut buf = [0u8; 8];
     let r = s.recv_from(&mut buf, false).unwrap();
     assert_eq!(*r.from.ip(), LO);
@@ -122,7 +142,10 @@ fn ping_socket_semantics() {
     let net = Net::new();
     let user = Caller::with_rights(NetRights::UNPRIVILEGED);
     // busybox: raw first (EPERM without RAW), then the ping socket.
-    assert!(matches!(net.a.create_raw(user), Err(NetError::PermissionDenied)));
+    assert!(matches!(
+        net.a.create_raw(user),
+        Err(NetError::PermissionDenied)
+    ));
     let p = net.a.create_icmp(user).unwrap();
     p.bind(sa(0.into(), 0)).unwrap();
     let ident = p.local_addr().unwrap().port();
@@ -132,15 +155,26 @@ fn ping_socket_semantics() {
     p.set_option(SockOpt::IpRecvTtl, 1).unwrap();
     assert_eq!(p.option(SockOpt::RcvBuf), Ok(14_560));
     // Only echo requests of at least 8 bytes.
-    assert_eq!(p.send_to(&[8, 0, 0, 0, 0, 0, 0], Some(sa(B_IP, 0))), Err(NetError::Invalid));
-    assert_eq!(p.send_to(&[0u8; 8], Some(sa(B_IP, 0))), Err(NetError::Invalid));
+    assert_eq!(
+        p.send_to(&[8, 0, 0, 0, 0, 0, 0], Some(sa(B_IP, 0))),
+        Err(NetError::Invalid)
+    );
+    assert_eq!(
+        p.send_to(&[0u8; 8], Some(sa(B_IP, 0))),
+        Err(NetError::Invalid)
+    );
     let mut reply_type = echo(1, 1, b"");
     reply_type[0] = 0;
-    assert_eq!(p.send_to(&reply_type, Some(sa(B_IP, 0))), Err(NetError::Invalid));
+    assert_eq!(
+        p.send_to(&reply_type, Some(sa(B_IP, 0))),
+        Err(NetError::Invalid)
+    );
     // The id we pass is overwritten with the ident; the checksum is ours to ignore.
     let req = echo(0xdead, 7, &[0xab; 56]);
     assert_eq!(p.send_to(&req, Some(sa(B_IP, 0))), Ok(64));
-    assert!(net.run_until(Duration::from_secs(1), || p.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || p
+        .readiness()
+        .contains(Readiness::IN)));
     let mut buf = [0u8; 192];
     let r = p.recv_from(&mut buf, false).unwrap();
     assert_eq!(r.copied, 64, "no IP header");
@@ -173,7 +207,11 @@ fn ping_idents_are_unique_and_replies_reach_only_their_socket() {
     assert_eq!(&buf[8..r2.copied], b"two");
     drop(p1);
     let p3 = net.a.create_icmp(root()).unwrap();
-    assert_eq!(p3.bind(sa(0.into(), 4242)), Ok(()), "closing frees the ident");
+    assert_eq!(
+        p3.bind(sa(0.into(), 4242)),
+        Ok(()),
+        "closing frees the ident"
+    );
 }
 
 #[test]
@@ -185,7 +223,11 @@ fn ping_loopback_sees_only_the_reply() {
     net.run_for(Duration::from_millis(10));
     let mut buf = [0u8; 64];
     let r = p.recv_from(&mut buf, false).unwrap();
-    assert_eq!((buf[0], r.from), (0, sa(LO, 0)), "the reply, not our own request");
+    assert_eq!(
+        (buf[0], r.from),
+        (0, sa(LO, 0)),
+        "the reply, not our own request"
+    );
     assert_eq!(p.recv_from(&mut buf, false), Err(NetError::WouldBlock));
 }
 
@@ -204,13 +246,20 @@ fn raw_icmp_receives_with_the_ip_header() {
     assert_eq!(buf[0], 0x45);
     assert_eq!(&buf[12..16], &B_IP.octets());
     assert_eq!(buf[20], 0, "echo reply");
-    assert_eq!(u16::from_be_bytes([buf[24], buf[25]]), 0x77, "raw sockets keep the id");
+    assert_eq!(
+        u16::from_be_bytes([buf[24], buf[25]]),
+        0x77,
+        "raw sockets keep the id"
+    );
 }
 
 #[test]
 fn packet_endpoint_sees_ip_packets_and_sends_raw_frames() {
     let net = Net::new();
-    assert!(matches!(net.a.create_packet(root(), 0x86dd), Err(NetError::Invalid)));
+    assert!(matches!(
+        net.a.create_packet(root(), 0x86dd),
+        Err(NetError::Invalid)
+    ));
     let pk = net.a.create_packet(root(), netobj::ETH_P_IP).unwrap();
     let u = net.b.create_udp(root()).unwrap();
     u.send_to(b"dhcp-ish", Some(sa(A_IP, 68))).unwrap();
@@ -249,7 +298,9 @@ fn configure_moves_the_address_and_gateway() {
     let cfg = netobj::Configure::Address(Some(([10, 0, 0, 9].into(), 24)));
     assert_eq!(net.a.configure(user, cfg), Err(NetError::PermissionDenied));
     net.a.configure(root(), cfg).unwrap();
-    net.a.configure(root(), netobj::Configure::Gateway(Some(B_IP))).unwrap();
+    net.a
+        .configure(root(), netobj::Configure::Gateway(Some(B_IP)))
+        .unwrap();
     let st = net.a.stats();
     assert_eq!(st.address, Some(([10, 0, 0, 9].into(), 24)));
     assert_eq!(st.gateway, Some(B_IP));

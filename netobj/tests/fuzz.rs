@@ -31,13 +31,41 @@ fn plausible(rng: &mut Rng, templates: &[Vec<u8>]) -> Vec<u8> {
     } else {
         let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
         let kind = rng.below(4);
-        f.extend_from_slice(if kind == 0 { &[0x08, 0x06] } else { &[0x08, 0x00] });
+        f.extend_from_slice(if kind == 0 {
+            &[0x08, 0x06]
+        } else {
+            &[0x08, 0x00]
+        });
         let proto = [1u8, 6, 17, rng.next() as u8][rng.below(4)];
         let n = rng.below(120);
         let payload = rng.bytes(n);
         let ihl = [5u8, 5, 5, (rng.next() % 16) as u8][rng.below(4)];
-        let mut ip = vec![0x40 | ihl, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1];
-        ip.extend(std::iter::repeat_n(0, usize::from(ihl.saturating_sub(5)) * 4));
+        let mut ip = vec![
+            0x40 | ihl,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            64,
+            proto,
+            0,
+            0,
+            10,
+            0,
+            0,
+            2,
+            10,
+            0,
+            0,
+            1,
+        ];
+        ip.extend(std::iter::repeat_n(
+            0,
+            usize::from(ihl.saturating_sub(5)) * 4,
+        ));
         let total = (ip.len() + payload.len()) as u16;
         ip[2..4].copy_from_slice(&total.to_be_bytes());
         let c = netobj::internet_checksum(&ip);
@@ -87,7 +115,15 @@ fn fix_checksums(f: &mut [u8]) {
     let c = netobj::internet_checksum(&f[14..14 + ihl]);
     f[24..26].copy_from_slice(&c.to_be_bytes());
     let proto = f[23];
-    let (l4, off) = (14 + ihl, match proto { 6 => 16, 17 => 6, 1 => 2, _ => return });
+    let (l4, off) = (
+        14 + ihl,
+        match proto {
+            6 => 16,
+            17 => 6,
+            1 => 2,
+            _ => return,
+        },
+    );
     let len = total - ihl;
     if len < off + 2 {
         return;
@@ -134,14 +170,17 @@ fn random_and_malformed_frames_never_panic() {
     let pk = net.a.create_packet(root(), netobj::ETH_P_IP).unwrap();
     let c = net.b.create_tcp(root()).unwrap();
     let _ = c.connect(sa(A_IP, 80));
-    assert!(net.run_until(Duration::from_secs(1), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (s, _) = l.accept().unwrap();
     // Record real frames (B -> A) as mutation templates.
     let cu = net.b.create_udp(root()).unwrap();
     cu.send_to(b"template", Some(sa(A_IP, 53))).unwrap();
     c.send(b"template data").unwrap();
     let cp = net.b.create_icmp(root()).unwrap();
-    cp.send_to(&[8, 0, 0, 0, 0, 0, 0, 1, 9, 9], Some(sa(A_IP, 0))).unwrap();
+    cp.send_to(&[8, 0, 0, 0, 0, 0, 0, 1, 9, 9], Some(sa(A_IP, 0)))
+        .unwrap();
     let c3 = net.b.create_tcp(root()).unwrap();
     let _ = c3.connect(sa(A_IP, 80)); // a SYN template
     let mut templates = Vec::new();
@@ -202,7 +241,10 @@ fn random_and_malformed_frames_never_panic() {
                 assert!(n == 0 || buf[..n].ends_with(b"still alive"));
             }
         }
-        Err(e) => assert!(matches!(e, netobj::NetError::ConnReset | netobj::NetError::BrokenPipe)),
+        Err(e) => assert!(matches!(
+            e,
+            netobj::NetError::ConnReset | netobj::NetError::BrokenPipe
+        )),
     }
     // New connections still work, at the latest once the half-open connections the
     // scrambled SYNs created have timed out (63 s, as Linux's SYN-ACK retries).

@@ -48,14 +48,16 @@ fn netstack_connects_to_linux_and_transfers_both_ways() {
         c.send(b"hello").unwrap();
         let mut got = Vec::new();
         let mut buf = [0u8; 64];
-        assert!(net.pump(Std::from_secs(5), || match c.recv(&mut buf, false) {
-            Ok(0) => true,
-            Ok(n) => {
-                got.extend_from_slice(&buf[..n]);
-                false
-            }
-            Err(_) => false,
-        }));
+        assert!(
+            net.pump(Std::from_secs(5), || match c.recv(&mut buf, false) {
+                Ok(0) => true,
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    false
+                }
+                Err(_) => false,
+            })
+        );
         assert_eq!(got, b"from linux");
         let peer = server.join().unwrap();
         assert_eq!(peer, std::net::SocketAddr::V4(c.local_addr().unwrap()));
@@ -122,7 +124,12 @@ fn refused_both_ways() {
         assert!(net.pump(Std::from_secs(5), || c.readiness().contains(Readiness::ERR)));
         assert_eq!(c.connect(sa(LINUX, 9)), Err(NetError::ConnRefused));
         // Linux -> NetStack port with no listener: smoltcp answers RST.
-        let t = std::thread::spawn(|| TcpStream::connect("192.168.77.2:9").map(|_| ()).unwrap_err().kind());
+        let t = std::thread::spawn(|| {
+            TcpStream::connect("192.168.77.2:9")
+                .map(|_| ())
+                .unwrap_err()
+                .kind()
+        });
         assert!(net.pump(Std::from_secs(5), || t.is_finished()));
         assert_eq!(t.join().unwrap(), ErrorKind::ConnectionRefused);
         // UDP to a Linux port with no socket: ICMP port unreachable -> ECONNREFUSED.
@@ -162,7 +169,10 @@ fn udp_exchange_with_linux() {
         let r = r.unwrap();
         assert_eq!((&buf[..r.copied], r.from), (&b"query"[..], sa(LINUX, 5353)));
         let from = echo.join().unwrap();
-        assert_eq!(from, std::net::SocketAddr::V4(SocketAddrV4::new(WRIT, u.local_addr().unwrap().port())));
+        assert_eq!(
+            from,
+            std::net::SocketAddr::V4(SocketAddrV4::new(WRIT, u.local_addr().unwrap().port()))
+        );
     });
 }
 
@@ -186,10 +196,16 @@ fn ping_both_ways() {
         }));
         let r = r.unwrap();
         assert_eq!((r.copied, r.from, buf[0]), (64, sa(LINUX, 0), 0));
-        assert_eq!(u16::from_be_bytes([buf[4], buf[5]]), p.local_addr().unwrap().port());
+        assert_eq!(
+            u16::from_be_bytes([buf[4], buf[5]]),
+            p.local_addr().unwrap().port()
+        );
         // Linux (busybox ping, raw socket as root) pings the NetStack.
         let ping = std::thread::spawn(|| {
-            Command::new("busybox").args(["ping", "-c", "2", "-W", "3", "192.168.77.2"]).output().unwrap()
+            Command::new("busybox")
+                .args(["ping", "-c", "2", "-W", "3", "192.168.77.2"])
+                .output()
+                .unwrap()
         });
         assert!(net.pump(Std::from_secs(10), || ping.is_finished()));
         let out = ping.join().unwrap();
@@ -199,74 +215,13 @@ fn ping_both_ways() {
     });
 }
 
-fn throughput(to_linux: bool, total: usize) -> f64 {
-    in_netns(move || {
-        let net = TapNet::new();
-        let listener = TcpListener::bind("192.168.77.1:5001").unwrap();
-        let peer = std::thread::spawn(move || {
-            let (mut s, _) = listener.accept().unwrap();
-            if to_linux {
-                let mut buf = vec![0u8; 1 << 20];
-                let mut got = 0;
-                loop {
-                    let n = s.read(&mut buf).unwrap();
-                    if n == 0 {
-                        return got;
-                    }
-                    got += n;
-                }
-            } else {
-                let chunk = vec![0x33u8; 1 << 20];
-                let mut sent = 0;
-                while sent < total {
-                    let n = (total - sent).min(chunk.len());
-                    s.write_all(&chunk[..n]).unwrap();
-                    sent += n;
-                }
-                sent
-            }
-        });
-        let c = net.stack.create_tcp(root()).unwrap();
-        let _ = c.connect(sa(LINUX, 5001));
-        assert!(net.pump(Std::from_secs(5), || c.readiness().contains(Readiness::OUT)));
-        let t0 = std::time::Instant::now();
-        let chunk = vec![0x5au8; 256 * 1024];
-        let mut buf = vec![0u8; 256 * 1024];
-        let (mut sent, mut got) = (0usize, 0usize);
-        net.spin(|| {
-            if to_linux {
-                while sent < total {
-                    match c.send(&chunk[..chunk.len().min(total - sent)]) {
-                        Ok(n) => sent += n,
-                        Err(_) => break,
-                    }
-                }
-                if sent == total {
-                    let _ = c.shutdown(Shutdown::Write);
-                }
-                peer.is_finished()
-            } else {
-                while let Ok(n) = c.recv(&mut buf, false) {
-                    if n == 0 {
-                        return true;
-                    }
-                    got += n;
-                }
-                got >= total && peer.is_finished()
-            }
-        });
-        let secs = t0.elapsed().as_secs_f64();
-        assert_eq!(peer.join().unwrap(), total);
-        total as f64 / (1024.0 * 1024.0) / secs
-    })
-}
-
 #[test]
 fn bulk_transfer_through_tap_is_complete() {
     if skip() {
         return;
     }
-    let up = throughput(true, 64 << 20);
-    let down = throughput(false, 64 << 20);
-    println!("TAP throughput: NetStack -> Linux {up:.0} MiB/s, Linux -> NetStack {down:.0} MiB/s");
+    let up = tap_throughput(true, 64 << 20);
+    let down = tap_throughput(false, 64 << 20);
+    let rtt = tap_rtt(2000);
+    println!("TAP: NetStack -> Linux {up:.0} MiB/s, Linux -> NetStack {down:.0} MiB/s, round trip {rtt:.1} µs");
 }

@@ -11,9 +11,16 @@ fn refused_connect_sets_so_error_once_and_poll_reports_err_hup() {
     let net = Net::new();
     let c = net.a.create_tcp(root()).unwrap();
     assert_eq!(c.connect(sa(B_IP, 9)), Err(NetError::InProgress));
-    assert!(net.run_until(Duration::from_secs(2), || c.readiness().contains(Readiness::ERR)));
+    assert!(net.run_until(Duration::from_secs(2), || c
+        .readiness()
+        .contains(Readiness::ERR)));
     let r = c.readiness();
-    for bit in [Readiness::IN, Readiness::OUT, Readiness::ERR, Readiness::HUP] {
+    for bit in [
+        Readiness::IN,
+        Readiness::OUT,
+        Readiness::ERR,
+        Readiness::HUP,
+    ] {
         assert!(r.contains(bit), "{r:?}");
     }
     assert_eq!(c.option(SockOpt::Error), Ok(111)); // ECONNREFUSED
@@ -36,14 +43,19 @@ fn refused_connect_reported_by_connect_itself() {
 
 #[test]
 fn unanswered_syn_times_out_with_etimedout() {
-    let cfg = StackConfig { connect_timeout: Duration::from_secs(127), ..config(A_IP, 1) };
+    let cfg = StackConfig {
+        connect_timeout: Duration::from_secs(127),
+        ..config(A_IP, 1)
+    };
     let net = Net::with_config(0.0, Duration::from_millis(1), 1500, cfg, config(B_IP, 2));
     net.wire.state.lock().unwrap().blackhole[1] = true;
     let c = net.a.create_tcp(root()).unwrap();
     assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::InProgress));
     net.run_for(Duration::from_secs(100));
     assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::Already));
-    assert!(net.run_until(Duration::from_secs(60), || c.readiness().contains(Readiness::ERR)));
+    assert!(net.run_until(Duration::from_secs(60), || c
+        .readiness()
+        .contains(Readiness::ERR)));
     assert_eq!(c.option(SockOpt::Error), Ok(110)); // ETIMEDOUT
     assert!(net.now() >= netobj::Instant::from_secs(1 + 127));
 }
@@ -56,14 +68,21 @@ fn peer_closing_with_unread_data_resets_with_econnreset_then_eof_and_epipe() {
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 5000));
-    assert!(net.run_until(Duration::from_secs(2), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(2), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (s, _) = l.accept().unwrap();
     c.send(b"unread").unwrap();
     net.run_for(Duration::from_millis(50));
     drop(s); // closing with unread data sends RST, as Linux does
-    assert!(net.run_until(Duration::from_secs(2), || c.readiness().contains(Readiness::ERR)));
+    assert!(net.run_until(Duration::from_secs(2), || c
+        .readiness()
+        .contains(Readiness::ERR)));
     let r = c.readiness();
-    assert!(r.contains(Readiness::HUP | Readiness::IN | Readiness::RDHUP), "{r:?}");
+    assert!(
+        r.contains(Readiness::HUP | Readiness::IN | Readiness::RDHUP),
+        "{r:?}"
+    );
     let mut buf = [0u8; 8];
     assert_eq!(c.recv(&mut buf, false), Err(NetError::ConnReset));
     assert_eq!(c.recv(&mut buf, false), Ok(0));
@@ -78,7 +97,9 @@ fn send_on_reset_connection_reports_econnreset_first() {
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 5001));
-    assert!(net.run_until(Duration::from_secs(2), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(2), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (s, _) = l.accept().unwrap();
     c.send(b"unread").unwrap();
     net.run_for(Duration::from_millis(50));
@@ -153,7 +174,9 @@ fn send_buffer_full_gives_eagain_and_pollout_clears() {
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 6000));
-    assert!(net.run_until(Duration::from_secs(2), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(2), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (_s, _) = l.accept().unwrap();
     // The server never reads: its window fills, then our send buffer.
     let chunk = vec![7u8; 64 * 1024];
@@ -172,7 +195,10 @@ fn send_buffer_full_gives_eagain_and_pollout_clears() {
         net.settle();
         assert!(sent < 16 << 20, "never blocked");
     }
-    assert!(sent >= 256 * 1024, "the peer's window took at least 256 KiB: {sent}");
+    assert!(
+        sent >= 256 * 1024,
+        "the peer's window took at least 256 KiB: {sent}"
+    );
     assert!(!c.readiness().contains(Readiness::OUT));
 }
 
@@ -180,11 +206,26 @@ fn send_buffer_full_gives_eagain_and_pollout_clears() {
 fn rights_gate_creation() {
     let net = Net::new();
     let none = netobj::Caller::with_rights(NetRights::empty());
-    assert!(matches!(net.a.create_tcp(none), Err(NetError::AccessDenied)));
-    assert!(matches!(net.a.create_udp(none), Err(NetError::AccessDenied)));
-    assert!(matches!(net.a.create_icmp(none), Err(NetError::AccessDenied)));
-    assert!(matches!(net.a.create_raw(none), Err(NetError::PermissionDenied)));
-    assert!(matches!(net.a.create_packet(none, 0x0800), Err(NetError::PermissionDenied)));
+    assert!(matches!(
+        net.a.create_tcp(none),
+        Err(NetError::AccessDenied)
+    ));
+    assert!(matches!(
+        net.a.create_udp(none),
+        Err(NetError::AccessDenied)
+    ));
+    assert!(matches!(
+        net.a.create_icmp(none),
+        Err(NetError::AccessDenied)
+    ));
+    assert!(matches!(
+        net.a.create_raw(none),
+        Err(NetError::PermissionDenied)
+    ));
+    assert!(matches!(
+        net.a.create_packet(none, 0x0800),
+        Err(NetError::PermissionDenied)
+    ));
     let listen_only = netobj::Caller::with_rights(NetRights::TCP_LISTEN);
     let t = net.a.create_tcp(listen_only).unwrap();
     assert_eq!(t.connect(sa(B_IP, 80)), Err(NetError::AccessDenied));

@@ -35,7 +35,8 @@ fn backlog_holds_128_pending_connections() {
         peers.insert(peer);
     }
     assert_eq!(peers.len(), 128);
-    let expected: std::collections::BTreeSet<_> = clients.iter().map(|c| c.local_addr().unwrap()).collect();
+    let expected: std::collections::BTreeSet<_> =
+        clients.iter().map(|c| c.local_addr().unwrap()).collect();
     assert_eq!(peers, expected);
 }
 
@@ -53,9 +54,14 @@ fn full_backlog_drops_syns_so_clients_wait_instead_of_being_refused() {
         })
         .collect();
     net.run_for(Duration::from_millis(500));
-    let up = clients.iter().filter(|c| c.readiness().contains(Readiness::OUT)).count();
+    let up = clients
+        .iter()
+        .filter(|c| c.readiness().contains(Readiness::OUT))
+        .count();
     assert_eq!(up, 2);
-    assert!(clients.iter().all(|c| !c.readiness().contains(Readiness::ERR)));
+    assert!(clients
+        .iter()
+        .all(|c| !c.readiness().contains(Readiness::ERR)));
     // Accepting makes room; the waiting clients get in on their SYN retransmission.
     let mut accepted = vec![];
     assert!(net.run_until(Duration::from_secs(30), || {
@@ -74,13 +80,20 @@ fn loopback_connect_on_one_stack() {
     l.bind(sa(0.into(), 18080)).unwrap();
     l.listen(8).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
-    assert_eq!(c.connect(sa([127, 0, 0, 1].into(), 18080)), Err(NetError::InProgress));
+    assert_eq!(
+        c.connect(sa([127, 0, 0, 1].into(), 18080)),
+        Err(NetError::InProgress)
+    );
     assert_eq!(*c.local_addr().unwrap().ip(), std::net::Ipv4Addr::LOCALHOST);
-    assert!(net.run_until(Duration::from_secs(1), || c.readiness().contains(Readiness::OUT)));
+    assert!(net.run_until(Duration::from_secs(1), || c
+        .readiness()
+        .contains(Readiness::OUT)));
     let (s, _) = l.accept().unwrap();
     assert_eq!(s.local_addr().unwrap(), sa([127, 0, 0, 1].into(), 18080));
     c.send(b"GET /blob").unwrap();
-    assert!(net.run_until(Duration::from_secs(1), || s.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || s
+        .readiness()
+        .contains(Readiness::IN)));
     let mut buf = [0u8; 16];
     assert_eq!(s.recv(&mut buf, false), Ok(9));
     // Nothing for 127/8 ever reached the wire.
@@ -88,7 +101,9 @@ fn loopback_connect_on_one_stack() {
     // Connecting to our own device address also loops back.
     let c2 = net.a.create_tcp(root()).unwrap();
     let _ = c2.connect(sa(A_IP, 18080));
-    assert!(net.run_until(Duration::from_secs(1), || c2.readiness().contains(Readiness::OUT)));
+    assert!(net.run_until(Duration::from_secs(1), || c2
+        .readiness()
+        .contains(Readiness::OUT)));
     assert_eq!(net.b.stats().link.rx_frames, 0);
 }
 
@@ -98,7 +113,9 @@ fn transfer(net: &Net, total: usize) -> Vec<u8> {
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 9000));
-    assert!(net.run_until(Duration::from_secs(30), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(30), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (s, _) = l.accept().unwrap();
     let data: Vec<u8> = (0..total).map(|i| (i * 7 + i / 251) as u8).collect();
     let mut sent = 0;
@@ -163,7 +180,10 @@ fn socket_options_read_back_as_linux() {
     assert_eq!(t.option(SockOpt::TcpKeepIdle), Ok(60));
     assert_eq!(t.option(SockOpt::TcpKeepCnt), Ok(9));
     assert_eq!(t.option(SockOpt::Type), Ok(1));
-    assert_eq!(t.set_option(SockOpt::TcpKeepIntvl, 0), Err(NetError::Invalid));
+    assert_eq!(
+        t.set_option(SockOpt::TcpKeepIntvl, 0),
+        Err(NetError::Invalid)
+    );
     assert_eq!(t.set_option(SockOpt::Error, 1), Err(NetError::NoProtoOpt));
 }
 
@@ -186,7 +206,11 @@ fn wakers_fire_when_readiness_gains_a_bit() {
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 4000));
     net.run_for(Duration::from_millis(10));
-    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "woken once for the pending connection");
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "woken once for the pending connection"
+    );
     let (s, _) = l.accept().unwrap();
     let w2 = Arc::new(Counter(AtomicUsize::new(0)));
     s.set_waker(Some(&Waker::from(w2.clone())));
@@ -211,10 +235,17 @@ fn poll_at_asks_for_the_retransmission_time_and_nothing_when_idle() {
     net.wire.state.lock().unwrap().blackhole[1] = true;
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 80));
-    assert_eq!(net.a.poll_at(now), Some(netobj::Instant::from_millis(0)), "SYN to send now");
+    assert_eq!(
+        net.a.poll_at(now),
+        Some(netobj::Instant::from_millis(0)),
+        "SYN to send now"
+    );
     net.a.poll(now);
     let next = net.a.poll_at(now).unwrap();
-    assert!(next > now && next <= now + Duration::from_secs(3), "{next:?}");
+    assert!(
+        next > now && next <= now + Duration::from_secs(3),
+        "{next:?}"
+    );
 }
 
 #[test]
@@ -225,11 +256,15 @@ fn close_sends_fin_and_the_peer_reads_eof() {
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 4100));
-    assert!(net.run_until(Duration::from_secs(1), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (s, _) = l.accept().unwrap();
     c.send(b"bye").unwrap();
     drop(c);
-    assert!(net.run_until(Duration::from_secs(1), || s.readiness().contains(Readiness::RDHUP)));
+    assert!(net.run_until(Duration::from_secs(1), || s
+        .readiness()
+        .contains(Readiness::RDHUP)));
     let mut buf = [0u8; 8];
     assert_eq!(s.recv(&mut buf, false), Ok(3));
     assert_eq!(s.recv(&mut buf, false), Ok(0));
@@ -248,9 +283,13 @@ fn closing_a_listener_resets_unaccepted_connections() {
     l.listen(4).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 4200));
-    assert!(net.run_until(Duration::from_secs(1), || c.readiness().contains(Readiness::OUT)));
+    assert!(net.run_until(Duration::from_secs(1), || c
+        .readiness()
+        .contains(Readiness::OUT)));
     drop(l);
-    assert!(net.run_until(Duration::from_secs(1), || c.readiness().contains(Readiness::ERR)));
+    assert!(net.run_until(Duration::from_secs(1), || c
+        .readiness()
+        .contains(Readiness::ERR)));
     let mut buf = [0u8; 4];
     assert_eq!(c.recv(&mut buf, false), Err(NetError::ConnReset));
 }
@@ -263,7 +302,9 @@ fn shutdown_read_makes_reads_return_zero() {
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 4300));
-    assert!(net.run_until(Duration::from_secs(1), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (_s, _) = l.accept().unwrap();
     c.shutdown(Shutdown::Read).unwrap();
     let mut buf = [0u8; 4];
@@ -280,18 +321,28 @@ fn revoking_the_creating_capability_kills_its_endpoints() {
     let l = net.b.create_tcp(root()).unwrap();
     l.bind(sa(B_IP, 4400)).unwrap();
     l.listen(1).unwrap();
-    let cap7 = Caller { rights: NetRights::all(), origin: 7 };
+    let cap7 = Caller {
+        rights: NetRights::all(),
+        origin: 7,
+    };
     let c = net.a.create_tcp(cap7).unwrap();
     let other = net.a.create_udp(root()).unwrap();
     let _ = c.connect(sa(B_IP, 4400));
-    assert!(net.run_until(Duration::from_secs(1), || l.readiness().contains(Readiness::IN)));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
     let (s, _) = l.accept().unwrap();
     assert_eq!(net.a.revoke(7), 0, "no waker registered, so nothing woken");
     assert_eq!(c.send(b"x"), Err(NetError::NetDown));
     assert!(c.readiness().contains(Readiness::ERR | Readiness::HUP));
-    assert!(other.bind(sa(0.into(), 0)).is_ok(), "other capability's endpoints live on");
+    assert!(
+        other.bind(sa(0.into(), 0)).is_ok(),
+        "other capability's endpoints live on"
+    );
     // The peer sees the connection reset.
-    assert!(net.run_until(Duration::from_secs(1), || s.readiness().contains(Readiness::ERR)));
+    assert!(net.run_until(Duration::from_secs(1), || s
+        .readiness()
+        .contains(Readiness::ERR)));
 }
 
 #[test]

@@ -83,7 +83,11 @@ impl Connected {
             if buf.is_empty() {
                 return Ok(0);
             }
-            let r = if peek { sock.peek_slice(buf) } else { sock.recv_slice(buf) };
+            let r = if peek {
+                sock.peek_slice(buf)
+            } else {
+                sock.recv_slice(buf)
+            };
             return r.map_err(|_| NetError::ConnReset);
         }
         if let Some(e) = self.error.take() {

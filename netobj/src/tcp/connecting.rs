@@ -46,7 +46,15 @@ impl Connecting {
         explicit: Option<SocketAddrV4>,
         deadline: Instant,
     ) -> Connecting {
-        Connecting { handle: Some(handle), local, remote, explicit, deadline, error: None, failed: false }
+        Connecting {
+            handle: Some(handle),
+            local,
+            remote,
+            explicit,
+            deadline,
+            error: None,
+            failed: false,
+        }
     }
 
     pub fn deadline(&self) -> Option<Instant> {
@@ -84,7 +92,9 @@ impl Connecting {
         if !self.failed {
             return Ok(NetError::Already);
         }
-        Err(Init { bound: self.explicit })
+        Err(Init {
+            bound: self.explicit,
+        })
     }
 
     /// The error a failed connect() reports: the pending one, or ECONNABORTED.
@@ -139,6 +149,8 @@ impl Connecting {
                 env.ports.release(Proto::Tcp, self.local.port(), id);
             }
         }
-        Init { bound: self.explicit }
+        Init {
+            bound: self.explicit,
+        }
     }
 }

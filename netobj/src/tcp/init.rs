@@ -33,7 +33,9 @@ impl Init {
         if self.bound.is_some() {
             return Err(NetError::Invalid);
         }
-        *self = Init { bound: Some(bind_checked(env, id, opts, rights, Proto::Tcp, addr)?) };
+        *self = Init {
+            bound: Some(bind_checked(env, id, opts, rights, Proto::Tcp, addr)?),
+        };
         Ok(())
     }
 
@@ -60,13 +62,22 @@ impl Init {
         let (port, auto_port) = match self.bound {
             Some(b) => (b.port(), false),
             None => {
-                let p = env.ports.bind(Proto::Tcp, Ipv4Addr::UNSPECIFIED, 0, id, opts.reuse_addr)?;
+                let p =
+                    env.ports
+                        .bind(Proto::Tcp, Ipv4Addr::UNSPECIFIED, 0, id, opts.reuse_addr)?;
                 (p, true)
             }
         };
         let mut sock = new_socket(env, opts);
         let local = (IpAddress::Ipv4(src), port);
-        if sock.connect(env.iface.context(), (IpAddress::Ipv4(dst), remote.port()), local).is_err() {
+        if sock
+            .connect(
+                env.iface.context(),
+                (IpAddress::Ipv4(dst), remote.port()),
+                local,
+            )
+            .is_err()
+        {
             if auto_port {
                 env.ports.release(Proto::Tcp, port, id);
             }
@@ -127,6 +138,8 @@ pub(crate) fn bind_checked(
     if proto != Proto::Icmp && addr.port() != 0 && addr.port() < 1024 {
         rights.require(NetRights::BIND_PRIVILEGED, NetError::AccessDenied)?;
     }
-    let port = env.ports.bind(proto, ip, addr.port(), id, opts.reuse_addr)?;
+    let port = env
+        .ports
+        .bind(proto, ip, addr.port(), id, opts.reuse_addr)?;
     Ok(SocketAddrV4::new(ip, port))
 }

@@ -83,32 +83,34 @@ impl Listening {
         // A handshake reset in SYN_RECEIVED sends the socket back to LISTEN; one that
         // died after establishment is closed. Neither is acceptable any more.
         let mut back_to_idle = Vec::new();
-        self.pending.retain(|&h| match env.sockets.get::<Socket>(h).state() {
-            TcpState::Listen => {
-                back_to_idle.push(h);
-                false
-            }
-            TcpState::Closed => {
-                env.sockets.remove(h);
-                false
-            }
-            TcpState::SynReceived => true,
-            _ => {
-                // Established: from now on the connection's own options rule its timeout.
-                let sock = env.sockets.get_mut::<Socket>(h);
-                if sock.timeout() == Some(SYN_RECV_TIMEOUT) {
-                    super::apply_options(sock, &self.opts);
+        self.pending
+            .retain(|&h| match env.sockets.get::<Socket>(h).state() {
+                TcpState::Listen => {
+                    back_to_idle.push(h);
+                    false
                 }
-                true
-            }
-        });
+                TcpState::Closed => {
+                    env.sockets.remove(h);
+                    false
+                }
+                TcpState::SynReceived => true,
+                _ => {
+                    // Established: from now on the connection's own options rule its timeout.
+                    let sock = env.sockets.get_mut::<Socket>(h);
+                    if sock.timeout() == Some(SYN_RECV_TIMEOUT) {
+                        super::apply_options(sock, &self.opts);
+                    }
+                    true
+                }
+            });
         self.idle.extend(back_to_idle);
         let want = IDLE_TARGET.min(self.capacity.saturating_sub(self.pending.len()));
         while self.idle.len() < want {
             let mut sock = new_socket(env, &self.opts);
             sock.set_timeout(Some(SYN_RECV_TIMEOUT));
             let ep = smoltcp::wire::IpListenEndpoint {
-                addr: (!self.local.ip().is_unspecified()).then_some(IpAddress::Ipv4(*self.local.ip())),
+                addr: (!self.local.ip().is_unspecified())
+                    .then_some(IpAddress::Ipv4(*self.local.ip())),
                 port: self.local.port(),
             };
             if sock.listen(ep).is_err() {
@@ -142,9 +144,15 @@ impl Listening {
             return None;
         };
         let (IpAddress::Ipv4(la), IpAddress::Ipv4(ra)) = (l.addr, r.addr);
-        env.ports.attach(Proto::Tcp, la, l.port, new_id, self.opts.reuse_addr);
+        env.ports
+            .attach(Proto::Tcp, la, l.port, new_id, self.opts.reuse_addr);
         self.refill(env);
-        Some(Connected::new(h, SocketAddrV4::new(la, l.port), SocketAddrV4::new(ra, r.port), true))
+        Some(Connected::new(
+            h,
+            SocketAddrV4::new(la, l.port),
+            SocketAddrV4::new(ra, r.port),
+            true,
+        ))
     }
 
     pub fn readiness(&self, env: &Env) -> Readiness {

@@ -58,9 +58,16 @@ pub enum Shutdown {
 /// A new smoltcp socket sized by the options (Linux's doubled SO_RCVBUF/SO_SNDBUF once
 /// set, else the stack's throughput-sized default) and configured by them.
 pub(crate) fn new_socket(env: &Env, opts: &Options) -> Socket<'static> {
-    let rx = opts.rcvbuf.map_or(env.cfg.tcp_buffer_size, |_| opts.rcvbuf_value() as usize);
-    let tx = opts.sndbuf.map_or(env.cfg.tcp_buffer_size, |_| opts.sndbuf_value() as usize);
-    let mut sock = Socket::new(SocketBuffer::new(vec![0; rx]), SocketBuffer::new(vec![0; tx]));
+    let rx = opts
+        .rcvbuf
+        .map_or(env.cfg.tcp_buffer_size, |_| opts.rcvbuf_value() as usize);
+    let tx = opts
+        .sndbuf
+        .map_or(env.cfg.tcp_buffer_size, |_| opts.sndbuf_value() as usize);
+    let mut sock = Socket::new(
+        SocketBuffer::new(vec![0; rx]),
+        SocketBuffer::new(vec![0; tx]),
+    );
     apply_options(&mut sock, opts);
     sock
 }
@@ -70,7 +77,8 @@ pub(crate) fn apply_options(sock: &mut Socket<'static>, opts: &Options) {
     sock.set_hop_limit(Some(opts.ttl));
     if opts.keepalive {
         sock.set_keep_alive(Some(Duration::from_secs(u64::from(opts.keepidle))));
-        let give_up = u64::from(opts.keepidle) + u64::from(opts.keepintvl) * u64::from(opts.keepcnt);
+        let give_up =
+            u64::from(opts.keepidle) + u64::from(opts.keepintvl) * u64::from(opts.keepcnt);
         sock.set_timeout(Some(Duration::from_secs(give_up)));
     } else {
         sock.set_keep_alive(None);
@@ -93,7 +101,11 @@ pub(crate) struct TcpSock {
 
 impl TcpSock {
     pub fn new(rights: NetRights) -> TcpSock {
-        TcpSock { opts: Options::new(SockKind::Stream), rights, state: State::Init(Init { bound: None }) }
+        TcpSock {
+            opts: Options::new(SockKind::Stream),
+            rights,
+            state: State::Init(Init { bound: None }),
+        }
     }
 
     /// Move to Connected as soon as the handshake completed.
@@ -101,7 +113,9 @@ impl TcpSock {
         match &mut self.state {
             State::Connecting(c) => {
                 if let Progress::Established(h) = c.observe(env, id) {
-                    let State::Connecting(c) = core::mem::replace(&mut self.state, State::Init(Init { bound: None })) else {
+                    let State::Connecting(c) =
+                        core::mem::replace(&mut self.state, State::Init(Init { bound: None }))
+                    else {
                         return;
                     };
                     self.state = State::Connected(c.into_connected(h));
@@ -216,7 +230,13 @@ impl TcpSock {
         }
     }
 
-    fn recv(&mut self, env: &mut Env, id: EndpointId, buf: &mut [u8], peek: bool) -> NetResult<usize> {
+    fn recv(
+        &mut self,
+        env: &mut Env,
+        id: EndpointId,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> NetResult<usize> {
         self.advance(env, id);
         match &mut self.state {
             State::Connected(c) => c.recv(env, buf, peek),
@@ -260,7 +280,9 @@ impl TcpSock {
     fn set_option(&mut self, env: &mut Env, opt: SockOpt, value: i32) -> NetResult<()> {
         self.opts.set(opt, value)?;
         match &mut self.state {
-            State::Connected(c) => apply_options(env.sockets.get_mut::<Socket>(c.handle), &self.opts),
+            State::Connected(c) => {
+                apply_options(env.sockets.get_mut::<Socket>(c.handle), &self.opts)
+            }
             State::Listening(l) => l.set_options(env, &self.opts),
             _ => {}
         }
@@ -311,7 +333,10 @@ impl TcpEndpoint {
         TcpEndpoint { handle }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut TcpSock, &mut Env, EndpointId) -> NetResult<R>) -> NetResult<R> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut TcpSock, &mut Env, EndpointId) -> NetResult<R>,
+    ) -> NetResult<R> {
         self.handle.with(|env, kind, id| match kind {
             Kind::Tcp(t) => f(t, env, id),
             _ => Err(NetError::Invalid),
@@ -338,9 +363,15 @@ impl TcpEndpoint {
     pub fn accept(&self) -> NetResult<(TcpEndpoint, SocketAddrV4)> {
         let mut core = self.handle.core.lock();
         let crate::core::Core { endpoints, env } = &mut *core;
-        let entry = endpoints.get_mut(&self.handle.id).ok_or(NetError::NetDown)?;
+        let entry = endpoints
+            .get_mut(&self.handle.id)
+            .ok_or(NetError::NetDown)?;
         let Kind::Tcp(t) = &mut entry.kind else {
-            return Err(if matches!(entry.kind, Kind::Dead) { NetError::NetDown } else { NetError::Invalid });
+            return Err(if matches!(entry.kind, Kind::Dead) {
+                NetError::NetDown
+            } else {
+                NetError::Invalid
+            });
         };
         let State::Listening(l) = &mut t.state else {
             return Err(NetError::Invalid);
@@ -348,13 +379,28 @@ impl TcpEndpoint {
         let new_id = env.alloc_id();
         let conn = l.accept(env, new_id).ok_or(NetError::WouldBlock)?;
         let peer = conn.remote;
-        let mut kind = Kind::Tcp(TcpSock { opts: t.opts, rights: t.rights, state: State::Connected(conn) });
+        let mut kind = Kind::Tcp(TcpSock {
+            opts: t.opts,
+            rights: t.rights,
+            state: State::Connected(conn),
+        });
         entry.last = entry.kind.refresh(env, self.handle.id);
         let origin = entry.origin;
         let last = kind.refresh(env, new_id);
-        endpoints.insert(new_id, Entry { origin, kind, waker: None, last });
+        endpoints.insert(
+            new_id,
+            Entry {
+                origin,
+                kind,
+                waker: None,
+                last,
+            },
+        );
         drop(core);
-        let handle = Handle { core: self.handle.core.clone(), id: new_id };
+        let handle = Handle {
+            core: self.handle.core.clone(),
+            id: new_id,
+        };
         Ok((TcpEndpoint::new(handle), peer))
     }
 

@@ -30,7 +30,8 @@ impl Clock {
         Instant::from_micros(self.0.load(Ordering::SeqCst) as i64)
     }
     pub fn set(&self, t: Instant) {
-        self.0.store(t.total_micros().max(0) as u64, Ordering::SeqCst);
+        self.0
+            .store(t.total_micros().max(0) as u64, Ordering::SeqCst);
     }
 }
 
@@ -82,13 +83,21 @@ impl Wire {
     }
 
     pub fn end(&self, side: usize, mtu: usize) -> WireEnd {
-        WireEnd { wire: self.clone(), side, mtu, mac: [0x02, 0, 0, 0, 0, side as u8 + 1] }
+        WireEnd {
+            wire: self.clone(),
+            side,
+            mtu,
+            mac: [0x02, 0, 0, 0, 0, side as u8 + 1],
+        }
     }
 
     /// The earliest delivery time of a queued frame.
     pub fn next_delivery(&self) -> Option<Instant> {
         let s = self.state.lock().unwrap();
-        s.queues.iter().filter_map(|q| q.front().map(|f| f.at)).min()
+        s.queues
+            .iter()
+            .filter_map(|q| q.front().map(|f| f.at))
+            .min()
     }
 
     /// Put a raw frame on the wire towards `side`.
@@ -135,7 +144,10 @@ impl NetDevice for WireEnd {
             return true;
         }
         let at = now + s.delay;
-        s.queues[other].push_back(Frame { at, data: frame.to_vec() });
+        s.queues[other].push_back(Frame {
+            at,
+            data: frame.to_vec(),
+        });
         true
     }
 }
@@ -149,7 +161,11 @@ pub struct Net {
 }
 
 pub fn config(ip: Ipv4Addr, seed: u64) -> StackConfig {
-    StackConfig { address: Some((ip, 24)), random_seed: seed, ..StackConfig::default() }
+    StackConfig {
+        address: Some((ip, 24)),
+        random_seed: seed,
+        ..StackConfig::default()
+    }
 }
 
 impl Net {
@@ -161,7 +177,13 @@ impl Net {
         Net::with_config(loss, delay, mtu, config(A_IP, 11), config(B_IP, 22))
     }
 
-    pub fn with_config(loss: f64, delay: Duration, mtu: usize, ca: StackConfig, cb: StackConfig) -> Net {
+    pub fn with_config(
+        loss: f64,
+        delay: Duration,
+        mtu: usize,
+        ca: StackConfig,
+        cb: StackConfig,
+    ) -> Net {
         let clock = Clock::default();
         clock.set(Instant::from_secs(1));
         let wire = Wire::new(clock.clone(), loss, delay, 0x1234_5678);
@@ -181,7 +203,10 @@ impl Net {
             self.a.poll(now);
             self.b.poll(now);
             let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
-            if !due(self.a.poll_at(now)) && !due(self.b.poll_at(now)) && !due(self.wire.next_delivery()) {
+            if !due(self.a.poll_at(now))
+                && !due(self.b.poll_at(now))
+                && !due(self.wire.next_delivery())
+            {
                 return;
             }
         }
@@ -192,13 +217,17 @@ impl Net {
         self.settle();
         let now = self.clock.now();
         let limit = now + max;
-        let next = [self.a.poll_at(now), self.b.poll_at(now), self.wire.next_delivery()]
-            .into_iter()
-            .flatten()
-            .filter(|&t| t > now)
-            .min()
-            .unwrap_or(limit)
-            .min(limit);
+        let next = [
+            self.a.poll_at(now),
+            self.b.poll_at(now),
+            self.wire.next_delivery(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|&t| t > now)
+        .min()
+        .unwrap_or(limit)
+        .min(limit);
         self.clock.set(next);
         self.settle();
     }

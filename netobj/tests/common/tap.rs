@@ -8,12 +8,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::process::Command;
 use std::time::{Duration as StdDuration, Instant as WallClock};
 
-use netobj::{Instant, NetDevice, NetStack, StackConfig};
+use netobj::{Instant, NetDevice, NetStack, Readiness, Shutdown, StackConfig};
 
 pub const LINUX_IP: [u8; 4] = [192, 168, 77, 1];
 pub const WRIT_IP: [u8; 4] = [192, 168, 77, 2];
@@ -36,7 +37,12 @@ pub fn in_netns<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
     std::thread::spawn(move || {
         // SAFETY: unshare only changes this thread's namespace membership.
         let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-        assert_eq!(r, 0, "unshare(CLONE_NEWNET): {}", std::io::Error::last_os_error());
+        assert_eq!(
+            r,
+            0,
+            "unshare(CLONE_NEWNET): {}",
+            std::io::Error::last_os_error()
+        );
         f()
     })
     .join()
@@ -44,7 +50,10 @@ pub fn in_netns<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
 }
 
 pub fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().expect(args[0]);
+    let st = Command::new(args[0])
+        .args(&args[1..])
+        .status()
+        .expect(args[0]);
     assert!(st.success(), "{args:?} failed");
 }
 
@@ -74,9 +83,19 @@ impl Tap {
 
     /// Wait up to `timeout` for a frame to be readable.
     pub fn wait(&self, timeout: StdDuration) {
-        let mut pfd = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one pollfd we own.
-        unsafe { libc::poll(&mut pfd, 1, timeout.as_millis().min(i32::MAX as u128) as i32) };
+        unsafe {
+            libc::poll(
+                &mut pfd,
+                1,
+                timeout.as_millis().min(i32::MAX as u128) as i32,
+            )
+        };
     }
 }
 
@@ -107,13 +126,31 @@ impl TapNet {
     pub fn new() -> TapNet {
         sh(&["ip", "link", "set", "lo", "up"]);
         let tap = Tap::open("wtap0", TAP_MTU);
-        let waiter = Tap { file: tap.file.try_clone().unwrap(), mtu: TAP_MTU };
+        let waiter = Tap {
+            file: tap.file.try_clone().unwrap(),
+            mtu: TAP_MTU,
+        };
         sh(&["ip", "addr", "add", "192.168.77.1/24", "dev", "wtap0"]);
-        sh(&["ip", "link", "set", "wtap0", "mtu", &TAP_MTU.to_string(), "up"]);
-        let cfg = StackConfig { address: Some((WRIT_IP.into(), 24)), ..StackConfig::default() };
+        sh(&[
+            "ip",
+            "link",
+            "set",
+            "wtap0",
+            "mtu",
+            &TAP_MTU.to_string(),
+            "up",
+        ]);
+        let cfg = StackConfig {
+            address: Some((WRIT_IP.into(), 24)),
+            ..StackConfig::default()
+        };
         let start = WallClock::now();
         let stack = NetStack::new(Box::new(tap), cfg, Instant::from_millis(0));
-        TapNet { stack, waiter, start }
+        TapNet {
+            stack,
+            waiter,
+            start,
+        }
     }
 
     pub fn now(&self) -> Instant {
@@ -151,4 +188,109 @@ impl TapNet {
             }
         }
     }
+}
+
+/// Bulk TCP transfer of `total` bytes between a NetStack and Linux over TAP, in MiB/s;
+/// checks every byte arrived.
+pub fn tap_throughput(to_linux: bool, total: usize) -> f64 {
+    in_netns(move || {
+        let net = TapNet::new();
+        let listener = TcpListener::bind("192.168.77.1:5001").unwrap();
+        let peer = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            if to_linux {
+                let mut buf = vec![0u8; 1 << 20];
+                let mut got = 0;
+                loop {
+                    let n = s.read(&mut buf).unwrap();
+                    if n == 0 {
+                        return got;
+                    }
+                    got += n;
+                }
+            } else {
+                let chunk = vec![0x33u8; 1 << 20];
+                let mut sent = 0;
+                while sent < total {
+                    let n = (total - sent).min(chunk.len());
+                    s.write_all(&chunk[..n]).unwrap();
+                    sent += n;
+                }
+                sent
+            }
+        });
+        let c = net.stack.create_tcp(super::root()).unwrap();
+        let _ = c.connect(super::sa(LINUX_IP.into(), 5001));
+        assert!(net.pump(StdDuration::from_secs(5), || c
+            .readiness()
+            .contains(Readiness::OUT)));
+        let t0 = std::time::Instant::now();
+        let chunk = vec![0x5au8; 256 * 1024];
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut sent, mut got) = (0usize, 0usize);
+        net.spin(|| {
+            if to_linux {
+                while sent < total {
+                    match c.send(&chunk[..chunk.len().min(total - sent)]) {
+                        Ok(n) => sent += n,
+                        Err(_) => break,
+                    }
+                }
+                if sent == total {
+                    let _ = c.shutdown(Shutdown::Write);
+                }
+                peer.is_finished()
+            } else {
+                while let Ok(n) = c.recv(&mut buf, false) {
+                    if n == 0 {
+                        return true;
+                    }
+                    got += n;
+                }
+                got >= total && peer.is_finished()
+            }
+        });
+        let secs = t0.elapsed().as_secs_f64();
+        assert_eq!(peer.join().unwrap(), total);
+        total as f64 / (1024.0 * 1024.0) / secs
+    })
+}
+
+/// Mean round trip of a 32-byte message between a NetStack client and a Linux echo
+/// server over TAP, in µs.
+pub fn tap_rtt(rounds: usize) -> f64 {
+    in_netns(move || {
+        let net = TapNet::new();
+        let listener = TcpListener::bind("192.168.77.1:5002").unwrap();
+        let echo = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            s.set_nodelay(true).unwrap();
+            let mut buf = [0u8; 32];
+            while s.read_exact(&mut buf).is_ok() {
+                s.write_all(&buf).unwrap();
+            }
+        });
+        let c = net.stack.create_tcp(super::root()).unwrap();
+        c.set_option(netobj::SockOpt::TcpNoDelay, 1).unwrap();
+        let _ = c.connect(super::sa(LINUX_IP.into(), 5002));
+        assert!(net.pump(StdDuration::from_secs(5), || c
+            .readiness()
+            .contains(netobj::Readiness::OUT)));
+        let mut buf = [0u8; 64];
+        let t0 = WallClock::now();
+        for _ in 0..rounds {
+            c.send(&[7u8; 32]).unwrap();
+            let mut got = 0;
+            net.spin(|| {
+                if let Ok(n) = c.recv(&mut buf, false) {
+                    got += n;
+                }
+                got >= 32
+            });
+        }
+        let us = t0.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        drop(c);
+        net.pump(StdDuration::from_secs(1), || echo.is_finished());
+        us
+    })
 }
