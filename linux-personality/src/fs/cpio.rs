@@ -33,7 +33,14 @@ pub struct CpioEntry<'a> {
 /// `(path, mode, uid, gid, data)`, for members without a device number.
 impl<'a> From<(&'a str, u32, u32, u32, &'a [u8])> for CpioEntry<'a> {
     fn from((path, mode, uid, gid, data): (&'a str, u32, u32, u32, &'a [u8])) -> Self {
-        CpioEntry { path: path.as_bytes(), mode, uid, gid, rdev: 0, data }
+        CpioEntry {
+            path: path.as_bytes(),
+            mode,
+            uid,
+            gid,
+            rdev: 0,
+            data,
+        }
     }
 }
 
@@ -56,7 +63,10 @@ impl Tmpfs {
         for e in entries {
             let e = e.into();
             if let Err(error) = fs.insert(&e) {
-                skipped.push(SkippedEntry { path: e.path.to_vec(), error });
+                skipped.push(SkippedEntry {
+                    path: e.path.to_vec(),
+                    error,
+                });
             }
         }
         (fs, skipped)
@@ -66,7 +76,11 @@ impl Tmpfs {
     /// such as `/dev/null` that the archive lacks.
     pub fn insert(&self, e: &CpioEntry<'_>) -> Result<(), Errno> {
         let kind = NodeKind::from_mode(e.mode).ok_or(Errno::EINVAL)?;
-        let comps: Vec<&[u8]> = e.path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").collect();
+        let comps: Vec<&[u8]> = e
+            .path
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+            .collect();
         if comps.iter().any(|c| *c == b"..") {
             return Err(Errno::EINVAL);
         }
@@ -77,7 +91,11 @@ impl Tmpfs {
         let _ns = sb.lock_namespace();
         let Some((last, parents)) = comps.split_last() else {
             // The archive's "." is the root itself.
-            return if kind == NodeKind::Dir { set_meta(self.root(), e) } else { Err(Errno::EEXIST) };
+            return if kind == NodeKind::Dir {
+                set_meta(self.root(), e)
+            } else {
+                Err(Errno::EEXIST)
+            };
         };
         let mut dir: Arc<Inode> = self.root().clone();
         for c in parents {
@@ -114,7 +132,9 @@ impl Tmpfs {
                 }
                 sb.new_inode(kind, 0o777, owner, 0, Body::Symlink(target.to_vec()))
             }
-            NodeKind::CharDev | NodeKind::BlockDev => sb.new_inode(kind, perm, owner, e.rdev, Body::Special),
+            NodeKind::CharDev | NodeKind::BlockDev => {
+                sb.new_inode(kind, perm, owner, e.rdev, Body::Special)
+            }
             NodeKind::Fifo | NodeKind::Socket => sb.new_inode(kind, perm, owner, 0, Body::Special),
         };
         dir.insert_entry(last.to_vec(), node);

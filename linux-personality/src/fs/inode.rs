@@ -85,7 +85,10 @@ impl NodeKind {
 }
 
 pub(crate) enum Body {
-    Dir { entries: BTreeMap<Vec<u8>, Arc<Inode>>, parent: Weak<Inode> },
+    Dir {
+        entries: BTreeMap<Vec<u8>, Arc<Inode>>,
+        parent: Weak<Inode>,
+    },
     File(Vec<u8>),
     Symlink(Vec<u8>),
     /// Devices, fifos and sockets: only the metadata lives here.
@@ -229,14 +232,27 @@ impl Superblock {
     }
 
     /// A new regular file holding `data` (charged to the space limit: ENOSPC).
-    pub(crate) fn new_file(self: &Arc<Self>, perm: u32, owner: (u32, u32), data: Vec<u8>) -> Result<Arc<Inode>, Errno> {
+    pub(crate) fn new_file(
+        self: &Arc<Self>,
+        perm: u32,
+        owner: (u32, u32),
+        data: Vec<u8>,
+    ) -> Result<Arc<Inode>, Errno> {
         self.charge(data.len() as u64)?;
         Ok(self.new_inode(NodeKind::File, perm, owner, 0, Body::File(data)))
     }
 
     /// A new empty directory whose `..` is `parent`.
-    pub(crate) fn new_dir(self: &Arc<Self>, perm: u32, owner: (u32, u32), parent: &Arc<Inode>) -> Arc<Inode> {
-        let body = Body::Dir { entries: BTreeMap::new(), parent: Arc::downgrade(parent) };
+    pub(crate) fn new_dir(
+        self: &Arc<Self>,
+        perm: u32,
+        owner: (u32, u32),
+        parent: &Arc<Inode>,
+    ) -> Arc<Inode> {
+        let body = Body::Dir {
+            entries: BTreeMap::new(),
+            parent: Arc::downgrade(parent),
+        };
         self.new_inode(NodeKind::Dir, perm, owner, 0, body)
     }
 }
@@ -264,7 +280,10 @@ impl Tmpfs {
             limit,
             namespace: Mutex::new(()),
         });
-        let body = Body::Dir { entries: BTreeMap::new(), parent: Weak::new() };
+        let body = Body::Dir {
+            entries: BTreeMap::new(),
+            parent: Weak::new(),
+        };
         let root = sb.new_inode(NodeKind::Dir, 0o755, (0, 0), 0, body);
         Tmpfs { sb, root }
     }
@@ -333,7 +352,10 @@ impl Inode {
     /// The entries of a directory, sorted by name (empty for other kinds).
     pub fn entries(&self) -> Vec<(Vec<u8>, Arc<Inode>)> {
         match &self.state.lock().body {
-            Body::Dir { entries, .. } => entries.iter().map(|(n, i)| (n.clone(), i.clone())).collect(),
+            Body::Dir { entries, .. } => entries
+                .iter()
+                .map(|(n, i)| (n.clone(), i.clone()))
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -353,9 +375,10 @@ impl Inode {
     /// The name under which `child` is linked here (getcwd walks up with it).
     pub fn name_of(&self, child: &Arc<Inode>) -> Option<Vec<u8>> {
         match &self.state.lock().body {
-            Body::Dir { entries, .. } => {
-                entries.iter().find(|(_, i)| Arc::ptr_eq(i, child)).map(|(n, _)| n.clone())
-            }
+            Body::Dir { entries, .. } => entries
+                .iter()
+                .find(|(_, i)| Arc::ptr_eq(i, child))
+                .map(|(n, _)| n.clone()),
             _ => None,
         }
     }
@@ -394,7 +417,9 @@ impl Inode {
         let st = self.state.lock();
         match &st.body {
             Body::File(data) => {
-                let Ok(off) = usize::try_from(offset) else { return Ok(0) };
+                let Ok(off) = usize::try_from(offset) else {
+                    return Ok(0);
+                };
                 if off >= data.len() {
                     return Ok(0);
                 }
@@ -409,10 +434,15 @@ impl Inode {
 
     /// Writes file data at `offset`, growing the file (with zeros in any hole).
     pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
-        let end = offset.checked_add(data.len() as u64).filter(|e| *e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .filter(|e| *e <= i64::MAX as u64)
+            .ok_or(Errno::EFBIG)?;
         let now = self.sb.now();
         let mut st = self.state.lock();
-        let Body::File(file) = &mut st.body else { return Err(Errno::EINVAL) };
+        let Body::File(file) = &mut st.body else {
+            return Err(Errno::EINVAL);
+        };
         if data.is_empty() {
             return Ok(0);
         }
@@ -432,7 +462,11 @@ impl Inode {
         let now = self.sb.now();
         let mut st = self.state.lock();
         let Body::File(file) = &mut st.body else {
-            return Err(if self.kind == NodeKind::Dir { Errno::EISDIR } else { Errno::EINVAL });
+            return Err(if self.kind == NodeKind::Dir {
+                Errno::EISDIR
+            } else {
+                Errno::EINVAL
+            });
         };
         resize_file(&self.sb, file, len)?;
         st.mtime = now;
@@ -472,7 +506,9 @@ impl Inode {
     pub(crate) fn remove_entry(&self, name: &[u8]) -> Option<Arc<Inode>> {
         let now = self.sb.now();
         let mut st = self.state.lock();
-        let Body::Dir { entries, .. } = &mut st.body else { return None };
+        let Body::Dir { entries, .. } = &mut st.body else {
+            return None;
+        };
         let node = entries.remove(name)?;
         if node.is_dir() {
             st.nlink = st.nlink.saturating_sub(1);
@@ -486,7 +522,11 @@ impl Inode {
     pub(crate) fn drop_link(&self) {
         let now = self.sb.now();
         let mut st = self.state.lock();
-        st.nlink = if self.kind == NodeKind::Dir { 0 } else { st.nlink.saturating_sub(1) };
+        st.nlink = if self.kind == NodeKind::Dir {
+            0
+        } else {
+            st.nlink.saturating_sub(1)
+        };
         st.ctime = now;
     }
 

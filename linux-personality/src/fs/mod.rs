@@ -107,7 +107,11 @@ impl FsContext {
     /// A context rooted at the file system's root, cwd `/`, umask 022 (Linux's default
     /// for init).
     pub fn new(fs: &Tmpfs) -> FsContext {
-        FsContext { root: fs.root().clone(), cwd: fs.root().clone(), umask: 0o022 }
+        FsContext {
+            root: fs.root().clone(),
+            cwd: fs.root().clone(),
+            umask: 0o022,
+        }
     }
 
     pub fn superblock(&self) -> &Arc<Superblock> {

@@ -58,7 +58,11 @@ fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 impl<'a> Walker<'a> {
     pub fn new(ctx: &'a FsContext, creds: &'a Creds) -> Walker<'a> {
-        Walker { ctx, creds, links: 0 }
+        Walker {
+            ctx,
+            creds,
+            links: 0,
+        }
     }
 
     /// Counts one more symlink followed (ELOOP past the limit) and returns its target
@@ -114,7 +118,12 @@ impl<'a> Walker<'a> {
     }
 
     /// Walks the queued components from `cur`.
-    fn walk_queue(&mut self, mut cur: Arc<Inode>, mut queue: VecDeque<Vec<u8>>, follow_last: bool) -> Result<Arc<Inode>, Errno> {
+    fn walk_queue(
+        &mut self,
+        mut cur: Arc<Inode>,
+        mut queue: VecDeque<Vec<u8>>,
+        follow_last: bool,
+    ) -> Result<Arc<Inode>, Errno> {
         while let Some(name) = queue.pop_front() {
             let next = self.step(&cur, &name)?;
             let last = queue.is_empty();
@@ -138,7 +147,12 @@ impl<'a> Walker<'a> {
     }
 
     /// Resolves `path` from `start`; the last symlink is followed if `follow`.
-    pub fn resolve(&mut self, start: &Arc<Inode>, path: &[u8], follow: bool) -> Result<Arc<Inode>, Errno> {
+    pub fn resolve(
+        &mut self,
+        start: &Arc<Inode>,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Arc<Inode>, Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -159,7 +173,11 @@ impl<'a> Walker<'a> {
         let cur = self.origin(start, path);
         let mut queue: VecDeque<Vec<u8>> = components(path).map(<[u8]>::to_vec).collect();
         let Some(last) = queue.pop_back() else {
-            return Ok(Parent { dir: self.ctx.root.clone(), last: Last::Root, trailing: false });
+            return Ok(Parent {
+                dir: self.ctx.root.clone(),
+                last: Last::Root,
+                trailing: false,
+            });
         };
         let dir = self.walk_queue(cur, queue, true)?;
         if !dir.is_dir() {
@@ -171,7 +189,11 @@ impl<'a> Walker<'a> {
             b".." => Last::DotDot,
             _ => Last::Name(last),
         };
-        Ok(Parent { dir, last, trailing: path.ends_with(b"/") })
+        Ok(Parent {
+            dir,
+            last,
+            trailing: path.ends_with(b"/"),
+        })
     }
 
     /// The inode a [`Parent`]'s last component names right now (no symlink follow).

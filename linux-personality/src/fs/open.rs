@@ -89,7 +89,13 @@ fn lookup_open(
             None => {
                 let perm = mode & S_IALLUGO & !ctx.umask;
                 let sb = p.dir.superblock().clone();
-                let made = create(&p, creds, false, || Ok(()), |owner, _| sb.new_file(perm, owner, Vec::new()));
+                let made = create(
+                    &p,
+                    creds,
+                    false,
+                    || Ok(()),
+                    |owner, _| sb.new_file(perm, owner, Vec::new()),
+                );
                 match made {
                     Ok(node) => return Ok((node, true, false)),
                     // Lost a race with another creator: open what is there now.
@@ -115,7 +121,11 @@ pub fn open(
         return Err(Errno::EOPNOTSUPP);
     }
     let o_path = flags & O_PATH != 0;
-    let flags = if o_path { flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC) } else { flags };
+    let flags = if o_path {
+        flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
+    } else {
+        flags
+    };
     let (node, created, trailing) = lookup_open(ctx, creds, start, path, flags, mode)?;
     let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
     if (flags & O_DIRECTORY != 0 || trailing) && !node.is_dir() {
@@ -123,7 +133,13 @@ pub fn open(
     }
     if o_path {
         let ops: Arc<dyn FileOps> = Arc::new(PathHandle(node.clone()));
-        return Ok(Opened { ops, status, rights: Rights::DUP, node, created });
+        return Ok(Opened {
+            ops,
+            status,
+            rights: Rights::DUP,
+            node,
+            created,
+        });
     }
     if node.is_symlink() {
         return Err(Errno::ELOOP);
@@ -158,12 +174,21 @@ pub fn open(
         NodeKind::CharDev => {
             let registry = node.superblock().devices().ok_or(Errno::ENXIO)?;
             let driver = registry.open(node.rdev(), flags)?;
-            Arc::new(DeviceHandle { node: node.clone(), driver })
+            Arc::new(DeviceHandle {
+                node: node.clone(),
+                driver,
+            })
         }
         // Block devices, fifos and sockets have no driver in this personality yet.
         NodeKind::BlockDev | NodeKind::Fifo | NodeKind::Socket => return Err(Errno::ENXIO),
         NodeKind::Symlink => return Err(Errno::ELOOP),
     };
     let rights = OpenFile::rights_for(status);
-    Ok(Opened { ops, status, rights, node, created })
+    Ok(Opened {
+        ops,
+        status,
+        rights,
+        node,
+        created,
+    })
 }

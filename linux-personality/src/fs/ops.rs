@@ -54,7 +54,11 @@ fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
 fn may_delete(dir: &Inode, victim: &Inode, creds: &Creds) -> Result<(), Errno> {
     dir.permission(creds, MAY_WRITE | MAY_EXEC)?;
     let (dmode, (duid, _)) = (dir.mode(), dir.owner());
-    if dmode & S_ISVTX != 0 && !creds.is_root() && creds.euid != victim.owner().0 && creds.euid != duid {
+    if dmode & S_ISVTX != 0
+        && !creds.is_root()
+        && creds.euid != victim.owner().0
+        && creds.euid != duid
+    {
         return Err(Errno::EPERM);
     }
     Ok(())
@@ -96,14 +100,26 @@ pub(crate) fn create(
     Ok(node)
 }
 
-pub fn mkdir(ctx: &FsContext, creds: &Creds, start: &Arc<Inode>, path: &[u8], mode: u32) -> Result<Arc<Inode>, Errno> {
+pub fn mkdir(
+    ctx: &FsContext,
+    creds: &Creds,
+    start: &Arc<Inode>,
+    path: &[u8],
+    mode: u32,
+) -> Result<Arc<Inode>, Errno> {
     let p = Walker::new(ctx, creds).parent(start, path)?;
     let perm = mode & 0o1777 & !ctx.umask;
     let dir = p.dir.clone();
-    create(&p, creds, true, || Ok(()), |owner, setgid| {
-        let perm = if setgid { perm | S_ISGID } else { perm };
-        Ok(dir.superblock().new_dir(perm, owner, &dir))
-    })
+    create(
+        &p,
+        creds,
+        true,
+        || Ok(()),
+        |owner, setgid| {
+            let perm = if setgid { perm | S_ISGID } else { perm };
+            Ok(dir.superblock().new_dir(perm, owner, &dir))
+        },
+    )
 }
 
 /// mknod: regular files, fifos, sockets, and (for root) character and block devices.
@@ -124,10 +140,22 @@ pub fn mknod(
     let perm = mode & S_IALLUGO & !ctx.umask;
     let sb = p.dir.superblock().clone();
     let device = matches!(kind, NodeKind::CharDev | NodeKind::BlockDev);
-    let checks = || if device && !creds.is_root() { Err(Errno::EPERM) } else { Ok(()) };
+    let checks = || {
+        if device && !creds.is_root() {
+            Err(Errno::EPERM)
+        } else {
+            Ok(())
+        }
+    };
     create(&p, creds, false, checks, |owner, _| match kind {
         NodeKind::File => sb.new_file(perm, owner, Vec::new()),
-        _ => Ok(sb.new_inode(kind, perm, owner, if device { rdev } else { 0 }, Body::Special)),
+        _ => Ok(sb.new_inode(
+            kind,
+            perm,
+            owner,
+            if device { rdev } else { 0 },
+            Body::Special,
+        )),
     })
 }
 
@@ -143,20 +171,43 @@ pub fn symlink(
     }
     let p = Walker::new(ctx, creds).parent(start, path)?;
     let sb = p.dir.superblock().clone();
-    create(&p, creds, false, || Ok(()), |owner, _| {
-        Ok(sb.new_inode(NodeKind::Symlink, 0o777, owner, 0, Body::Symlink(target.to_vec())))
-    })
+    create(
+        &p,
+        creds,
+        false,
+        || Ok(()),
+        |owner, _| {
+            Ok(sb.new_inode(
+                NodeKind::Symlink,
+                0o777,
+                owner,
+                0,
+                Body::Symlink(target.to_vec()),
+            ))
+        },
+    )
 }
 
-pub fn unlink(ctx: &FsContext, creds: &Creds, start: &Arc<Inode>, path: &[u8]) -> Result<(), Errno> {
+pub fn unlink(
+    ctx: &FsContext,
+    creds: &Creds,
+    start: &Arc<Inode>,
+    path: &[u8],
+) -> Result<(), Errno> {
     let w = &mut Walker::new(ctx, creds);
     let p = w.parent(start, path)?;
-    let Last::Name(name) = &p.last else { return Err(Errno::EISDIR) };
+    let Last::Name(name) = &p.last else {
+        return Err(Errno::EISDIR);
+    };
     let sb = p.dir.superblock().clone();
     let _ns = sb.lock_namespace();
     let victim = w.last_inode(&p)?;
     if p.trailing {
-        return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+        return Err(if victim.is_dir() {
+            Errno::EISDIR
+        } else {
+            Errno::ENOTDIR
+        });
     }
     may_delete(&p.dir, &victim, creds)?;
     if victim.is_dir() {
@@ -390,7 +441,12 @@ pub struct DirEntry {
 
 /// The entries of `dir` from position `pos` on: `.` is 0, `..` is 1, then the names in
 /// sorted order. ENOENT for a removed directory, as Linux says.
-pub fn read_dir(ctx: &FsContext, creds: &Creds, dir: &Arc<Inode>, pos: u64) -> Result<Vec<DirEntry>, Errno> {
+pub fn read_dir(
+    ctx: &FsContext,
+    creds: &Creds,
+    dir: &Arc<Inode>,
+    pos: u64,
+) -> Result<Vec<DirEntry>, Errno> {
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
     }
@@ -400,15 +456,27 @@ pub fn read_dir(ctx: &FsContext, creds: &Creds, dir: &Arc<Inode>, pos: u64) -> R
     let mut out = Vec::new();
     let dt = crate::abi::structs::DT_DIR;
     if pos == 0 {
-        out.push(DirEntry { name: b".".to_vec(), ino: dir.ino, d_type: dt });
+        out.push(DirEntry {
+            name: b".".to_vec(),
+            ino: dir.ino,
+            d_type: dt,
+        });
     }
     if pos <= 1 {
         let up = Walker::new(ctx, creds).dotdot(dir);
-        out.push(DirEntry { name: b"..".to_vec(), ino: up.ino, d_type: dt });
+        out.push(DirEntry {
+            name: b"..".to_vec(),
+            ino: up.ino,
+            d_type: dt,
+        });
     }
     let skip = usize::try_from(pos.saturating_sub(2)).unwrap_or(usize::MAX);
     for (name, node) in dir.entries().into_iter().skip(skip) {
-        out.push(DirEntry { name, ino: node.ino, d_type: node.kind.dirent_type() });
+        out.push(DirEntry {
+            name,
+            ino: node.ino,
+            d_type: node.kind.dirent_type(),
+        });
     }
     Ok(out)
 }

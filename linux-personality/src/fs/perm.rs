@@ -31,12 +31,22 @@ impl Creds {
 
     /// A user with the same real and effective ids and no supplementary groups.
     pub fn user(uid: u32, gid: u32) -> Creds {
-        Creds { uid, gid, euid: uid, egid: gid, groups: Vec::new() }
+        Creds {
+            uid,
+            gid,
+            euid: uid,
+            egid: gid,
+            groups: Vec::new(),
+        }
     }
 
     /// The identity access(2) checks with: the real ids in place of the effective.
     pub fn real(&self) -> Creds {
-        Creds { euid: self.uid, egid: self.gid, ..self.clone() }
+        Creds {
+            euid: self.uid,
+            egid: self.gid,
+            ..self.clone()
+        }
     }
 
     pub fn is_root(&self) -> bool {

@@ -7,9 +7,13 @@
 //! return ENOSYS; the kernel logs each such number once.
 
 mod fdcalls;
+mod fscalls;
 mod memory;
 mod proc;
 mod sig;
+
+#[cfg(test)]
+mod fs_tests;
 
 use alloc::vec::Vec;
 
@@ -80,6 +84,13 @@ pub trait Kernel {
     /// rt_sigreturn: restores the registers, mask and FPU state saved in the signal
     /// frame at the user's stack; returns the restored rax.
     fn sigreturn(&mut self) -> Result<u64, Errno>;
+    /// The caller's credentials, for the file system's permission checks.
+    fn creds(&self) -> crate::fs::Creds {
+        crate::fs::Creds::root()
+    }
+    /// The caller's file-system context (root, cwd, umask): one per process, cloned by
+    /// fork, shared by CLONE_FS threads.
+    fn fs(&mut self) -> &mut crate::fs::FsContext;
 }
 
 pub type SysResult = Result<u64, Errno>;
@@ -136,7 +147,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::TGKILL => sig::tgkill(k, a[0] as i32 as i64, a[1], a[2]),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
-        _ => Err(Errno::ENOSYS),
+        _ => fscalls::call(k, n, a).unwrap_or(Err(Errno::ENOSYS)),
     }
 }
 

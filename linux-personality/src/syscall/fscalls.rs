@@ -1,0 +1,641 @@
+//! File-system calls: open/openat/creat, the stat family, access, getdents64, mkdir,
+//! unlink, rmdir, rename, symlink, readlink, chmod, chown, utimensat, truncate, chdir,
+//! getcwd, umask, statfs, mknod.
+//!
+//! Each call reads its arguments through the checked user-memory accessor (EFAULT,
+//! ENAMETOOLONG past PATH_MAX, ENOENT for an empty path), finds its starting directory
+//! (the process root for an absolute path, whatever the dirfd; the cwd for AT_FDCWD;
+//! else the directory behind the dirfd capability: EBADF if none, ENOTDIR if not a
+//! directory), and then runs the tmpfs operation ([`crate::fs`]) with the caller's
+//! credentials. A descriptor reaches its inode through its capability only: the
+//! handle's `stat()` names the inode, [`crate::fs::Superblock::inode`] finds it.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use caps::Rights;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+use super::fdcalls::stat_of;
+use super::{Kernel, SysResult};
+use crate::abi::structs::{push_dirent64, Statx, StatxTimestamp, Timespec, STATX_BASIC_STATS};
+use crate::abi::Errno;
+use crate::file::{flags::*, FileStat, OpenFile};
+use crate::fs::namei::Walker;
+use crate::fs::ops::{self, TimeSet};
+use crate::fs::perm::Creds;
+use crate::fs::{dev_split, open, FsContext, Inode};
+use crate::uaccess::{read_cstring, write_struct, UserSlice, PATH_MAX};
+
+pub const AT_FDCWD: i64 = -100;
+pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_REMOVEDIR: u64 = 0x200;
+pub const AT_EACCESS: u64 = 0x200;
+pub const AT_NO_AUTOMOUNT: u64 = 0x800;
+pub const AT_EMPTY_PATH: u64 = 0x1000;
+pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+const STATX_RESERVED: u64 = 0x8000_0000;
+pub const UTIME_NOW: i64 = (1 << 30) - 1;
+pub const UTIME_OMIT: i64 = (1 << 30) - 2;
+pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// `struct statfs` (x86_64, 120 bytes).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+#[repr(C)]
+pub struct Statfs {
+    pub f_type: i64,
+    pub f_bsize: i64,
+    pub f_blocks: u64,
+    pub f_bfree: u64,
+    pub f_bavail: u64,
+    pub f_files: u64,
+    pub f_ffree: u64,
+    pub f_fsid: [i32; 2],
+    pub f_namelen: i64,
+    pub f_frsize: i64,
+    pub f_flags: i64,
+    pub f_spare: [i64; 4],
+}
+
+fn path_arg<K: Kernel>(k: &mut K, addr: u64) -> Result<Vec<u8>, Errno> {
+    read_cstring(k.mem(), addr, PATH_MAX)
+}
+
+/// A path argument that must not be empty (ENOENT, as Linux's getname says).
+fn nonempty_path<K: Kernel>(k: &mut K, addr: u64) -> Result<Vec<u8>, Errno> {
+    let p = path_arg(k, addr)?;
+    if p.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    Ok(p)
+}
+
+fn fd_file<K: Kernel>(k: &mut K, fd: i64, need: Rights) -> Result<Arc<OpenFile>, Errno> {
+    k.with_caps(|sys, t| t.get(sys, fd, need))
+}
+
+fn inode_of(ctx: &FsContext, f: &OpenFile) -> Option<Arc<Inode>> {
+    let st = f.ops.stat();
+    ctx.superblock().inode(st.dev, st.ino)
+}
+
+/// The tmpfs inode behind descriptor `fd` (EBADF if none; `other` if the descriptor
+/// is not a tmpfs file).
+fn fd_inode<K: Kernel>(
+    k: &mut K,
+    ctx: &FsContext,
+    fd: u64,
+    other: Errno,
+) -> Result<(Arc<OpenFile>, Arc<Inode>), Errno> {
+    let f = fd_file(k, fd as i32 as i64, Rights::empty())?;
+    let node = inode_of(ctx, &f).ok_or(other)?;
+    Ok((f, node))
+}
+
+fn is_o_path(f: &OpenFile) -> bool {
+    f.status() & O_PATH != 0
+}
+
+/// Where a relative `path` starts.
+fn start_dir<K: Kernel>(
+    k: &mut K,
+    ctx: &FsContext,
+    dirfd: u64,
+    path: &[u8],
+) -> Result<Arc<Inode>, Errno> {
+    if path.first() == Some(&b'/') {
+        return Ok(ctx.root.clone());
+    }
+    let dirfd = dirfd as i32 as i64;
+    if dirfd == AT_FDCWD {
+        return Ok(ctx.cwd.clone());
+    }
+    let f = fd_file(k, dirfd, Rights::empty())?;
+    match inode_of(ctx, &f) {
+        Some(n) if n.is_dir() => Ok(n),
+        _ => Err(Errno::ENOTDIR),
+    }
+}
+
+fn context<K: Kernel>(k: &mut K) -> (FsContext, Creds) {
+    (k.fs().clone(), k.creds())
+}
+
+/// The inode `dirfd` + `path` names; an empty path with `empty_ok` (AT_EMPTY_PATH)
+/// names the dirfd itself.
+fn target<K: Kernel>(
+    k: &mut K,
+    ctx: &FsContext,
+    creds: &Creds,
+    dirfd: u64,
+    path: &[u8],
+    follow: bool,
+    empty_ok: bool,
+) -> Result<Arc<Inode>, Errno> {
+    if path.is_empty() {
+        if !empty_ok {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd as i32 as i64 == AT_FDCWD {
+            return Ok(ctx.cwd.clone());
+        }
+        return fd_inode(k, ctx, dirfd, Errno::EPERM).map(|(_, n)| n);
+    }
+    let start = start_dir(k, ctx, dirfd, path)?;
+    Walker::new(ctx, creds).resolve(&start, path, follow)
+}
+
+pub fn openat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, flags: u64, mode: u64) -> SysResult {
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, dirfd, &path)?;
+    let flags = flags as u32;
+    let o = open::open(&ctx, &creds, &start, &path, flags, mode as u32)?;
+    let file = OpenFile::new(o.ops, o.status);
+    let cloexec = flags & O_CLOEXEC != 0;
+    k.with_caps(|sys, t| t.install(sys, file, o.rights, cloexec))
+        .map(u64::from)
+}
+
+pub fn creat<K: Kernel>(k: &mut K, path: u64, mode: u64) -> SysResult {
+    openat(
+        k,
+        AT_FDCWD as u64,
+        path,
+        u64::from(O_CREAT | O_WRONLY | O_TRUNC),
+        mode,
+    )
+}
+
+/// What the stat family reports for `dirfd` + `path` under `flags`.
+fn stat_at<K: Kernel>(k: &mut K, dirfd: u64, path: u64, flags: u64) -> Result<FileStat, Errno> {
+    let path = path_arg(k, path)?;
+    let (ctx, creds) = context(k);
+    if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 as i64 != AT_FDCWD {
+        // fstat semantics: any descriptor, tmpfs or not.
+        let f = fd_file(k, dirfd as i32 as i64, Rights::empty())?;
+        return Ok(f.ops.stat());
+    }
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let node = target(
+        k,
+        &ctx,
+        &creds,
+        dirfd,
+        &path,
+        follow,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    Ok(node.stat())
+}
+
+pub fn newfstatat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, buf: u64, flags: u64) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_at(k, dirfd, path, flags)?;
+    write_struct(k.mem(), buf, &stat_of(&st))?;
+    Ok(0)
+}
+
+fn statx_time(t: (i64, i64)) -> StatxTimestamp {
+    StatxTimestamp {
+        tv_sec: t.0,
+        tv_nsec: t.1 as u32,
+        reserved: 0,
+    }
+}
+
+pub fn statx<K: Kernel>(
+    k: &mut K,
+    dirfd: u64,
+    path: u64,
+    flags: u64,
+    mask: u64,
+    buf: u64,
+) -> SysResult {
+    let known = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE;
+    if flags & !known != 0
+        || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || mask & STATX_RESERVED != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let st = stat_at(k, dirfd, path, flags)?;
+    let (rmaj, rmin) = dev_split(st.rdev);
+    let (dmaj, dmin) = dev_split(st.dev);
+    let sx = Statx {
+        stx_mask: STATX_BASIC_STATS,
+        stx_blksize: st.blksize,
+        stx_nlink: st.nlink,
+        stx_uid: st.uid,
+        stx_gid: st.gid,
+        stx_mode: st.mode as u16,
+        stx_ino: st.ino,
+        stx_size: st.size,
+        stx_blocks: st.blocks,
+        stx_atime: statx_time(st.atime),
+        stx_ctime: statx_time(st.ctime),
+        stx_mtime: statx_time(st.mtime),
+        stx_rdev_major: rmaj,
+        stx_rdev_minor: rmin,
+        stx_dev_major: dmaj,
+        stx_dev_minor: dmin,
+        ..Statx::default()
+    };
+    write_struct(k.mem(), buf, &sx)?;
+    Ok(0)
+}
+
+pub fn faccessat2<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
+    if mode & !7 != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, path)?;
+    let (ctx, creds) = context(k);
+    // access(2) asks about the real ids unless AT_EACCESS; the lookup uses them too.
+    let creds = if flags & AT_EACCESS != 0 {
+        creds
+    } else {
+        creds.real()
+    };
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let node = target(
+        k,
+        &ctx,
+        &creds,
+        dirfd,
+        &path,
+        follow,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    // R_OK, W_OK, X_OK are MAY_READ, MAY_WRITE, MAY_EXEC bit for bit.
+    if mode != 0 {
+        node.permission(&creds, mode as u32)?;
+    }
+    Ok(0)
+}
+
+pub fn getdents64<K: Kernel>(k: &mut K, fd: u64, dirp: u64, count: u64) -> SysResult {
+    let f = fd_file(k, fd as i32 as i64, Rights::READ)?;
+    let (ctx, creds) = context(k);
+    let node = inode_of(&ctx, &f)
+        .filter(|n| n.is_dir())
+        .ok_or(Errno::ENOTDIR)?;
+    let user = UserSlice::new(dirp, count)?;
+    let pos = *f.offset.lock();
+    let entries = ops::read_dir(&ctx, &creds, &node, pos)?;
+    let space = usize::try_from(count).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut next = pos;
+    for e in &entries {
+        let room = space - out.len();
+        if !push_dirent64(&mut out, room, e.ino, (next + 1) as i64, e.d_type, &e.name) {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        next += 1;
+    }
+    user.write_at(k.mem(), 0, &out)?;
+    *f.offset.lock() = next;
+    Ok(out.len() as u64)
+}
+
+pub fn mkdirat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, dirfd, &path)?;
+    ops::mkdir(&ctx, &creds, &start, &path, mode as u32).map(|_| 0)
+}
+
+pub fn mknodat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64, dev: u64) -> SysResult {
+    use crate::fs::mode::*;
+    let mode = mode as u32;
+    // Linux judges the type before it looks at the path.
+    match mode & S_IFMT {
+        0 | S_IFREG | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => {}
+        S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    }
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, dirfd, &path)?;
+    ops::mknod(&ctx, &creds, &start, &path, mode, u64::from(dev as u32)).map(|_| 0)
+}
+
+pub fn unlinkat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, flags: u64) -> SysResult {
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, dirfd, &path)?;
+    if flags & AT_REMOVEDIR != 0 {
+        ops::rmdir(&ctx, &creds, &start, &path).map(|_| 0)
+    } else {
+        ops::unlink(&ctx, &creds, &start, &path).map(|_| 0)
+    }
+}
+
+pub fn renameat2<K: Kernel>(
+    k: &mut K,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
+    let old = nonempty_path(k, old)?;
+    let new = nonempty_path(k, new)?;
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    let known = ops::RENAME_NOREPLACE | ops::RENAME_EXCHANGE | ops::RENAME_WHITEOUT;
+    if flags & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (ctx, creds) = context(k);
+    let from = start_dir(k, &ctx, olddir, &old)?;
+    let to = start_dir(k, &ctx, newdir, &new)?;
+    ops::rename(&ctx, &creds, (&from, &old), (&to, &new), flags).map(|_| 0)
+}
+
+pub fn symlinkat<K: Kernel>(k: &mut K, target: u64, dirfd: u64, path: u64) -> SysResult {
+    let target = nonempty_path(k, target)?;
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, dirfd, &path)?;
+    ops::symlink(&ctx, &creds, &target, &start, &path).map(|_| 0)
+}
+
+pub fn readlinkat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult {
+    let size = size as i32;
+    if size <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let node = target(k, &ctx, &creds, dirfd, &path, false, false)?;
+    let link = node.link_target().ok_or(Errno::EINVAL)?;
+    let n = link.len().min(size as usize);
+    UserSlice::new(buf, n as u64)?.write_at(k.mem(), 0, &link[..n])?;
+    Ok(n as u64)
+}
+
+pub fn fchmodat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64) -> SysResult {
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let node = target(k, &ctx, &creds, dirfd, &path, true, false)?;
+    ops::chmod(&node, &creds, mode as u32).map(|_| 0)
+}
+
+pub fn fchmod<K: Kernel>(k: &mut K, fd: u64, mode: u64) -> SysResult {
+    let (ctx, creds) = context(k);
+    let (f, node) = fd_inode(k, &ctx, fd, Errno::EPERM)?;
+    if is_o_path(&f) {
+        return Err(Errno::EBADF);
+    }
+    ops::chmod(&node, &creds, mode as u32).map(|_| 0)
+}
+
+fn id_arg(v: u64) -> Option<u32> {
+    let v = v as u32;
+    (v != u32::MAX).then_some(v)
+}
+
+pub fn fchownat<K: Kernel>(
+    k: &mut K,
+    dirfd: u64,
+    path: u64,
+    uid: u64,
+    gid: u64,
+    flags: u64,
+) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, path)?;
+    let (ctx, creds) = context(k);
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let node = target(
+        k,
+        &ctx,
+        &creds,
+        dirfd,
+        &path,
+        follow,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    ops::chown(&node, &creds, id_arg(uid), id_arg(gid)).map(|_| 0)
+}
+
+pub fn fchown<K: Kernel>(k: &mut K, fd: u64, uid: u64, gid: u64) -> SysResult {
+    let (ctx, creds) = context(k);
+    let (f, node) = fd_inode(k, &ctx, fd, Errno::EPERM)?;
+    if is_o_path(&f) {
+        return Err(Errno::EBADF);
+    }
+    ops::chown(&node, &creds, id_arg(uid), id_arg(gid)).map(|_| 0)
+}
+
+fn time_arg(t: &Timespec) -> Result<TimeSet, Errno> {
+    match t.tv_nsec {
+        UTIME_NOW => Ok(TimeSet::Now),
+        UTIME_OMIT => Ok(TimeSet::Omit),
+        n if (0..1_000_000_000).contains(&n) => Ok(TimeSet::At(t.tv_sec, n)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn utimensat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, times: u64, flags: u64) -> SysResult {
+    let (atime, mtime) = if times == 0 {
+        (TimeSet::Now, TimeSet::Now)
+    } else {
+        let t: [Timespec; 2] = crate::uaccess::read_struct(k.mem(), times)?;
+        (time_arg(&t[0])?, time_arg(&t[1])?)
+    };
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if atime == TimeSet::Omit && mtime == TimeSet::Omit {
+        return Ok(0);
+    }
+    let (ctx, creds) = context(k);
+    let node = if path == 0 && dirfd as i32 as i64 != AT_FDCWD {
+        // utimensat(fd, NULL, ...) is futimens(fd).
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
+        fd_inode(k, &ctx, dirfd, Errno::EPERM)?.1
+    } else {
+        let path = path_arg(k, path)?;
+        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+        target(
+            k,
+            &ctx,
+            &creds,
+            dirfd,
+            &path,
+            follow,
+            flags & AT_EMPTY_PATH != 0,
+        )?
+    };
+    ops::utimens(&node, &creds, atime, mtime).map(|_| 0)
+}
+
+pub fn truncate<K: Kernel>(k: &mut K, path: u64, len: u64) -> SysResult {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let node = target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
+    ops::truncate(&node, &creds, len).map(|_| 0)
+}
+
+pub fn ftruncate<K: Kernel>(k: &mut K, fd: u64, len: u64) -> SysResult {
+    if (len as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fd = fd as i32 as i64;
+    let f = fd_file(k, fd, Rights::empty())?;
+    if is_o_path(&f) {
+        return Err(Errno::EBADF);
+    }
+    // Linux: a descriptor not open for writing, or not a regular file, is EINVAL.
+    fd_file(k, fd, Rights::WRITE).map_err(|_| Errno::EINVAL)?;
+    let ctx = k.fs().clone();
+    let node = inode_of(&ctx, &f)
+        .filter(|n| n.kind == crate::fs::NodeKind::File)
+        .ok_or(Errno::EINVAL)?;
+    node.set_size(len).map(|_| 0)
+}
+
+fn enter_dir<K: Kernel>(k: &mut K, creds: &Creds, node: Arc<Inode>) -> SysResult {
+    if !node.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    node.permission(creds, crate::fs::perm::MAY_EXEC)?;
+    k.fs().cwd = node;
+    Ok(0)
+}
+
+pub fn chdir<K: Kernel>(k: &mut K, path: u64) -> SysResult {
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let node = target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
+    enter_dir(k, &creds, node)
+}
+
+pub fn fchdir<K: Kernel>(k: &mut K, fd: u64) -> SysResult {
+    let (ctx, creds) = context(k);
+    let (_, node) = fd_inode(k, &ctx, fd, Errno::ENOTDIR)?;
+    enter_dir(k, &creds, node)
+}
+
+pub fn getcwd<K: Kernel>(k: &mut K, buf: u64, size: u64) -> SysResult {
+    let (ctx, creds) = context(k);
+    let mut path = Walker::new(&ctx, &creds).path_of(&ctx.cwd)?;
+    path.push(0);
+    if path.len() as u64 > size {
+        return Err(Errno::ERANGE);
+    }
+    UserSlice::new(buf, path.len() as u64)?.write_at(k.mem(), 0, &path)?;
+    Ok(path.len() as u64)
+}
+
+pub fn umask<K: Kernel>(k: &mut K, mask: u64) -> SysResult {
+    let ctx = k.fs();
+    let old = ctx.umask;
+    ctx.umask = mask as u32 & 0o777;
+    Ok(u64::from(old))
+}
+
+fn statfs_of(ctx: &FsContext) -> Statfs {
+    let sb = ctx.superblock();
+    let (used, limit) = sb.usage();
+    let blocks = limit / 4096;
+    let free = limit.saturating_sub(used) / 4096;
+    let files = blocks.max(1024);
+    Statfs {
+        f_type: TMPFS_MAGIC,
+        f_bsize: 4096,
+        f_blocks: blocks,
+        f_bfree: free,
+        f_bavail: free,
+        f_files: files,
+        f_ffree: files.saturating_sub(sb.live_inodes() as u64),
+        f_namelen: crate::fs::NAME_MAX as i64,
+        f_frsize: 4096,
+        // ST_VALID | ST_RELATIME
+        f_flags: 0x20 | 0x1000,
+        ..Statfs::default()
+    }
+}
+
+pub fn statfs<K: Kernel>(k: &mut K, path: u64, buf: u64) -> SysResult {
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
+    write_struct(k.mem(), buf, &statfs_of(&ctx))?;
+    Ok(0)
+}
+
+pub fn fstatfs<K: Kernel>(k: &mut K, fd: u64, buf: u64) -> SysResult {
+    fd_file(k, fd as i32 as i64, Rights::empty())?;
+    let ctx = k.fs().clone();
+    write_struct(k.mem(), buf, &statfs_of(&ctx))?;
+    Ok(0)
+}
+
+/// Every call of this module by number, for [`super::dispatch`].
+pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
+    use crate::abi::nr;
+    let cwd = AT_FDCWD as u64;
+    Some(match n {
+        nr::OPEN => openat(k, cwd, a[0], a[1], a[2]),
+        nr::OPENAT => openat(k, a[0], a[1], a[2], a[3]),
+        nr::CREAT => creat(k, a[0], a[1]),
+        nr::STAT => newfstatat(k, cwd, a[0], a[1], 0),
+        nr::LSTAT => newfstatat(k, cwd, a[0], a[1], AT_SYMLINK_NOFOLLOW),
+        nr::NEWFSTATAT => newfstatat(k, a[0], a[1], a[2], a[3]),
+        nr::STATX => statx(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::ACCESS => faccessat2(k, cwd, a[0], a[1], 0),
+        nr::FACCESSAT => faccessat2(k, a[0], a[1], a[2], 0),
+        nr::FACCESSAT2 => faccessat2(k, a[0], a[1], a[2], a[3]),
+        nr::GETDENTS64 => getdents64(k, a[0], a[1], a[2]),
+        nr::MKDIR => mkdirat(k, cwd, a[0], a[1]),
+        nr::MKDIRAT => mkdirat(k, a[0], a[1], a[2]),
+        nr::MKNOD => mknodat(k, cwd, a[0], a[1], a[2]),
+        nr::MKNODAT => mknodat(k, a[0], a[1], a[2], a[3]),
+        nr::UNLINK => unlinkat(k, cwd, a[0], 0),
+        nr::UNLINKAT => unlinkat(k, a[0], a[1], a[2]),
+        nr::RMDIR => unlinkat(k, cwd, a[0], AT_REMOVEDIR),
+        nr::RENAME => renameat2(k, cwd, a[0], cwd, a[1], 0),
+        nr::RENAMEAT => renameat2(k, a[0], a[1], a[2], a[3], 0),
+        nr::RENAMEAT2 => renameat2(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::SYMLINK => symlinkat(k, a[0], cwd, a[1]),
+        nr::SYMLINKAT => symlinkat(k, a[0], a[1], a[2]),
+        nr::READLINK => readlinkat(k, cwd, a[0], a[1], a[2]),
+        nr::READLINKAT => readlinkat(k, a[0], a[1], a[2], a[3]),
+        nr::CHMOD => fchmodat(k, cwd, a[0], a[1]),
+        nr::FCHMOD => fchmod(k, a[0], a[1]),
+        nr::FCHMODAT => fchmodat(k, a[0], a[1], a[2]),
+        nr::CHOWN => fchownat(k, cwd, a[0], a[1], a[2], 0),
+        nr::LCHOWN => fchownat(k, cwd, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW),
+        nr::FCHOWN => fchown(k, a[0], a[1], a[2]),
+        nr::FCHOWNAT => fchownat(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::UTIMENSAT => utimensat(k, a[0], a[1], a[2], a[3]),
+        nr::TRUNCATE => truncate(k, a[0], a[1]),
+        nr::FTRUNCATE => ftruncate(k, a[0], a[1]),
+        nr::CHDIR => chdir(k, a[0]),
+        nr::FCHDIR => fchdir(k, a[0]),
+        nr::GETCWD => getcwd(k, a[0], a[1]),
+        nr::UMASK => umask(k, a[0]),
+        nr::STATFS => statfs(k, a[0], a[1]),
+        nr::FSTATFS => fstatfs(k, a[0], a[1]),
+        _ => return None,
+    })
+}
