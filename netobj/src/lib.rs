@@ -16,9 +16,10 @@
 //! - Every error is a [`NetError`], one variant per Linux errno ([`NetError::errno`]);
 //!   readiness is [`Readiness`] with Linux's poll bits; options are [`SockOpt`].
 //!
-//! The crate knows nothing about capabilities beyond rights bits: the caps layer (or the
-//! kernel) holds `NetStack` and endpoint handles as objects and passes the invoking
-//! capability's rights and identity in as a [`Caller`]. Dropping the last handle of an
+//! The socket semantics know nothing about capabilities beyond rights bits: whoever holds
+//! a `NetStack` passes the invoking capability's rights and identity in as a [`Caller`].
+//! `capobj` (feature `caps`, on by default) makes the NetStack and the endpoints
+//! `caps::ObjectType`s, checking the NetStack rights in decode. Dropping the last handle of an
 //! endpoint closes it the way Linux's close() does (FIN, or RST if unread data is
 //! discarded) and frees its port or ident; [`NetStack::revoke`] kills every endpoint made
 //! through one capability.
@@ -31,6 +32,8 @@
 #![warn(missing_docs)]
 extern crate alloc;
 
+#[cfg(feature = "caps")]
+pub mod capobj;
 mod core;
 mod datagram;
 pub mod device;
@@ -57,7 +60,7 @@ pub use crate::ports::EPHEMERAL_PORTS;
 pub use crate::raw::RawEndpoint;
 pub use crate::readiness::Readiness;
 pub use crate::rights::{Caller, NetRights};
-pub use crate::stack::{Configure, NetStack, StackConfig, Stats};
+pub use crate::stack::{check_create, Configure, EndpointKind, NetStack, StackConfig, Stats};
 pub use crate::tcp::{Shutdown, TcpEndpoint};
 pub use crate::udp::UdpEndpoint;
 pub use smoltcp::time::{Duration, Instant};

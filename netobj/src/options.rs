@@ -53,6 +53,31 @@ pub enum SockOpt {
 }
 
 impl SockOpt {
+    /// The option Linux names (level, optname) on x86_64, if the stack implements it.
+    pub const fn from_linux(level: i32, name: i32) -> Option<SockOpt> {
+        const SOL_IP: i32 = 0;
+        const SOL_SOCKET: i32 = 1;
+        const SOL_TCP: i32 = 6;
+        Some(match (level, name) {
+            (SOL_SOCKET, 2) => SockOpt::ReuseAddr,
+            (SOL_SOCKET, 3) => SockOpt::Type,
+            (SOL_SOCKET, 4) => SockOpt::Error,
+            (SOL_SOCKET, 6) => SockOpt::Broadcast,
+            (SOL_SOCKET, 7) => SockOpt::SndBuf,
+            (SOL_SOCKET, 8) => SockOpt::RcvBuf,
+            (SOL_SOCKET, 9) => SockOpt::KeepAlive,
+            (SOL_SOCKET, 30) => SockOpt::AcceptConn,
+            (SOL_IP, 2) => SockOpt::IpTtl,
+            (SOL_IP, 7) => SockOpt::IpRetOpts,
+            (SOL_IP, 12) => SockOpt::IpRecvTtl,
+            (SOL_TCP, 1) => SockOpt::TcpNoDelay,
+            (SOL_TCP, 4) => SockOpt::TcpKeepIdle,
+            (SOL_TCP, 5) => SockOpt::TcpKeepIntvl,
+            (SOL_TCP, 6) => SockOpt::TcpKeepCnt,
+            _ => return None,
+        })
+    }
+
     /// Options at the SOL_TCP level, which only stream sockets have.
     pub const fn is_tcp_level(self) -> bool {
         matches!(

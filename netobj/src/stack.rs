@@ -170,57 +170,58 @@ impl NetStack {
 
     /// CreateTcp: socket(AF_INET, SOCK_STREAM, 0).
     pub fn create_tcp(&self, caller: Caller) -> NetResult<TcpEndpoint> {
-        if !caller
-            .rights
-            .intersects(NetRights::TCP_CONNECT | NetRights::TCP_LISTEN)
-        {
-            return Err(NetError::AccessDenied);
-        }
-        Ok(TcpEndpoint::new(
-            self.insert(caller, Kind::Tcp(TcpSock::new(caller.rights))),
-        ))
+        check_create(caller.rights, EndpointKind::Tcp)?;
+        Ok(self.make_tcp(caller))
     }
 
     /// CreateUdp: socket(AF_INET, SOCK_DGRAM, 0).
     pub fn create_udp(&self, caller: Caller) -> NetResult<UdpEndpoint> {
-        caller
-            .rights
-            .require(NetRights::UDP, NetError::AccessDenied)?;
-        Ok(UdpEndpoint::new(
-            self.insert(caller, Kind::Udp(UdpSock::new(caller.rights))),
-        ))
+        check_create(caller.rights, EndpointKind::Udp)?;
+        Ok(self.make_udp(caller))
     }
 
     /// CreateIcmp: socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP), a ping socket.
     pub fn create_icmp(&self, caller: Caller) -> NetResult<IcmpEndpoint> {
-        caller
-            .rights
-            .require(NetRights::ICMP_ECHO, NetError::AccessDenied)?;
-        Ok(IcmpEndpoint::new(
-            self.insert(caller, Kind::Icmp(IcmpSock::new(caller.rights))),
-        ))
+        check_create(caller.rights, EndpointKind::Icmp)?;
+        Ok(self.make_icmp(caller))
     }
 
     /// CreateRaw: socket(AF_INET, SOCK_RAW, IPPROTO_ICMP).
     pub fn create_raw(&self, caller: Caller) -> NetResult<RawEndpoint> {
-        caller
-            .rights
-            .require(NetRights::RAW, NetError::PermissionDenied)?;
-        let sock = RawSock::new(&mut self.core.lock().env);
-        Ok(RawEndpoint::new(self.insert(caller, Kind::Raw(sock))))
+        check_create(caller.rights, EndpointKind::Raw)?;
+        Ok(self.make_raw(caller))
     }
 
     /// CreatePacket: socket(AF_PACKET, SOCK_DGRAM, htons(protocol)); only ETH_P_IP.
     pub fn create_packet(&self, caller: Caller, protocol: u16) -> NetResult<PacketEndpoint> {
-        caller
-            .rights
-            .require(NetRights::PACKET, NetError::PermissionDenied)?;
+        check_create(caller.rights, EndpointKind::Packet)?;
         if protocol != ETH_P_IP {
             return Err(NetError::Invalid);
         }
-        Ok(PacketEndpoint::new(
-            self.insert(caller, Kind::Packet(PacketSock::new())),
-        ))
+        Ok(self.make_packet(caller))
+    }
+
+    // The make_* functions create without checking: for callers that checked rights
+    // already (the capability layer's decode step).
+    pub(crate) fn make_tcp(&self, caller: Caller) -> TcpEndpoint {
+        TcpEndpoint::new(self.insert(caller, Kind::Tcp(TcpSock::new(caller.rights))))
+    }
+
+    pub(crate) fn make_udp(&self, caller: Caller) -> UdpEndpoint {
+        UdpEndpoint::new(self.insert(caller, Kind::Udp(UdpSock::new(caller.rights))))
+    }
+
+    pub(crate) fn make_icmp(&self, caller: Caller) -> IcmpEndpoint {
+        IcmpEndpoint::new(self.insert(caller, Kind::Icmp(IcmpSock::new(caller.rights))))
+    }
+
+    pub(crate) fn make_raw(&self, caller: Caller) -> RawEndpoint {
+        let sock = RawSock::new(&mut self.core.lock().env);
+        RawEndpoint::new(self.insert(caller, Kind::Raw(sock)))
+    }
+
+    pub(crate) fn make_packet(&self, caller: Caller) -> PacketEndpoint {
+        PacketEndpoint::new(self.insert(caller, Kind::Packet(PacketSock::new())))
     }
 
     /// Configure: change the address or the default gateway.
@@ -236,6 +237,11 @@ impl NetStack {
         }
         apply_addressing(&mut core.env);
         Ok(())
+    }
+
+    /// The configuration the stack runs with (address and gateway as configured now).
+    pub fn config(&self) -> StackConfig {
+        self.core.lock().env.cfg
     }
 
     /// Stats: counters and configuration.
@@ -256,11 +262,20 @@ impl NetStack {
     /// connections are reset, ports and idents freed; the holders' later operations fail
     /// with ENETDOWN and their wakers are woken. Returns how many endpoints died.
     pub fn revoke(&self, origin: u64) -> usize {
+        self.kill_where(|o| o == origin)
+    }
+
+    /// Kill every endpoint of the stack (the NetStack object itself is finalized).
+    pub fn revoke_all(&self) -> usize {
+        self.kill_where(|_| true)
+    }
+
+    fn kill_where(&self, doomed: impl Fn(u64) -> bool) -> usize {
         let mut wakers = Vec::new();
         {
             let mut core = self.core.lock();
             let Core { endpoints, env } = &mut *core;
-            for (&id, e) in endpoints.iter_mut().filter(|(_, e)| e.origin == origin) {
+            for (&id, e) in endpoints.iter_mut().filter(|(_, e)| doomed(e.origin)) {
                 match core::mem::replace(&mut e.kind, Kind::Dead) {
                     Kind::Tcp(t) => t.kill(env, id),
                     Kind::Dead => continue,
@@ -274,6 +289,52 @@ impl NetStack {
             w.wake_by_ref();
         }
         wakers.len()
+    }
+}
+
+/// The endpoint types, for right checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointKind {
+    /// TCP (TCP_CONNECT or TCP_LISTEN).
+    Tcp,
+    /// UDP (UDP).
+    Udp,
+    /// Ping socket (ICMP_ECHO).
+    Icmp,
+    /// Raw ICMP (RAW).
+    Raw,
+    /// AF_PACKET (PACKET).
+    Packet,
+}
+
+impl EndpointKind {
+    /// The rights of which creating this kind needs at least one.
+    pub const fn rights(self) -> NetRights {
+        match self {
+            EndpointKind::Tcp => NetRights::TCP_CONNECT.union(NetRights::TCP_LISTEN),
+            EndpointKind::Udp => NetRights::UDP,
+            EndpointKind::Icmp => NetRights::ICMP_ECHO,
+            EndpointKind::Raw => NetRights::RAW,
+            EndpointKind::Packet => NetRights::PACKET,
+        }
+    }
+
+    /// What Linux answers when the right is missing: EPERM for raw and packet sockets
+    /// (root's privilege on Linux), EACCES otherwise (ping_group_range and the like).
+    pub const fn denied(self) -> NetError {
+        match self {
+            EndpointKind::Raw | EndpointKind::Packet => NetError::PermissionDenied,
+            _ => NetError::AccessDenied,
+        }
+    }
+}
+
+/// Check that `rights` allow creating `kind`.
+pub fn check_create(rights: NetRights, kind: EndpointKind) -> NetResult<()> {
+    if rights.intersects(kind.rights()) {
+        Ok(())
+    } else {
+        Err(kind.denied())
     }
 }
 
