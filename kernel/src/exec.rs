@@ -12,10 +12,10 @@ use linux_personality::abi::auxv::*;
 use linux_personality::elf::{self, ElfImage, ElfKind, LoadRole};
 use linux_personality::Errno;
 
-use crate::initramfs::{self, S_IFMT, S_IFREG};
 use crate::mm::vm::{AddressSpace, Prot};
 use crate::mm::{phys_to_virt, PAGE_SIZE};
 use crate::process::{self, Mm, Process};
+use linux_personality::fs::{Creds, FsContext};
 
 /// Top of the initial stack; the stack grows down from here.
 pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
@@ -26,15 +26,8 @@ fn vm_err(_: crate::mm::vm::VmError) -> Errno {
     Errno::ENOMEM
 }
 
-fn read_program(path: &str) -> Result<&'static [u8], Errno> {
-    let e = initramfs::lookup(path).ok_or(Errno::ENOENT)?;
-    if e.mode & S_IFMT != S_IFREG {
-        return Err(Errno::EACCES);
-    }
-    if e.mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
-    Ok(e.data)
+fn read_program(ctx: &FsContext, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    crate::vfs::read_file(ctx, &Creds::root(), path, true)
 }
 
 /// Maps every PT_LOAD of `img` (file bytes `file`) at `bias`; returns the end of the
@@ -95,25 +88,6 @@ fn map_image(
     Ok(end)
 }
 
-/// AT_RANDOM bytes: RDRAND when the CPU has it, mixed with the TSC.
-fn random16() -> [u8; 16] {
-    let mut out = [0u8; 16];
-    let mut x = crate::time::uptime_ns() ^ 0x9e37_79b9_7f4a_7c15;
-    for chunk in out.chunks_mut(8) {
-        let mut r = 0u64;
-        // SAFETY: rdrand is guarded by the CPUID check.
-        let has = core::arch::x86_64::__cpuid(1).ecx & (1 << 30) != 0;
-        if has {
-            unsafe { core::arch::x86_64::_rdrand64_step(&mut r) };
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&(x ^ r).to_le_bytes());
-    }
-    out
-}
-
 /// A program loaded into a fresh address space, ready to enter.
 pub struct Loaded {
     pub mm: Mm,
@@ -123,8 +97,9 @@ pub struct Loaded {
 
 /// Loads `path` with `argv` and `envp` into a new address space (execve's work up to
 /// the point of no return: the caller's memory is untouched until it installs this).
-pub fn load(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, Errno> {
-    let file = read_program(path)?;
+pub fn load(ctx: &FsContext, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, Errno> {
+    let file = read_program(ctx, path.as_bytes())?;
+    let file = &file[..];
     let img = elf::parse(file)?;
     let mut aspace = AddressSpace::new().map_err(vm_err)?;
     let bias = elf::load_bias(&img, LoadRole::Main);
@@ -133,7 +108,8 @@ pub fn load(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, Errno>
     let (entry, interp_base) = match &img.kind {
         ElfKind::Static | ElfKind::StaticPie => (img.entry + bias, 0),
         ElfKind::Dynamic { interp } => {
-            let interp_file = read_program(interp)?;
+            let interp_file = read_program(ctx, interp.as_bytes())?;
+            let interp_file = &interp_file[..];
             let interp_img = elf::parse(interp_file)?;
             if !matches!(interp_img.kind, ElfKind::StaticPie | ElfKind::Static) {
                 return Err(Errno::ELIBBAD);
@@ -177,7 +153,11 @@ pub fn load(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, Errno>
         argv,
         envp,
         &auxv,
-        random16(),
+        {
+            let mut r = [0u8; 16];
+            crate::random::fill(&mut r);
+            r
+        },
         path.as_bytes(),
         b"x86_64",
     )?;
@@ -204,9 +184,10 @@ pub fn comm(path: &str) -> &str {
 
 /// Loads `path` and starts it as a new process whose parent is the kernel.
 pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, Errno> {
-    let loaded = load(path, argv, envp)?;
+    let ctx = crate::vfs::initial_context();
+    let loaded = load(&ctx, path, argv, envp)?;
     let files = process::console_files()?;
-    let proc = Process::new(comm(path), 0, loaded.mm, files);
+    let proc = Process::new(comm(path), 0, loaded.mm, files, ctx);
     process::start(&proc, loaded.entry, loaded.rsp);
     Ok(proc)
 }

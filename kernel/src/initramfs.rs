@@ -1,24 +1,20 @@
 //! The initramfs: one or more concatenated cpio "newc" archives in the initrd module
 //! (later members replace earlier ones of the same path, as Linux unpacks them).
-//! This index over the initrd's memory is what the tmpfs root will be built from; for
-//! now it lets the kernel find and load programs by path.
+//! This index over the initrd's memory is what `vfs` builds the tmpfs root from.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use spin::Once;
 
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)] // ownership and modes matter once the tmpfs checks permissions
 pub struct Entry {
     pub mode: u32,
     pub uid: u32,
     pub gid: u32,
+    /// Device number for device nodes (Linux's encoding of rdevmajor:rdevminor).
+    pub rdev: u64,
     pub data: &'static [u8],
 }
-
-pub const S_IFMT: u32 = 0o170000;
-pub const S_IFREG: u32 = 0o100000;
-pub const S_IFLNK: u32 = 0o120000;
 
 #[derive(Debug)]
 pub enum CpioError {
@@ -78,6 +74,7 @@ pub fn parse(image: &'static [u8]) -> Result<Initramfs, CpioError> {
         let gid = field(3)?;
         let filesize = field(6)? as usize;
         let namesize = field(11)? as usize;
+        let rdev = linux_personality::fs::makedev(field(9)?, field(10)?);
         let name_start = pos + 110;
         let name = image
             .get(name_start..name_start + namesize)
@@ -100,6 +97,7 @@ pub fn parse(image: &'static [u8]) -> Result<Initramfs, CpioError> {
                 mode,
                 uid,
                 gid,
+                rdev,
                 data,
             },
         );
@@ -154,22 +152,10 @@ pub fn init(initrd: Option<(u64, u64)>) {
     INITRAMFS.call_once(|| fs);
 }
 
-/// Looks `path` up, following symlinks (at most 40, as Linux allows).
-pub fn lookup(path: &str) -> Option<Entry> {
-    let fs = INITRAMFS.get()?;
-    let mut p = normalize(path);
-    for _ in 0..40 {
-        let e = *fs.entries.get(&p)?;
-        if e.mode & S_IFMT != S_IFLNK {
-            return Some(e);
-        }
-        let target = core::str::from_utf8(e.data).ok()?;
-        p = if target.starts_with('/') {
-            normalize(target)
-        } else {
-            let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
-            normalize(&alloc::format!("{dir}/{target}"))
-        };
-    }
-    None
+/// Every entry, parents before children (paths sort that way).
+pub fn entries() -> impl Iterator<Item = (&'static str, Entry)> {
+    INITRAMFS
+        .get()
+        .into_iter()
+        .flat_map(|fs| fs.entries.iter().map(|(p, e)| (p.as_str(), *e)))
 }

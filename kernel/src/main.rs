@@ -19,6 +19,7 @@ mod arch;
 mod capsys;
 mod cmdline;
 mod console;
+mod devices;
 mod exec;
 mod initramfs;
 mod logger;
@@ -26,6 +27,7 @@ mod mm;
 mod pci;
 mod power;
 mod process;
+mod random;
 mod sched;
 mod selftest;
 mod serial;
@@ -34,11 +36,15 @@ mod sync;
 mod syscall;
 mod time;
 mod uaccess;
+mod vfs;
 mod waits;
 
 use writ_boot::BootInfo;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The node name (uname, /proc/sys/kernel/hostname): "(none)" until set, as Linux.
+pub static HOSTNAME: spin::Mutex<alloc::vec::Vec<u8>> = spin::Mutex::new(alloc::vec::Vec::new());
 
 #[no_mangle]
 fn writ_kernel_main(info: &'static BootInfo) -> ! {
@@ -61,6 +67,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     capsys::init();
     serial::enable_receive_interrupt();
     initramfs::init(info.initrd);
+    vfs::init();
     log::info!("boot: done in {} ms", time::uptime_ns() / 1_000_000);
 
     if !args.selftests.is_empty() {
@@ -80,12 +87,14 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
 /// its status in the line the launcher reads, power off. With a shell in the initramfs
 /// the file is a shell script; without one, the command is split on whitespace.
 fn run_exec_file(path: &str) -> ! {
-    let Some(file) = initramfs::lookup(path) else {
+    let ctx = vfs::initial_context();
+    let root = linux_personality::fs::Creds::root();
+    let Ok(data) = vfs::read_file(&ctx, &root, path.as_bytes(), false) else {
         log::error!("exec: {path} is not in the initramfs");
         power::exit(power::Exit::Failure);
     };
-    let text = core::str::from_utf8(file.data).unwrap_or("");
-    let words: alloc::vec::Vec<&[u8]> = if initramfs::lookup("/bin/sh").is_some() {
+    let text = core::str::from_utf8(&data).unwrap_or("");
+    let words: alloc::vec::Vec<&[u8]> = if vfs::read_file(&ctx, &root, b"/bin/sh", true).is_ok() {
         alloc::vec![b"/bin/sh".as_slice(), path.as_bytes()]
     } else {
         text.split_ascii_whitespace().map(str::as_bytes).collect()

@@ -14,7 +14,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64};
 use linux_personality::abi::Errno;
 use linux_personality::fd::FdTable;
+use linux_personality::fs::FsContext;
 use linux_personality::signal::{self, SigInfo, Signals};
+use linux_personality::syscall::{ForkArgs, Ids};
 
 use crate::arch::cpu::FpuState;
 use crate::arch::idt::TrapFrame;
@@ -66,6 +68,8 @@ pub struct Process {
     pub mm: Mutex<Mm>,
     /// The CSpace: fds are capabilities in its fd CNode.
     pub files: Mutex<FdTable>,
+    /// Root, working directory and umask.
+    pub fs: Mutex<FsContext>,
     status: Mutex<Option<ExitStatus>>,
     /// Children not yet reaped (zombies keep their status here until wait4).
     children: Mutex<Vec<Arc<Process>>>,
@@ -74,6 +78,10 @@ pub struct Process {
     pub signals: Mutex<Signals>,
     /// The wait key the process is blocked on (0: none), so a signal can wake it.
     waiting_on: AtomicU64,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed at exit.
+    pub clear_child_tid: Mutex<Option<u64>>,
+    /// User and group ids (root for the first process).
+    pub ids: Mutex<Ids>,
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
@@ -105,18 +113,21 @@ const KEY_CHILDREN: u64 = 1 << 61;
 const KEY_VFORK: u64 = 1 << 60;
 
 impl Process {
-    pub fn new(name: &str, ppid: u32, mm: Mm, files: FdTable) -> Arc<Process> {
+    pub fn new(name: &str, ppid: u32, mm: Mm, files: FdTable, fs: FsContext) -> Arc<Process> {
         let p = Arc::new(Process {
             pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
             ppid,
             name: Mutex::new(name.into()),
             mm: Mutex::new(mm),
             files: Mutex::new(files),
+            fs: Mutex::new(fs),
             status: Mutex::new(None),
             children: Mutex::new(Vec::new()),
             vfork_done: AtomicBool::new(false),
             signals: Mutex::new(Signals::default()),
             waiting_on: AtomicU64::new(0),
+            clear_child_tid: Mutex::new(None),
+            ids: Mutex::new(Ids::default()),
         });
         PROCS.lock().insert(p.pid, Arc::downgrade(&p));
         p
@@ -230,12 +241,7 @@ pub fn current() -> Option<Arc<Process>> {
 /// fork: the child gets a copy of the address space, a CSpace whose every cap is a
 /// CDT child of the parent's, the parent's registers with rax = 0 (and `stack` as
 /// its rsp when non-zero), FPU state and %fs.
-pub fn fork(
-    parent: &Arc<Process>,
-    frame: &TrapFrame,
-    stack: u64,
-    vfork: bool,
-) -> Result<u32, Errno> {
+pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<u32, Errno> {
     let mm = {
         let pm = parent.mm.lock();
         Mm {
@@ -246,7 +252,9 @@ pub fn fork(
         }
     };
     let files = crate::capsys::with(|sys| parent.files.lock().fork(sys))?;
-    let child = Process::new(&parent.name(), parent.pid, mm, files);
+    let fsctx = parent.fs.lock().clone();
+    let child = Process::new(&parent.name(), parent.pid, mm, files, fsctx);
+    *child.ids.lock() = parent.ids.lock().clone();
     {
         let ps = parent.signals.lock();
         let mut cs = child.signals.lock();
@@ -255,15 +263,29 @@ pub fn fork(
     }
     let mut cf = TrapFrame { ..*frame };
     cf.rax = 0;
-    if stack != 0 {
-        cf.rsp = stack;
+    if args.stack != 0 {
+        cf.rsp = args.stack;
     }
+    let pid = child.pid;
+    // CLONE_PARENT_SETTID / CLONE_CHILD_SETTID: the tid (= pid, one thread each) is
+    // written before either runs; a bad address is EFAULT for the whole fork in Linux
+    // only for the parent's copy, the child's is silently skipped.
+    if let Some(at) = args.parent_tid {
+        if crate::uaccess::copy_to_user(&parent.mm.lock().aspace, at, &pid.to_le_bytes()).is_err() {
+            crate::capsys::with(|sys| child.files.lock().destroy(sys));
+            return Err(Errno::EFAULT);
+        }
+    }
+    if let Some(at) = args.child_settid {
+        let _ = crate::uaccess::copy_to_user(&child.mm.lock().aspace, at, &pid.to_le_bytes());
+    }
+    *child.clear_child_tid.lock() = args.child_cleartid;
     let mut fpu = FpuState::initial();
     fpu.save();
     parent.children.lock().push(child.clone());
-    start_thread(&child, cf, fpu, crate::arch::cpu::fs_base());
-    let pid = child.pid;
-    if vfork {
+    let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
+    start_thread(&child, cf, fpu, fs_base);
+    if args.vfork {
         let key = KEY_VFORK | u64::from(pid);
         waits::wait(key, &mut || child.vfork_done.load(Ordering::Acquire));
     }
@@ -299,6 +321,10 @@ pub fn exit_current(status: ExitStatus) -> ! {
     let proc = BY_THREAD.lock().remove(&sched::current());
     if let Some(p) = proc {
         log::debug!("process: pid {} ({}) ended: {:?}", p.pid, p.name(), status);
+        if let Some(at) = p.clear_child_tid.lock().take() {
+            // Futex waiters on it are woken once futexes exist; there is one thread.
+            let _ = crate::uaccess::copy_to_user(&p.mm.lock().aspace, at, &0u32.to_le_bytes());
+        }
         // Closing every descriptor is deleting the CSpace: each file's last capability
         // goes, and its object is finalized.
         crate::capsys::with(|sys| p.files.lock().destroy(sys));

@@ -247,7 +247,7 @@ fn user() -> Outcome {
         brk: 0x100_0000,
         mmap_top: process::MMAP_TOP,
     };
-    let proc = Process::new("selftest-user", 0, mm, files);
+    let proc = Process::new("selftest-user", 0, mm, files, crate::vfs::initial_context());
     process::start(&proc, text, stack_top);
     let status = proc.wait();
     if status != ExitStatus::Exited(42) {

@@ -37,6 +37,7 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) {
     let mut ctx = Ctx {
         proc: &proc,
         mem: ProcMem(&proc),
+        fs_guard: None,
         frame,
     };
     let r = linux::dispatch(&mut ctx, nr, args);
@@ -62,8 +63,12 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) {
         // rt_sigreturn returns the restored rax.
         ctx.frame.rax = linux::to_rax(r);
     }
-    crate::signals::deliver(&proc, ctx.frame);
-    drop(proc);
+    let Ctx {
+        frame, fs_guard, ..
+    } = ctx;
+    // The FsContext lock must not be held into signal delivery (which may exit).
+    drop(fs_guard);
+    crate::signals::deliver(&proc, frame);
     x86_64::instructions::interrupts::disable();
 }
 
@@ -83,6 +88,8 @@ impl UserMemory for ProcMem<'_> {
 struct Ctx<'a> {
     proc: &'a Arc<Process>,
     mem: ProcMem<'a>,
+    /// The process's FsContext, locked on first use for the rest of the call.
+    fs_guard: Option<spin::MutexGuard<'a, linux_personality::fs::FsContext>>,
     /// The caller's saved user registers (fork copies them, execve replaces them).
     frame: &'a mut TrapFrame,
 }
@@ -236,15 +243,16 @@ impl Kernel for Ctx<'_> {
         self.proc.ppid
     }
 
-    fn fork_with_stack(&mut self, stack: u64, vfork: bool) -> Result<u32, Errno> {
-        process::fork(self.proc, self.frame, stack, vfork)
+    fn fork_process(&mut self, args: linux::ForkArgs) -> Result<u32, Errno> {
+        process::fork(self.proc, self.frame, args)
     }
 
     fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
         let path = core::str::from_utf8(path).map_err(|_| Errno::ENOENT)?;
         let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
-        let loaded = crate::exec::load(path, &argv, &envp)?;
+        let ctx = self.fs().clone();
+        let loaded = crate::exec::load(&ctx, path, &argv, &envp)?;
         process::exec_current(self.proc, loaded, self.frame, crate::exec::comm(path));
         Ok(())
     }
@@ -288,8 +296,58 @@ impl Kernel for Ctx<'_> {
         crate::signals::sigreturn(self.proc, self.frame)
     }
 
-    fn set_clear_child_tid(&mut self, _addr: u64) {
-        // Recorded for thread exit once clone(CLONE_CHILD_CLEARTID) threads exist; a
-        // single-threaded process has no one to wake.
+    fn fs(&mut self) -> &mut linux_personality::fs::FsContext {
+        self.fs_guard.get_or_insert_with(|| self.proc.fs.lock())
+    }
+
+    fn clock_now(&self, realtime: bool) -> (i64, i64) {
+        if realtime {
+            crate::time::realtime()
+        } else {
+            crate::time::monotonic()
+        }
+    }
+
+    fn sleep_ns(&mut self, ns: u64) -> Result<(), u64> {
+        let deadline = crate::time::uptime_ns().saturating_add(ns);
+        loop {
+            let now = crate::time::uptime_ns();
+            if now >= deadline {
+                return Ok(());
+            }
+            if self.proc.signals.lock().has_deliverable() {
+                return Err(deadline - now);
+            }
+            // Tick-granular sleeps; a signal is noticed at the next tick at the latest.
+            crate::sched::sleep_ms(((deadline - now) / 1_000_000).clamp(1, 10));
+        }
+    }
+
+    fn fill_random(&mut self, buf: &mut [u8]) {
+        crate::random::fill(buf);
+    }
+
+    fn yield_now(&mut self) {
+        crate::sched::yield_now();
+    }
+
+    fn hostname(&self) -> Vec<u8> {
+        crate::HOSTNAME.lock().clone()
+    }
+
+    fn ids(&mut self) -> linux::Ids {
+        self.proc.ids.lock().clone()
+    }
+
+    fn set_ids(&mut self, ids: linux::Ids) {
+        *self.proc.ids.lock() = ids;
+    }
+
+    fn creds(&self) -> linux_personality::fs::Creds {
+        self.proc.ids.lock().creds()
+    }
+
+    fn set_clear_child_tid(&mut self, addr: u64) {
+        *self.proc.clear_child_tid.lock() = (addr != 0).then_some(addr);
     }
 }

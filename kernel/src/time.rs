@@ -10,6 +10,87 @@ pub const HZ: u64 = 100;
 static TSC_START: AtomicU64 = AtomicU64::new(0);
 static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TICKS: AtomicU64 = AtomicU64::new(0);
+/// Wall-clock seconds at boot (from the CMOS RTC), for CLOCK_REALTIME.
+static EPOCH_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+
+fn cmos(reg: u8) -> u8 {
+    // SAFETY: CMOS index/data ports; NMI stays enabled (bit 7 clear).
+    unsafe {
+        Port::<u8>::new(0x70).write(reg);
+        Port::<u8>::new(0x71).read()
+    }
+}
+
+/// Days from 1970-01-01 to the given civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Reads the RTC (waiting out an update in progress) as seconds since the epoch.
+fn read_rtc() -> u64 {
+    let snapshot = || {
+        while cmos(0x0a) & 0x80 != 0 {
+            core::hint::spin_loop();
+        }
+        [
+            cmos(0x00),
+            cmos(0x02),
+            cmos(0x04),
+            cmos(0x07),
+            cmos(0x08),
+            cmos(0x09),
+            cmos(0x32),
+        ]
+    };
+    let mut a = snapshot();
+    loop {
+        let b = snapshot();
+        if a == b {
+            break;
+        }
+        a = b;
+    }
+    let status_b = cmos(0x0b);
+    let bcd = |v: u8| {
+        if status_b & 0x04 == 0 {
+            (v & 0x0f) + (v >> 4) * 10
+        } else {
+            v
+        }
+    };
+    let sec = bcd(a[0]) as i64;
+    let min = bcd(a[1]) as i64;
+    let pm = a[2] & 0x80 != 0;
+    let mut hour = bcd(a[2] & 0x7f) as i64;
+    if status_b & 0x02 == 0 && pm {
+        hour = (hour % 12) + 12;
+    }
+    let day = bcd(a[3]) as i64;
+    let month = bcd(a[4]) as i64;
+    let century = if a[6] != 0 { bcd(a[6]) as i64 } else { 20 };
+    let year = century * 100 + bcd(a[5]) as i64;
+    let days = days_from_civil(year, month, day);
+    (days * 86_400 + hour * 3600 + min * 60 + sec).max(0) as u64
+}
+
+/// CLOCK_REALTIME as (seconds, nanoseconds).
+pub fn realtime() -> (i64, i64) {
+    let up = uptime_ns();
+    let s = EPOCH_AT_BOOT.load(Ordering::Relaxed) + up / 1_000_000_000;
+    (s as i64, (up % 1_000_000_000) as i64)
+}
+
+/// CLOCK_MONOTONIC as (seconds, nanoseconds).
+pub fn monotonic() -> (i64, i64) {
+    let up = uptime_ns();
+    ((up / 1_000_000_000) as i64, (up % 1_000_000_000) as i64)
+}
 
 fn rdtsc() -> u64 {
     // SAFETY: rdtsc has no side effects.
@@ -78,13 +159,15 @@ pub fn tick() {
 }
 
 pub fn init_timer() {
+    EPOCH_AT_BOOT.store(read_rtc(), Ordering::Relaxed);
     let window_ns = 10_000_000;
     let counted = crate::arch::apic::measure_timer(window_ns);
     let timer_hz = u64::from(counted) * 1_000_000_000 / window_ns;
     let per_tick = (timer_hz / HZ) as u32;
     crate::arch::apic::start_periodic(per_tick, crate::arch::idt::VECTOR_TIMER);
     log::info!(
-        "timer: TSC {} MHz (PIT-calibrated), APIC timer {} kHz (/16), {} Hz tick = {} counts",
+        "timer: wall clock {} s since the epoch (CMOS RTC); TSC {} MHz (PIT-calibrated), APIC timer {} kHz (/16), {} Hz tick = {} counts",
+        EPOCH_AT_BOOT.load(Ordering::Relaxed),
         TSC_HZ.load(Ordering::Relaxed) / 1_000_000,
         timer_hz / 1000,
         HZ,

@@ -24,6 +24,8 @@ use crate::file::{FileObject, OpenFile};
 pub const INITIAL_FD_RADIX: u8 = 6;
 /// Linux's default soft RLIMIT_NOFILE.
 pub const DEFAULT_NOFILE: u32 = 1024;
+/// Its hard maximum (Linux's default nr_open).
+pub const MAX_NOFILE: u64 = 1 << 20;
 /// Root CNode slots.
 pub const ROOT_FD_SLOT: u32 = 0;
 pub const ROOT_AUTHORITY_SLOT: u32 = 1;

@@ -7,9 +7,13 @@
 //! return ENOSYS; the kernel logs each such number once.
 
 mod fdcalls;
+mod ids;
+pub use ids::Ids;
 mod fscalls;
 mod memory;
+mod misc;
 mod proc;
+pub use proc::ForkArgs;
 mod sig;
 
 #[cfg(test)]
@@ -62,13 +66,9 @@ pub trait Kernel {
     fn set_clear_child_tid(&mut self, addr: u64);
     fn ppid(&self) -> u32;
     /// fork: a new process with a copy of the caller's memory, CSpace (every fd a
-    /// CDT child of the parent's) and registers, returning 0 in the child.
-    fn fork(&mut self) -> Result<u32, Errno> {
-        self.fork_with_stack(0, false)
-    }
-    /// fork whose child starts on `stack` when non-zero (clone); with `vfork` the
-    /// parent waits until the child execs or exits.
-    fn fork_with_stack(&mut self, stack: u64, vfork: bool) -> Result<u32, Errno>;
+    /// CDT child of the parent's) and registers, returning 0 in the child; `args`
+    /// carry clone's extras (stack, vfork wait, tid addresses, TLS).
+    fn fork_process(&mut self, args: ForkArgs) -> Result<u32, Errno>;
     /// Replaces the caller's image. On success the system call returns into the new
     /// program (the kernel has rewritten the registers).
     fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno>;
@@ -91,6 +91,21 @@ pub trait Kernel {
     /// The caller's file-system context (root, cwd, umask): one per process, cloned by
     /// fork, shared by CLONE_FS threads.
     fn fs(&mut self) -> &mut crate::fs::FsContext;
+    /// Wall-clock (`realtime`) or monotonic time as (seconds, nanoseconds).
+    fn clock_now(&self, realtime: bool) -> (i64, i64);
+    /// Sleeps `ns` nanoseconds; Err(left) when a signal interrupts it.
+    fn sleep_ns(&mut self, ns: u64) -> Result<(), u64>;
+    /// Fills `buf` from the kernel's random source.
+    fn fill_random(&mut self, buf: &mut [u8]);
+    fn yield_now(&mut self);
+    /// The node name uname reports.
+    fn hostname(&self) -> Vec<u8>;
+    /// The caller's user and group ids.
+    fn ids(&mut self) -> Ids;
+    /// Replaces the caller's ids (after the personality checked Linux's rules). The
+    /// kernel also adjusts authority here: a process leaving euid 0 loses the
+    /// privileged rights of its NetStack capability.
+    fn set_ids(&mut self, ids: Ids);
 }
 
 pub type SysResult = Result<u64, Errno>;
@@ -130,9 +145,9 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::GETTID => Ok(u64::from(k.tid())),
         nr::PIPE => proc::pipe2(k, a[0], 0),
         nr::PIPE2 => proc::pipe2(k, a[0], a[1]),
-        nr::FORK => proc::fork(k),
-        nr::VFORK => k.fork_with_stack(0, true).map(u64::from),
-        nr::CLONE => proc::clone(k, a[0], a[1]),
+        nr::FORK => proc::fork(k, false),
+        nr::VFORK => proc::fork(k, true),
+        nr::CLONE => proc::clone(k, a[0], a[1], a[2], a[3], a[4]),
         nr::EXECVE => proc::execve(k, a[0], a[1], a[2]),
         nr::WAIT4 => proc::wait4(k, a[0], a[1], a[2], a[3]),
         nr::GETPPID => Ok(u64::from(k.ppid())),
@@ -145,6 +160,35 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::PAUSE => k.wait(0, &mut || false).map(|_| 0),
         nr::TKILL => sig::tgkill(k, -1, a[0], a[1]),
         nr::TGKILL => sig::tgkill(k, a[0] as i32 as i64, a[1], a[2]),
+        nr::CLOCK_GETTIME => misc::clock_gettime(k, a[0], a[1]),
+        nr::CLOCK_GETRES => misc::clock_getres(k, a[0], a[1]),
+        nr::GETTIMEOFDAY => misc::gettimeofday(k, a[0], a[1]),
+        nr::TIME => misc::time(k, a[0]),
+        nr::NANOSLEEP => misc::nanosleep(k, a[0], a[1]),
+        nr::CLOCK_NANOSLEEP => misc::clock_nanosleep(k, a[0], a[1], a[2], a[3]),
+        nr::UNAME => misc::uname(k, a[0]),
+        nr::GETRANDOM => misc::getrandom(k, a[0], a[1], a[2]),
+        nr::SCHED_YIELD => {
+            k.yield_now();
+            Ok(0)
+        }
+        nr::PRLIMIT64 => misc::prlimit64(k, a[0], a[1], a[2], a[3]),
+        nr::GETRLIMIT => misc::getrlimit(k, a[0], a[1]),
+        nr::SETRLIMIT => misc::setrlimit(k, a[0], a[1]),
+        nr::GETUID => ids::getuid(k),
+        nr::GETEUID => ids::geteuid(k),
+        nr::GETGID => ids::getgid(k),
+        nr::GETEGID => ids::getegid(k),
+        nr::GETRESUID => ids::getresuid(k, a[0], a[1], a[2]),
+        nr::GETRESGID => ids::getresgid(k, a[0], a[1], a[2]),
+        nr::SETUID => ids::setuid(k, a[0]),
+        nr::SETGID => ids::setgid(k, a[0]),
+        nr::SETREUID => ids::setreuid(k, a[0], a[1]),
+        nr::SETREGID => ids::setregid(k, a[0], a[1]),
+        nr::SETRESUID => ids::setresuid(k, a[0], a[1], a[2]),
+        nr::SETRESGID => ids::setresgid(k, a[0], a[1], a[2]),
+        nr::GETGROUPS => ids::getgroups(k, a[0], a[1]),
+        nr::SETGROUPS => ids::setgroups(k, a[0], a[1]),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => fscalls::call(k, n, a).unwrap_or(Err(Errno::ENOSYS)),

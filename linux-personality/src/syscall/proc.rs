@@ -17,6 +17,10 @@ const CLONE_FILES: u64 = 0x400;
 const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
 
 const WNOHANG: u64 = 1;
 const WUNTRACED: u64 = 2;
@@ -58,29 +62,56 @@ pub fn pipe2<K: Kernel>(k: &mut K, fds: u64, fl: u64) -> SysResult {
     Ok(0)
 }
 
-pub fn fork<K: Kernel>(k: &mut K) -> SysResult {
-    k.fork().map(u64::from)
+pub fn fork<K: Kernel>(k: &mut K, vfork: bool) -> SysResult {
+    k.fork_process(ForkArgs { vfork, ..ForkArgs::default() }).map(u64::from)
 }
 
-/// clone as fork/vfork use it; threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD)
-/// come with the threads work.
-pub fn clone<K: Kernel>(k: &mut K, fl: u64, stack: u64) -> SysResult {
+/// How a new process starts (the process-creating subset of clone's arguments).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForkArgs {
+    /// The child's stack pointer (0: the parent's).
+    pub stack: u64,
+    /// The parent waits until the child execs or exits.
+    pub vfork: bool,
+    /// Write the child's tid here in the parent's memory.
+    pub parent_tid: Option<u64>,
+    /// Write the child's tid here in the child's memory.
+    pub child_settid: Option<u64>,
+    /// Clear (and futex-wake) this child address when the child exits.
+    pub child_cleartid: Option<u64>,
+    /// The child's %fs base.
+    pub tls: Option<u64>,
+}
+
+/// clone as fork, vfork and glibc's fork use it (a new process, optionally with the
+/// tid written to the parent or the child, a TLS base, and the child's tid cleared at
+/// exit); threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) come with the threads
+/// work.
+pub fn clone<K: Kernel>(k: &mut K, fl: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
     let exit_signal = fl & 0xff;
     let rest = fl & !0xff;
     if rest & CLONE_THREAD != 0 || (rest & CLONE_VM != 0 && rest & CLONE_VFORK == 0) {
         return Err(Errno::ENOSYS);
     }
-    if rest & !(CLONE_VM | CLONE_VFORK) != 0 || (exit_signal != SIGCHLD && exit_signal != 0) {
-        if rest & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
-            return Err(Errno::ENOSYS);
-        }
+    if rest & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
+        return Err(Errno::ENOSYS);
+    }
+    let known = CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+    if rest & !known != 0 || (exit_signal != SIGCHLD && exit_signal != 0) {
         return Err(Errno::EINVAL);
     }
     // vfork's child shares the parent's memory until it execs or exits; a full copy
     // gives the same results for every program that follows vfork's rules, and the
     // parent waits as vfork requires.
-    k.fork_with_stack(stack, rest & CLONE_VFORK != 0)
-        .map(u64::from)
+    k.fork_process(ForkArgs {
+        stack,
+        vfork: rest & CLONE_VFORK != 0,
+        parent_tid: (rest & CLONE_PARENT_SETTID != 0).then_some(ptid),
+        child_settid: (rest & CLONE_CHILD_SETTID != 0).then_some(ctid),
+        child_cleartid: (rest & CLONE_CHILD_CLEARTID != 0).then_some(ctid),
+        tls: (rest & CLONE_SETTLS != 0).then_some(tls),
+    })
+    .map(u64::from)
 }
 
 pub fn execve<K: Kernel>(k: &mut K, path: u64, argv: u64, envp: u64) -> SysResult {

@@ -1,0 +1,221 @@
+//! Time, identity of the system, randomness, scheduling and resource limits.
+
+use super::{Kernel, SysResult};
+use crate::abi::structs::Utsname;
+use crate::abi::Errno;
+use crate::uaccess::write_struct;
+
+pub const CLOCK_REALTIME: u64 = 0;
+pub const CLOCK_MONOTONIC: u64 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
+const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+const CLOCK_MONOTONIC_RAW: u64 = 4;
+const CLOCK_REALTIME_COARSE: u64 = 5;
+const CLOCK_MONOTONIC_COARSE: u64 = 6;
+const CLOCK_BOOTTIME: u64 = 7;
+const TIMER_ABSTIME: u64 = 1;
+
+/// What uname reports. "Linux" because programs test for it; the version string says
+/// what is really running.
+pub const SYSNAME: &[u8] = b"Linux";
+pub const RELEASE: &[u8] = b"6.18.0-writ";
+pub const VERSION: &[u8] = b"#1 Writ capability kernel";
+pub const MACHINE: &[u8] = b"x86_64";
+
+fn realtime(id: u64) -> Result<bool, Errno> {
+    match id {
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(true),
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => Ok(false),
+        // Per-process CPU time is not accounted yet: monotonic time since boot is the
+        // closest real answer (an upper bound).
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(false),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn write_ts<K: Kernel>(k: &mut K, addr: u64, (s, ns): (i64, i64)) -> Result<(), Errno> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&s.to_le_bytes());
+    b[8..].copy_from_slice(&ns.to_le_bytes());
+    k.mem().write(addr, &b)
+}
+
+fn read_ts<K: Kernel>(k: &mut K, addr: u64) -> Result<(i64, i64), Errno> {
+    let mut b = [0u8; 16];
+    k.mem().read(addr, &mut b)?;
+    let s = i64::from_le_bytes(b[..8].try_into().unwrap());
+    let ns = i64::from_le_bytes(b[8..].try_into().unwrap());
+    if s < 0 || !(0..1_000_000_000).contains(&ns) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((s, ns))
+}
+
+pub fn clock_gettime<K: Kernel>(k: &mut K, id: u64, tp: u64) -> SysResult {
+    let now = k.clock_now(realtime(id)?);
+    write_ts(k, tp, now)?;
+    Ok(0)
+}
+
+pub fn clock_getres<K: Kernel>(k: &mut K, id: u64, tp: u64) -> SysResult {
+    realtime(id)?;
+    if tp != 0 {
+        write_ts(k, tp, (0, 1))?;
+    }
+    Ok(0)
+}
+
+pub fn gettimeofday<K: Kernel>(k: &mut K, tv: u64, tz: u64) -> SysResult {
+    let (s, ns) = k.clock_now(true);
+    if tv != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&s.to_le_bytes());
+        b[8..].copy_from_slice(&(ns / 1000).to_le_bytes());
+        k.mem().write(tv, &b)?;
+    }
+    if tz != 0 {
+        k.mem().write(tz, &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+pub fn time<K: Kernel>(k: &mut K, t: u64) -> SysResult {
+    let (s, _) = k.clock_now(true);
+    if t != 0 {
+        k.mem().write(t, &s.to_le_bytes())?;
+    }
+    Ok(s as u64)
+}
+
+fn to_ns((s, ns): (i64, i64)) -> u128 {
+    s as u128 * 1_000_000_000 + ns as u128
+}
+
+fn sleep<K: Kernel>(k: &mut K, ns: u128, rem: u64) -> SysResult {
+    let ns = ns.min(u128::from(u64::MAX)) as u64;
+    match k.sleep_ns(ns) {
+        Ok(()) => Ok(0),
+        Err(left) => {
+            if rem != 0 {
+                let left = (left / 1_000_000_000) as i64;
+                let left_ns = (left as u64 % 1_000_000_000) as i64;
+                write_ts(k, rem, (left, left_ns))?;
+            }
+            Err(Errno::EINTR)
+        }
+    }
+}
+
+pub fn nanosleep<K: Kernel>(k: &mut K, req: u64, rem: u64) -> SysResult {
+    let t = read_ts(k, req)?;
+    sleep(k, to_ns(t), rem)
+}
+
+pub fn clock_nanosleep<K: Kernel>(k: &mut K, id: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+    if matches!(id, CLOCK_THREAD_CPUTIME_ID) {
+        return Err(Errno::EINVAL);
+    }
+    let rt = realtime(id)?;
+    let t = read_ts(k, req)?;
+    let ns = if flags & TIMER_ABSTIME != 0 {
+        to_ns(t).saturating_sub(to_ns(k.clock_now(rt)))
+    } else {
+        to_ns(t)
+    };
+    // An absolute sleep interrupted reports nothing in rem.
+    sleep(k, ns, if flags & TIMER_ABSTIME != 0 { 0 } else { rem })
+}
+
+pub fn uname<K: Kernel>(k: &mut K, buf: u64) -> SysResult {
+    let host = k.hostname();
+    let u = Utsname::new(SYSNAME, &host, RELEASE, VERSION, MACHINE, b"(none)");
+    write_struct(k.mem(), buf, &u)?;
+    Ok(0)
+}
+
+const GRND_NONBLOCK: u64 = 1;
+const GRND_RANDOM: u64 = 2;
+const GRND_INSECURE: u64 = 4;
+
+pub fn getrandom<K: Kernel>(k: &mut K, buf: u64, len: u64, flags: u64) -> SysResult {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(crate::uaccess::MAX_RW_COUNT).min(1 << 20) as usize;
+    let mut v = alloc::vec![0u8; len];
+    k.fill_random(&mut v);
+    k.mem().write(buf, &v)?;
+    Ok(len as u64)
+}
+
+pub const RLIMIT_STACK: u64 = 3;
+pub const RLIMIT_NOFILE: u64 = 7;
+pub const RLIM_NLIMITS: u64 = 16;
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// prlimit64 on the caller (pid 0 or its own pid). RLIMIT_NOFILE is the fd table's
+/// real limit; the others are reported as Linux's defaults and accepted but not yet
+/// enforced (Writ has no accounting for them).
+pub fn prlimit64<K: Kernel>(k: &mut K, pid: u64, res: u64, new: u64, old: u64) -> SysResult {
+    if pid != 0 && pid as u32 != k.pid() {
+        return Err(Errno::ESRCH);
+    }
+    if res >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let newv = if new != 0 {
+        let mut b = [0u8; 16];
+        k.mem().read(new, &mut b)?;
+        let cur = u64::from_le_bytes(b[..8].try_into().unwrap());
+        let max = u64::from_le_bytes(b[8..].try_into().unwrap());
+        if cur > max {
+            return Err(Errno::EINVAL);
+        }
+        Some((cur, max))
+    } else {
+        None
+    };
+    let cur = match res {
+        RLIMIT_NOFILE => {
+            let lim = k.with_caps(|_, t| t.limit);
+            (u64::from(lim), crate::fd::MAX_NOFILE)
+        }
+        RLIMIT_STACK => (8 << 20, RLIM_INFINITY),
+        // RLIMIT_NPROC, SIGPENDING: Linux derives them from memory; a fixed large value.
+        6 | 11 => (63_535, 63_535),
+        // RLIMIT_MEMLOCK 8 MiB, RLIMIT_MSGQUEUE 800 KiB, RLIMIT_CORE 0.
+        8 => (8 << 20, 8 << 20),
+        12 => (819_200, 819_200),
+        4 => (0, RLIM_INFINITY),
+        13 | 14 => (0, 0),
+        _ => (RLIM_INFINITY, RLIM_INFINITY),
+    };
+    if old != 0 {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&cur.0.to_le_bytes());
+        b[8..].copy_from_slice(&cur.1.to_le_bytes());
+        k.mem().write(old, &b)?;
+    }
+    if let Some((c, m)) = newv {
+        if m > cur.1 {
+            return Err(Errno::EPERM);
+        }
+        if res == RLIMIT_NOFILE {
+            if c > crate::fd::MAX_NOFILE {
+                return Err(Errno::EPERM);
+            }
+            k.with_caps(|_, t| t.limit = c as u32);
+        }
+    }
+    Ok(0)
+}
+
+pub fn getrlimit<K: Kernel>(k: &mut K, res: u64, old: u64) -> SysResult {
+    prlimit64(k, 0, res, 0, old)
+}
+
+pub fn setrlimit<K: Kernel>(k: &mut K, res: u64, new: u64) -> SysResult {
+    prlimit64(k, 0, res, new, 0)
+}
