@@ -302,7 +302,9 @@ pub(crate) struct Handle {
 }
 
 impl Handle {
-    /// Run `f` on this endpoint's state; ENETDOWN once revoked.
+    /// Run `f` on this endpoint's state; ENETDOWN once revoked. If the operation made
+    /// the endpoint readier (shutdown, an error taken, ...), its waker is woken: another
+    /// thread may sleep on it.
     pub fn with<R>(
         &self,
         f: impl FnOnce(&mut Env, &mut Kind, EndpointId) -> NetResult<R>,
@@ -314,7 +316,17 @@ impl Handle {
             return Err(NetError::NetDown);
         }
         let r = f(env, &mut entry.kind, self.id);
-        entry.last = entry.kind.refresh(env, self.id);
+        let now = entry.kind.refresh(env, self.id);
+        let wake = if (now - entry.last).is_empty() {
+            None
+        } else {
+            entry.waker.clone()
+        };
+        entry.last = now;
+        drop(core);
+        if let Some(w) = wake {
+            w.wake();
+        }
         r
     }
 

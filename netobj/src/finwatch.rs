@@ -90,6 +90,9 @@ impl FinWatch {
 pub(crate) fn bare_fin(frame: &[u8]) -> Option<Vec<u8>> {
     let ip = frame.get(14..)?;
     let ihl = usize::from(*ip.first()? & 0x0f) * 4;
+    if ihl < 20 {
+        return None;
+    }
     let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
     let tcp = ip.get(ihl..total)?;
     let doff = usize::from(*tcp.get(12)? >> 4) * 4;

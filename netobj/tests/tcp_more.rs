@@ -363,3 +363,23 @@ fn ephemeral_ports_are_distinct() {
     assert_eq!(ports.len(), 50);
     assert!(ports.iter().all(|p| (32768..=60999).contains(p)));
 }
+
+#[test]
+fn an_operation_that_makes_the_endpoint_readier_wakes_other_sleepers() {
+    let net = Net::new();
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 4500)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, 4500));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
+    let _s = l.accept().unwrap();
+    let sleeper = Arc::new(Counter(AtomicUsize::new(0)));
+    c.set_waker(Some(&Waker::from(sleeper.clone())));
+    assert!(!c.readiness().contains(Readiness::IN));
+    // Another thread shuts down the read side: a reader blocked in recv must wake.
+    c.shutdown(Shutdown::Read).unwrap();
+    assert_eq!(sleeper.0.load(Ordering::SeqCst), 1);
+}
