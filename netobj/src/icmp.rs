@@ -176,6 +176,19 @@ impl IcmpSock {
         r
     }
 
+    pub fn row(&self) -> crate::info::Row {
+        crate::info::Row {
+            state: crate::info::linux_state::CLOSE,
+            local: self
+                .bound
+                .as_ref()
+                .map_or(crate::info::UNBOUND, |b| b.local),
+            remote: self.remote.map(|r| SocketAddrV4::new(r, 0)),
+            rx_queue: self.queued,
+            tx_queue: 0,
+        }
+    }
+
     pub fn close(self, env: &mut Env, id: EndpointId) {
         if let Some(b) = self.bound {
             env.sockets.remove(b.handle);

@@ -51,6 +51,16 @@ impl PacketSock {
         }
     }
 
+    pub fn row(&self) -> crate::info::Row {
+        crate::info::Row {
+            state: 0,
+            local: crate::info::UNBOUND,
+            remote: None,
+            rx_queue: self.queued,
+            tx_queue: 0,
+        }
+    }
+
     pub fn refresh(&mut self) -> Readiness {
         if self.queue.is_empty() {
             Readiness::WRITABLE

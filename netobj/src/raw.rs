@@ -125,6 +125,17 @@ impl RawSock {
         r
     }
 
+    pub fn row(&self, env: &Env) -> crate::info::Row {
+        let s = env.sockets.get::<raw::Socket>(self.handle);
+        crate::info::Row {
+            state: crate::info::linux_state::CLOSE,
+            local: SocketAddrV4::new(self.bound_ip.unwrap_or(Ipv4Addr::UNSPECIFIED), 1),
+            remote: self.remote.map(|r| SocketAddrV4::new(r, 0)),
+            rx_queue: s.recv_queue(),
+            tx_queue: s.send_queue(),
+        }
+    }
+
     pub fn close(self, env: &mut Env) {
         env.sockets.remove(self.handle);
     }

@@ -29,6 +29,7 @@ use crate::core::{Core, Entry, Env, Handle, Kind};
 use crate::device::{Link, LinkStats, NetDevice};
 use crate::error::{NetError, NetResult};
 use crate::icmp::{IcmpEndpoint, IcmpSock};
+use crate::info::SocketInfo;
 use crate::packet::{PacketEndpoint, PacketSock, ETH_P_IP};
 use crate::ports::Ports;
 use crate::raw::{RawEndpoint, RawSock};
@@ -242,6 +243,11 @@ impl NetStack {
     /// The configuration the stack runs with (address and gateway as configured now).
     pub fn config(&self) -> StackConfig {
         self.core.lock().env.cfg
+    }
+
+    /// Every socket of the stack (for /proc/net/* and the console's `socks`).
+    pub fn sockets(&self) -> Vec<SocketInfo> {
+        self.core.lock().socket_infos()
     }
 
     /// Stats: counters and configuration.

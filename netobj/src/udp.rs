@@ -282,6 +282,24 @@ impl UdpSock {
         }
     }
 
+    pub fn row(&self, env: &Env) -> crate::info::Row {
+        let (rx, tx) = self.bound.as_ref().map_or((0, 0), |b| {
+            let s = env.sockets.get::<udp::Socket>(b.handle);
+            (s.recv_queue(), s.send_queue())
+        });
+        crate::info::Row {
+            state: if self.remote.is_some() {
+                crate::info::linux_state::ESTABLISHED
+            } else {
+                crate::info::linux_state::CLOSE
+            },
+            local: self.local_addr(),
+            remote: self.remote,
+            rx_queue: rx,
+            tx_queue: tx,
+        }
+    }
+
     fn local_addr(&self) -> SocketAddrV4 {
         match &self.bound {
             None => SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),

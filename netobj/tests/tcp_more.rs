@@ -383,3 +383,50 @@ fn an_operation_that_makes_the_endpoint_readier_wakes_other_sleepers() {
     c.shutdown(Shutdown::Read).unwrap();
     assert_eq!(sleeper.0.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn socket_listing_reports_linux_states_and_queues() {
+    use netobj::info::linux_state::*;
+    let net = Net::new();
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 4600)).unwrap();
+    l.listen(5).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, 4600));
+    let row = |stack: &netobj::NetStack, local: std::net::SocketAddrV4| {
+        stack
+            .sockets()
+            .into_iter()
+            .find(|s| s.local == local)
+            .unwrap()
+    };
+    assert_eq!(row(&net.a, c.local_addr().unwrap()).state, SYN_SENT);
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
+    let lr = row(&net.b, sa(B_IP, 4600));
+    assert_eq!((lr.state, lr.rx_queue, lr.tx_queue), (LISTEN, 1, 5));
+    c.send(b"12345").unwrap();
+    net.run_for(Duration::from_millis(20));
+    let (s, _) = l.accept().unwrap();
+    let sr = net
+        .b
+        .sockets()
+        .into_iter()
+        .find(|x| x.remote == Some(c.local_addr().unwrap()))
+        .unwrap();
+    assert_eq!(
+        (sr.state, sr.rx_queue, sr.local),
+        (ESTABLISHED, 5, sa(B_IP, 4600))
+    );
+    drop(s); // unread data: RST; the orphan is gone once it went out
+    net.run_for(Duration::from_millis(20));
+    assert_eq!(row(&net.a, c.local_addr().unwrap()).state, CLOSE);
+    let u = net.a.create_udp(root()).unwrap();
+    u.connect(sa(B_IP, 53)).unwrap();
+    let ur = row(&net.a, u.local_addr().unwrap());
+    assert_eq!(
+        (ur.kind, ur.state),
+        (netobj::EndpointKind::Udp, ESTABLISHED)
+    );
+}

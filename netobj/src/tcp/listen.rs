@@ -155,6 +155,24 @@ impl Listening {
         ))
     }
 
+    /// Established connections waiting for accept.
+    pub fn waiting(&self, env: &Env) -> usize {
+        self.pending
+            .iter()
+            .filter(|&&h| {
+                matches!(
+                    env.sockets.get::<Socket>(h).state(),
+                    TcpState::Established | TcpState::CloseWait
+                )
+            })
+            .count()
+    }
+
+    /// Connections the listener may hold (backlog + 1).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     pub fn readiness(&self, env: &Env) -> Readiness {
         if self.first_established(env).is_some() {
             Readiness::READABLE

@@ -315,6 +315,47 @@ impl TcpSock {
         }
     }
 
+    pub fn row(&self, env: &Env) -> crate::info::Row {
+        use crate::info::{linux_state, tcp_state, Row};
+        match &self.state {
+            State::Init(i) => Row {
+                state: linux_state::CLOSE,
+                local: i.bound.unwrap_or(crate::info::UNBOUND),
+                remote: None,
+                rx_queue: 0,
+                tx_queue: 0,
+            },
+            State::Connecting(c) => Row {
+                state: if c.deadline().is_some() {
+                    linux_state::SYN_SENT
+                } else {
+                    linux_state::CLOSE
+                },
+                local: c.local,
+                remote: Some(c.remote),
+                rx_queue: 0,
+                tx_queue: 0,
+            },
+            State::Connected(c) => {
+                let s = env.sockets.get::<Socket>(c.handle);
+                Row {
+                    state: tcp_state(s.state()),
+                    local: c.local,
+                    remote: Some(c.remote),
+                    rx_queue: s.recv_queue(),
+                    tx_queue: s.send_queue(),
+                }
+            }
+            State::Listening(l) => Row {
+                state: linux_state::LISTEN,
+                local: l.local,
+                remote: None,
+                rx_queue: l.waiting(env),
+                tx_queue: l.capacity() - 1,
+            },
+        }
+    }
+
     fn peer_addr(&self) -> NetResult<SocketAddrV4> {
         match &self.state {
             State::Connected(c) => Ok(c.remote),
