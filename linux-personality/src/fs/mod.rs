@@ -41,6 +41,8 @@ pub mod perm;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+pub(crate) mod test_kernel;
+#[cfg(test)]
 mod tests;
 
 use alloc::sync::Arc;

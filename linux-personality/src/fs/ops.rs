@@ -364,12 +364,12 @@ pub fn chown(node: &Inode, creds: &Creds, uid: Option<u32>, gid: Option<u32>) ->
     let mut st = node.state.lock();
     let owner = creds.euid == st.uid;
     if let Some(u) = uid {
-        if !creds.is_root() && !(owner && u == st.uid) {
+        if !(creds.is_root() || owner && u == st.uid) {
             return Err(Errno::EPERM);
         }
     }
     if let Some(g) = gid {
-        if !creds.is_root() && !(owner && (creds.in_group(g) || g == st.gid)) {
+        if !(creds.is_root() || owner && (creds.in_group(g) || g == st.gid)) {
             return Err(Errno::EPERM);
         }
     }

@@ -1,0 +1,268 @@
+//! A fake kernel for host tests of the file-system calls: fake user memory, a real
+//! capability system with a Budget and an fd table, a tmpfs and one process's
+//! [`FsContext`]. Tests drive [`crate::syscall::dispatch`] with raw syscall numbers and
+//! user pointers, as a C program would.
+
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+use caps::{CapSystem, Slot};
+
+use crate::abi::nr;
+use crate::abi::structs::Stat;
+use crate::abi::Errno::{self, *};
+use crate::fd::FdTable;
+use crate::file::flags::*;
+use crate::fs::{Creds, FsContext, Tmpfs};
+use crate::signal::{SigInfo, Signals};
+use crate::syscall::{dispatch, Kernel, Prot};
+use crate::uaccess::{read_struct, FakeUserMemory, Prot as MemProt, UserMemory};
+
+pub const BASE: u64 = 0x10_0000;
+pub const SIZE: u64 = 0x10_0000;
+pub const CWD: u64 = -100i64 as u64;
+
+pub struct FakeKernel {
+    pub mem: FakeUserMemory,
+    sys: CapSystem,
+    fds: FdTable,
+    pub fs: FsContext,
+    pub tmpfs: Tmpfs,
+    pub creds: Creds,
+    signals: Signals,
+    next: u64,
+}
+
+impl FakeKernel {
+    pub fn new() -> FakeKernel {
+        let mut sys = CapSystem::new();
+        let cs = sys.create_cspace(None, 2, 0, 0).unwrap();
+        let root = sys.cap_at(Slot::root(cs)).unwrap();
+        let budget = sys.slot_of(&root, 0).unwrap();
+        sys.create_budget(None, budget, 1 << 24).unwrap();
+        let fds = FdTable::new(&mut sys, budget).unwrap();
+        let mut mem = FakeUserMemory::new();
+        mem.map(BASE, SIZE, MemProt::READ_WRITE).unwrap();
+        let tmpfs = Tmpfs::new(1 << 20);
+        let fs = FsContext::new(&tmpfs);
+        FakeKernel {
+            mem,
+            sys,
+            fds,
+            fs,
+            tmpfs,
+            creds: Creds::root(),
+            signals: Signals::default(),
+            next: BASE,
+        }
+    }
+
+    /// Scratch user memory (never reused within a test).
+    pub fn alloc(&mut self, len: u64) -> u64 {
+        let at = self.next;
+        self.next = (self.next + len + 15) & !15;
+        assert!(self.next < BASE + SIZE, "test scratch memory exhausted");
+        at
+    }
+
+    pub fn cstr(&mut self, s: &str) -> u64 {
+        let at = self.alloc(s.len() as u64 + 1);
+        let mut b = s.as_bytes().to_vec();
+        b.push(0);
+        self.mem.poke(at, &b).unwrap();
+        at
+    }
+
+    pub fn sys(&mut self, n: usize, args: &[u64]) -> Result<u64, Errno> {
+        let mut a = [0u64; 6];
+        a[..args.len()].copy_from_slice(args);
+        dispatch(self, n as u64, a)
+    }
+
+    pub fn open(&mut self, path: &str, flags: u32, mode: u32) -> Result<u64, Errno> {
+        let p = self.cstr(path);
+        self.sys(nr::OPEN, &[p, u64::from(flags), u64::from(mode)])
+    }
+
+    pub fn write(&mut self, fd: u64, data: &[u8]) -> Result<u64, Errno> {
+        let at = self.alloc(data.len() as u64);
+        self.mem.poke(at, data).unwrap();
+        self.sys(nr::WRITE, &[fd, at, data.len() as u64])
+    }
+
+    pub fn read(&mut self, fd: u64, len: u64) -> Result<Vec<u8>, Errno> {
+        let at = self.alloc(len);
+        let n = self.sys(nr::READ, &[fd, at, len])?;
+        Ok(self.mem.peek(at, n as usize).unwrap())
+    }
+
+    pub fn path_call(&mut self, n: usize, path: &str, rest: &[u64]) -> Result<u64, Errno> {
+        let p = self.cstr(path);
+        let mut args = vec![p];
+        args.extend_from_slice(rest);
+        self.sys(n, &args)
+    }
+
+    pub fn path2(&mut self, n: usize, a: &str, b: &str) -> Result<u64, Errno> {
+        let (pa, pb) = (self.cstr(a), self.cstr(b));
+        self.sys(n, &[pa, pb])
+    }
+
+    pub fn stat(&mut self, path: &str) -> Result<Stat, Errno> {
+        let buf = self.alloc(144);
+        self.path_call(nr::STAT, path, &[buf])?;
+        Ok(read_struct(&self.mem, buf).unwrap())
+    }
+
+    pub fn lstat(&mut self, path: &str) -> Result<Stat, Errno> {
+        let buf = self.alloc(144);
+        self.path_call(nr::LSTAT, path, &[buf])?;
+        Ok(read_struct(&self.mem, buf).unwrap())
+    }
+
+    pub fn fstat(&mut self, fd: u64) -> Result<Stat, Errno> {
+        let buf = self.alloc(144);
+        self.sys(nr::FSTAT, &[fd, buf])?;
+        Ok(read_struct(&self.mem, buf).unwrap())
+    }
+
+    pub fn mkdir(&mut self, path: &str, mode: u32) -> Result<u64, Errno> {
+        self.path_call(nr::MKDIR, path, &[u64::from(mode)])
+    }
+
+    pub fn create(&mut self, path: &str, data: &[u8]) {
+        let fd = self
+            .open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+            .unwrap();
+        self.write(fd, data).unwrap();
+        self.sys(nr::CLOSE, &[fd]).unwrap();
+    }
+
+    pub fn getcwd(&mut self) -> Result<String, Errno> {
+        let buf = self.alloc(256);
+        let n = self.sys(nr::GETCWD, &[buf, 256])?;
+        let b = self.mem.peek(buf, n as usize - 1).unwrap();
+        Ok(String::from_utf8(b).unwrap())
+    }
+
+    pub fn readlink(&mut self, path: &str, size: u64) -> Result<Vec<u8>, Errno> {
+        let buf = self.alloc(size.max(1));
+        let n = self.path_call(nr::READLINK, path, &[buf, size])?;
+        Ok(self.mem.peek(buf, n as usize).unwrap())
+    }
+
+    /// getdents64 into a buffer of `size`: the (name, d_type) records.
+    pub fn getdents(&mut self, fd: u64, size: u64) -> Result<Vec<(String, u8)>, Errno> {
+        let buf = self.alloc(size);
+        let n = self.sys(nr::GETDENTS64, &[fd, buf, size])? as usize;
+        let bytes = self.mem.peek(buf, n).unwrap();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < n {
+            let reclen = u16::from_le_bytes([bytes[at + 16], bytes[at + 17]]) as usize;
+            let d_type = bytes[at + 18];
+            let name = &bytes[at + 19..at + reclen];
+            let end = name.iter().position(|&b| b == 0).unwrap();
+            out.push((String::from_utf8(name[..end].to_vec()).unwrap(), d_type));
+            at += reclen;
+        }
+        Ok(out)
+    }
+}
+
+impl Kernel for FakeKernel {
+    fn mem(&mut self) -> &mut dyn UserMemory {
+        &mut self.mem
+    }
+    fn with_caps<R>(&mut self, f: impl FnOnce(&mut CapSystem, &mut FdTable) -> R) -> R {
+        f(&mut self.sys, &mut self.fds)
+    }
+    fn wait(&mut self, _key: u64, _ready: &mut dyn FnMut() -> bool) -> Result<(), Errno> {
+        Err(EINTR)
+    }
+    fn pid(&self) -> u32 {
+        1
+    }
+    fn tid(&self) -> u32 {
+        1
+    }
+    fn exit_group(&mut self, code: u8) -> ! {
+        panic!("exit_group({code})")
+    }
+    fn exit_thread(&mut self, code: u8) -> ! {
+        panic!("exit({code})")
+    }
+    fn brk(&mut self, addr: u64) -> u64 {
+        addr
+    }
+    fn mmap_anon(&mut self, _a: u64, _l: u64, _p: Prot, _f: bool) -> Result<u64, Errno> {
+        Err(ENOMEM)
+    }
+    fn munmap(&mut self, _a: u64, _l: u64) -> Result<(), Errno> {
+        Err(EINVAL)
+    }
+    fn mprotect(&mut self, _a: u64, _l: u64, _p: Prot) -> Result<(), Errno> {
+        Err(EINVAL)
+    }
+    fn set_fs_base(&mut self, _base: u64) {}
+    fn fs_base(&self) -> u64 {
+        0
+    }
+    fn set_clear_child_tid(&mut self, _addr: u64) {}
+    fn ppid(&self) -> u32 {
+        0
+    }
+    fn fork_process(&mut self, _args: crate::syscall::ForkArgs) -> Result<u32, Errno> {
+        Err(ENOSYS)
+    }
+    fn execve(&mut self, _p: &[u8], _a: Vec<Vec<u8>>, _e: Vec<Vec<u8>>) -> Result<(), Errno> {
+        Err(ENOSYS)
+    }
+    fn wait_child(&mut self, _pid: i32, _nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+        Err(ECHILD)
+    }
+    fn signals<R>(&mut self, f: impl FnOnce(&mut Signals) -> R) -> R {
+        f(&mut self.signals)
+    }
+    fn send_signal(&mut self, _pid: i32, _info: SigInfo) -> Result<(), Errno> {
+        Err(ESRCH)
+    }
+    fn sigreturn(&mut self) -> Result<u64, Errno> {
+        Err(ENOSYS)
+    }
+    fn ids(&mut self) -> crate::syscall::Ids {
+        let c = &self.creds;
+        crate::syscall::Ids {
+            ruid: c.uid,
+            euid: c.euid,
+            suid: c.euid,
+            rgid: c.gid,
+            egid: c.egid,
+            sgid: c.egid,
+            groups: c.groups.clone(),
+        }
+    }
+    fn set_ids(&mut self, ids: crate::syscall::Ids) {
+        self.creds = ids.creds();
+    }
+    fn creds(&self) -> Creds {
+        self.creds.clone()
+    }
+    fn fs(&mut self) -> &mut FsContext {
+        &mut self.fs
+    }
+    fn clock_now(&self, _realtime: bool) -> (i64, i64) {
+        (0, 0)
+    }
+    fn sleep_ns(&mut self, _ns: u64) -> Result<(), u64> {
+        Ok(())
+    }
+    fn fill_random(&mut self, buf: &mut [u8]) {
+        buf.fill(4);
+    }
+    fn yield_now(&mut self) {}
+    fn hostname(&self) -> Vec<u8> {
+        b"fake".to_vec()
+    }
+}
