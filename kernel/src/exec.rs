@@ -19,8 +19,10 @@ use linux_personality::fs::{Creds, FsContext};
 
 /// Top of the initial stack; the stack grows down from here.
 pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
-/// Stack mapped up front (demand paging of the stack comes with VMAs).
-const STACK_PREMAPPED: u64 = 1 << 20;
+/// Stack mapped up front; below it the stack grows on demand (page faults) down to
+/// [`STACK_LIMIT`], Linux's default 8 MiB RLIMIT_STACK.
+const STACK_PREMAPPED: u64 = 128 << 10;
+pub const STACK_LIMIT: u64 = 8 << 20;
 
 fn vm_err(_: crate::mm::vm::VmError) -> Errno {
     Errno::ENOMEM

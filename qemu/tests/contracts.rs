@@ -133,3 +133,8 @@ fn procs() {
 fn signals() {
     contract("signals", &[]);
 }
+
+#[test]
+fn stack() {
+    contract("stack", &[]);
+}

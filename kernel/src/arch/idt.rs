@@ -169,6 +169,20 @@ fn user_exception(f: &mut TrapFrame) {
     let Some(proc) = crate::process::current() else {
         fatal_exception(f);
     };
+    // Stack growth: a not-present fault inside the stack's reserved range maps a page.
+    if f.vector == 14 && f.error & 1 == 0 {
+        let top = crate::exec::STACK_TOP;
+        if addr < top && addr >= top - crate::exec::STACK_LIMIT {
+            let page = addr & !(crate::mm::PAGE_SIZE - 1);
+            let rw = crate::mm::vm::Prot {
+                write: true,
+                exec: false,
+            };
+            if proc.mm.lock().aspace.map_zeroed(page, rw).is_ok() {
+                return;
+            }
+        }
+    }
     log::info!(
         "user fault: pid {} {} at rip={:#x} error={:#x} addr={:#x}: signal {}",
         proc.pid,
