@@ -148,7 +148,7 @@ fn help_documents_options_and_the_exec_stub() {
     ] {
         assert!(help.contains(opt), "--help lacks {opt}");
     }
-    assert!(help.contains("NEEDS THE PROCESSES WORK"), "{help}");
+    assert!(help.contains("/etc/writ/exec"), "{help}");
     assert!(help.contains("124"), "exit statuses documented");
 }
 

@@ -49,11 +49,10 @@ struct Cli {
     overlay: Vec<PathBuf>,
 
     /// Run CMD after boot, print its output, power off and exit with its status.
-    /// Writ: NEEDS THE PROCESSES WORK. The command goes in /etc/writ/exec, named by
-    /// `writ.exec=` on the kernel command line; until the kernel runs processes it
-    /// reports that key as unknown and keeps running (add --timeout, or `--append
-    /// poweroff`). With --kernel linux it works now (busybox sh runs it from the
-    /// initramfs).
+    /// The command goes in /etc/writ/exec, named by `writ.exec=` on the kernel command
+    /// line. Writ runs it with /bin/sh when the initramfs has one, else splits it on
+    /// spaces and runs the program named first (e.g. `--overlay DIR --exec '/prog a b'`).
+    /// With --kernel linux, the initramfs's busybox sh runs it.
     #[arg(long, value_name = "CMD")]
     exec: Option<String>,
 
