@@ -22,7 +22,13 @@ pub struct Ids {
 impl Ids {
     /// The credentials permission checks use.
     pub fn creds(&self) -> crate::fs::Creds {
-        crate::fs::Creds { uid: self.ruid, gid: self.rgid, euid: self.euid, egid: self.egid, groups: self.groups.clone() }
+        crate::fs::Creds {
+            uid: self.ruid,
+            gid: self.rgid,
+            euid: self.euid,
+            egid: self.egid,
+            groups: self.groups.clone(),
+        }
     }
 }
 
@@ -66,7 +72,11 @@ pub fn getresgid<K: Kernel>(k: &mut K, r: u64, e: u64, s: u64) -> SysResult {
 
 /// The three-id update at the heart of every set*id call. `uid` selects which half.
 fn set_res(ids: &mut Ids, uid: bool, r: u32, e: u32, s: u32) -> Result<(), Errno> {
-    let (cr, ce, cs) = if uid { (ids.ruid, ids.euid, ids.suid) } else { (ids.rgid, ids.egid, ids.sgid) };
+    let (cr, ce, cs) = if uid {
+        (ids.ruid, ids.euid, ids.suid)
+    } else {
+        (ids.rgid, ids.egid, ids.sgid)
+    };
     let privileged = ids.euid == 0;
     let ok = |v: u32| v == KEEP || privileged || v == cr || v == ce || v == cs;
     if !(ok(r) && ok(e) && ok(s)) {
@@ -136,7 +146,11 @@ pub fn setgid<K: Kernel>(k: &mut K, g: u64) -> SysResult {
 /// setreuid/setregid: the saved id follows the new effective id when the real id is
 /// set or the effective id moves away from the old real id.
 fn set_re(i: &mut Ids, uid: bool, r: u32, e: u32) -> Result<(), Errno> {
-    let (cr, ce, cs) = if uid { (i.ruid, i.euid, i.suid) } else { (i.rgid, i.egid, i.sgid) };
+    let (cr, ce, cs) = if uid {
+        (i.ruid, i.euid, i.suid)
+    } else {
+        (i.rgid, i.egid, i.sgid)
+    };
     let privileged = i.euid == 0;
     if r != KEEP && !privileged && r != cr && r != ce {
         return Err(Errno::EPERM);
@@ -146,8 +160,21 @@ fn set_re(i: &mut Ids, uid: bool, r: u32, e: u32) -> Result<(), Errno> {
     }
     let nr = if r == KEEP { cr } else { r };
     let ne = if e == KEEP { ce } else { e };
-    let ns = if r != KEEP || (e != KEEP && e != cr) { ne } else { cs };
-    set_res(&mut Ids { euid: 0, ..i.clone() }, uid, nr, ne, ns)?;
+    let ns = if r != KEEP || (e != KEEP && e != cr) {
+        ne
+    } else {
+        cs
+    };
+    set_res(
+        &mut Ids {
+            euid: 0,
+            ..i.clone()
+        },
+        uid,
+        nr,
+        ne,
+        ns,
+    )?;
     if uid {
         (i.ruid, i.euid, i.suid) = (nr, ne, ns);
     } else {
@@ -189,7 +216,10 @@ pub fn setgroups<K: Kernel>(k: &mut K, size: u64, list: u64) -> SysResult {
     if size > 0 {
         k.mem().read(list, &mut bytes)?;
     }
-    let mut groups: Vec<u32> = bytes.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+    let mut groups: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
     groups.sort_unstable();
     update(k, |i| {
         i.groups = groups;
@@ -202,12 +232,25 @@ mod tests {
     use super::*;
 
     fn user(u: u32) -> Ids {
-        Ids { ruid: u, euid: u, suid: u, rgid: u, egid: u, sgid: u, groups: Vec::new() }
+        Ids {
+            ruid: u,
+            euid: u,
+            suid: u,
+            rgid: u,
+            egid: u,
+            sgid: u,
+            groups: Vec::new(),
+        }
     }
 
     #[test]
     fn unprivileged_ids_move_only_among_their_own() {
-        let mut i = Ids { ruid: 1000, euid: 0, suid: 0, ..user(1000) };
+        let mut i = Ids {
+            ruid: 1000,
+            euid: 0,
+            suid: 0,
+            ..user(1000)
+        };
         // A setuid-root program drops to the user and may come back via the saved id.
         set_res(&mut i, true, KEEP, 1000, KEEP).unwrap();
         assert_eq!((i.ruid, i.euid, i.suid), (1000, 1000, 0));

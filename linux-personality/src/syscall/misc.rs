@@ -25,7 +25,9 @@ pub const MACHINE: &[u8] = b"x86_64";
 fn realtime(id: u64) -> Result<bool, Errno> {
     match id {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE => Ok(true),
-        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => Ok(false),
+        CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => {
+            Ok(false)
+        }
         // Per-process CPU time is not accounted yet: monotonic time since boot is the
         // closest real answer (an upper bound).
         CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => Ok(false),

@@ -63,7 +63,11 @@ pub fn pipe2<K: Kernel>(k: &mut K, fds: u64, fl: u64) -> SysResult {
 }
 
 pub fn fork<K: Kernel>(k: &mut K, vfork: bool) -> SysResult {
-    k.fork_process(ForkArgs { vfork, ..ForkArgs::default() }).map(u64::from)
+    k.fork_process(ForkArgs {
+        vfork,
+        ..ForkArgs::default()
+    })
+    .map(u64::from)
 }
 
 /// How a new process starts (the process-creating subset of clone's arguments).
@@ -87,7 +91,14 @@ pub struct ForkArgs {
 /// tid written to the parent or the child, a TLS base, and the child's tid cleared at
 /// exit); threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) come with the threads
 /// work.
-pub fn clone<K: Kernel>(k: &mut K, fl: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult {
+pub fn clone<K: Kernel>(
+    k: &mut K,
+    fl: u64,
+    stack: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult {
     let exit_signal = fl & 0xff;
     let rest = fl & !0xff;
     if rest & CLONE_THREAD != 0 || (rest & CLONE_VM != 0 && rest & CLONE_VFORK == 0) {
@@ -96,7 +107,12 @@ pub fn clone<K: Kernel>(k: &mut K, fl: u64, stack: u64, ptid: u64, ctid: u64, tl
     if rest & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
         return Err(Errno::ENOSYS);
     }
-    let known = CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+    let known = CLONE_VM
+        | CLONE_VFORK
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_SETTID
+        | CLONE_CHILD_CLEARTID;
     if rest & !known != 0 || (exit_signal != SIGCHLD && exit_signal != 0) {
         return Err(Errno::EINVAL);
     }
