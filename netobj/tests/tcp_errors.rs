@@ -232,3 +232,36 @@ fn rights_gate_creation() {
     let cfg = netobj::Configure::Gateway(None);
     assert_eq!(net.a.configure(none, cfg), Err(NetError::PermissionDenied));
 }
+
+#[test]
+fn time_wait_holds_the_port_unless_so_reuseaddr() {
+    let net = Net::new();
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 8000)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, 8000));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
+    let (s, _) = l.accept().unwrap();
+    // The server closes first: its side goes through FIN_WAIT to TIME_WAIT.
+    drop(s);
+    drop(l);
+    assert!(net.run_until(Duration::from_secs(1), || c
+        .readiness()
+        .contains(Readiness::RDHUP)));
+    drop(c);
+    net.run_for(Duration::from_millis(100));
+    assert_eq!(net.b.stats().orphans, 1, "TIME_WAIT");
+    let again = net.b.create_tcp(root()).unwrap();
+    assert_eq!(again.bind(sa(B_IP, 8000)), Err(NetError::AddrInUse));
+    again.set_option(SockOpt::ReuseAddr, 1).unwrap();
+    assert_eq!(again.bind(sa(B_IP, 8000)), Ok(()));
+    // Once TIME_WAIT ends the port is free for anyone.
+    net.run_for(Duration::from_secs(15));
+    assert_eq!(net.b.stats().orphans, 0);
+    let third = net.b.create_tcp(root()).unwrap();
+    drop(again);
+    assert_eq!(third.bind(sa(B_IP, 8000)), Ok(()));
+}
