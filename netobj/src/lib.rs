@@ -24,6 +24,25 @@
 //! discarded) and frees its port or ident; [`NetStack::revoke`] kills every endpoint made
 //! through one capability.
 //!
+//! Every operation is nonblocking. A blocking call is the kernel's loop: try, and on
+//! EAGAIN / EINPROGRESS / EALREADY sleep on the endpoint's waker ([`Readiness`] gained a
+//! bit) and try again — exactly how Linux's own blocking connect ends with the second
+//! connect() returning 0 or the error. The kernel calls [`NetStack::poll`] on device
+//! interrupts and when [`NetStack::poll_at`] comes due, and after operations that queue
+//! data (poll_at then says "now"). The stack's lock is a spin lock: do not poll from an
+//! interrupt handler that may interrupt a holder.
+//!
+//! Where this departs from plain smoltcp, and why (each in its module): one interface
+//! carries the device and loopback, the link routing local frames back (one socket set,
+//! so 0.0.0.0 listeners hear both); a listener is a refilled pool of smoltcp sockets (a
+//! LISTEN socket becomes its connection); SYNs to a full backlog are dropped like Linux,
+//! not refused; half-open connections time out after 63 s; a watchdog re-sends a FIN
+//! that smoltcp 0.14 forgets after a fast retransmit (`finwatch`).
+//!
+//! Not yet: IP fragmentation (datagrams larger than the MTU fail with EMSGSIZE and
+//! fragments are dropped), ICMP errors for TCP (an unreachable host times out instead of
+//! EHOSTUNREACH), keepalive failure reported as ECONNRESET rather than ETIMEDOUT, IPv6.
+//!
 //! Semantics follow Linux at the errno level because Alpine's programs drive these
 //! objects through the Linux personality; tests compare against a second stack on an
 //! in-memory wire and against Linux itself over a TAP device.

@@ -1,10 +1,10 @@
 //! A TCP endpoint whose SYN is in flight (Linux SS_CONNECTING).
 //!
-//! It becomes [`Connected`] as soon as smoltcp reports the handshake done (so a program
+//! It becomes `Connected` as soon as smoltcp reports the handshake done (so a program
 //! that never calls connect again can still send). If the peer refuses (RST) or never
 //! answers before the connect deadline, the endpoint keeps the failure: SO_ERROR and the
 //! next operation report it once (ECONNREFUSED / ETIMEDOUT), and the next connect returns
-//! it (or ECONNABORTED if already reported) and goes back to [`Init`].
+//! it (or ECONNABORTED if already reported) and goes back to `Init`.
 
 use core::net::SocketAddrV4;
 

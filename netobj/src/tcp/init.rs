@@ -1,6 +1,6 @@
 //! A TCP endpoint before connect or listen: it may hold a bound address, nothing else.
 //!
-//! From here `connect` produces a [`Connecting`] endpoint and `listen` a [`Listening`] one;
+//! From here `connect` produces a `Connecting` endpoint and `listen` a `Listening` one;
 //! on failure the endpoint stays as it was.
 
 use core::net::{Ipv4Addr, SocketAddrV4};

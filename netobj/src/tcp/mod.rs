@@ -1,7 +1,7 @@
 //! TCP endpoints: one type per state, as in Asterinas' `socket/ip/stream`.
 //!
-//! [`Init`] (fresh or bound), [`Connecting`] (SYN in flight or failed), [`Connected`]
-//! and [`Listening`] each implement only what makes sense in that state; this module
+//! `Init` (fresh or bound), `Connecting` (SYN in flight or failed), `Connected`
+//! and `Listening` each implement only what makes sense in that state; this module
 //! only moves an endpoint between them and answers, for each operation, what Linux
 //! answers in the states where it does not apply.
 //!
