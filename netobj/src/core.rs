@@ -227,7 +227,9 @@ impl Core {
         env.finwatch.check(now, &env.sockets, &mut env.link);
         self.distribute_captured();
         self.env.reap_orphans();
-        self.refresh_all()
+        let wakers = self.refresh_all();
+        self.env.link.tx.rst_sent.clear();
+        wakers
     }
 
     /// When the stack next needs `poll` (None: only when a frame arrives).

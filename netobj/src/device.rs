@@ -82,6 +82,10 @@ pub(crate) struct TxSide {
     pub dev: alloc::boxed::Box<dyn NetDevice>,
     /// The last FIN segment each connection sent to the device (see `finwatch`).
     pub fin_frames: BTreeMap<FinKey, Vec<u8>>,
+    /// Connections this stack reset during the current poll. A connected smoltcp socket
+    /// sends RST only when it aborts itself on a timeout, which is how a connection's
+    /// ETIMEDOUT is told apart from a peer's reset (ECONNRESET). Cleared every poll.
+    pub rst_sent: BTreeSet<FinKey>,
     buf: Vec<u8>,
     pub loopback: VecDeque<Vec<u8>>,
     pub local_ip: Option<Ipv4Addr>,
@@ -96,6 +100,9 @@ impl TxSide {
     /// Route one finished frame: back to ourselves or out to the device.
     fn emit(&mut self, len: usize) {
         let frame = &self.buf[..len];
+        if let Some(key) = tcp_key_with_flag(frame, 0x04) {
+            self.rst_sent.insert(key);
+        }
         let local = match ethertype(frame) {
             Some(ETHERTYPE_IPV4) => ipv4_dst(&frame[14..]).is_some_and(|d| self.is_local(d)),
             Some(ETHERTYPE_ARP) => arp_target(&frame[14..]).is_some_and(|t| self.is_local(t)),
@@ -109,7 +116,7 @@ impl TxSide {
                 self.stats.tx_dropped += 1;
             }
         } else if self.dev.transmit(frame) {
-            if let Some(key) = tcp_fin_key(frame) {
+            if let Some(key) = tcp_key_with_flag(frame, 0x01) {
                 if let Some(bare) = crate::finwatch::bare_fin(frame) {
                     self.fin_frames.insert(key, bare);
                 }
@@ -146,6 +153,7 @@ impl Link {
                 dev,
                 buf: vec![0; mtu + 14],
                 fin_frames: BTreeMap::new(),
+                rst_sent: BTreeSet::new(),
                 loopback: VecDeque::new(),
                 local_ip: None,
                 stats: LinkStats::default(),
@@ -334,8 +342,8 @@ fn tcp_syn_port(ip: &[u8]) -> Option<u16> {
     (flags & 0x12 == 0x02).then(|| u16::from_be_bytes([tcp[2], tcp[3]]))
 }
 
-/// The connection key of an outgoing Ethernet frame carrying a TCP FIN.
-fn tcp_fin_key(frame: &[u8]) -> Option<FinKey> {
+/// The connection key of an outgoing Ethernet frame carrying TCP `flag` (FIN, RST).
+fn tcp_key_with_flag(frame: &[u8], flag: u8) -> Option<FinKey> {
     if ethertype(frame) != Some(ETHERTYPE_IPV4) {
         return None;
     }
@@ -346,7 +354,7 @@ fn tcp_fin_key(frame: &[u8]) -> Option<FinKey> {
         return None;
     }
     let tcp = ip.get(ihl..ihl + 14)?;
-    (tcp[13] & 0x01 != 0).then(|| {
+    (tcp[13] & flag != 0).then(|| {
         (
             u16::from_be_bytes([tcp[0], tcp[1]]),
             dst,

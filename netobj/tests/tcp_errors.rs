@@ -265,3 +265,58 @@ fn time_wait_holds_the_port_unless_so_reuseaddr() {
     drop(again);
     assert_eq!(third.bind(sa(B_IP, 8000)), Ok(()));
 }
+
+fn established(net: &Net, port: u16) -> (netobj::TcpEndpoint, netobj::TcpEndpoint) {
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, port)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa(B_IP, port));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
+    let (s, _) = l.accept().unwrap();
+    (c, s)
+}
+
+#[test]
+fn unacknowledged_data_times_out_with_etimedout_but_idle_connections_live_on() {
+    let net = Net::new();
+    let (c, _s) = established(&net, 8100);
+    let (idle, _t) = established(&net, 8101);
+    net.wire.state.lock().unwrap().blackhole[1] = true;
+    net.run_for(Duration::from_secs(600));
+    c.send(b"into the void").unwrap();
+    net.run_for(Duration::from_secs(900));
+    assert!(
+        !c.readiness().contains(Readiness::ERR),
+        "Linux retries for ~15 minutes"
+    );
+    assert!(net.run_until(Duration::from_secs(60), || c
+        .readiness()
+        .contains(Readiness::ERR)));
+    let mut buf = [0u8; 4];
+    assert_eq!(c.recv(&mut buf, false), Err(NetError::TimedOut));
+    assert_eq!(c.send(b"x"), Err(NetError::BrokenPipe));
+    // The idle connection (nothing to send, no keepalive) is untouched, as on Linux.
+    assert_eq!(idle.readiness() & Readiness::ERR, Readiness::empty());
+    assert_eq!(idle.send(b"still here"), Ok(10));
+}
+
+#[test]
+fn keepalive_detects_a_dead_peer_with_etimedout() {
+    let net = Net::new();
+    let (c, _s) = established(&net, 8102);
+    c.set_option(SockOpt::KeepAlive, 1).unwrap();
+    c.set_option(SockOpt::TcpKeepIdle, 10).unwrap();
+    c.set_option(SockOpt::TcpKeepIntvl, 5).unwrap();
+    c.set_option(SockOpt::TcpKeepCnt, 3).unwrap();
+    // A live peer answers the probes: nothing happens for a long time.
+    net.run_for(Duration::from_secs(120));
+    assert!(!c.readiness().contains(Readiness::ERR));
+    net.wire.state.lock().unwrap().blackhole[1] = true;
+    assert!(net.run_until(Duration::from_secs(60), || c
+        .readiness()
+        .contains(Readiness::ERR)));
+    assert_eq!(c.option(SockOpt::Error), Ok(110));
+}

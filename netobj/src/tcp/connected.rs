@@ -10,10 +10,16 @@ use core::net::SocketAddrV4;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{Socket, State as TcpState};
 
+use smoltcp::time::Duration;
+
 use crate::core::{EndpointId, Env};
 use crate::error::{NetError, NetResult};
+use crate::options::Options;
 use crate::ports::Proto;
 use crate::readiness::Readiness;
+
+/// Linux's tcp_retries2 = 15 gives up on an unacknowledged segment after about 924 s.
+const RETRANSMIT_GIVE_UP: Duration = Duration::from_secs(924);
 
 pub(crate) struct Connected {
     pub handle: SocketHandle,
@@ -48,17 +54,48 @@ impl Connected {
         }
     }
 
-    pub fn observe(&mut self, env: &mut Env) {
-        let sock = env.sockets.get::<Socket>(self.handle);
-        match sock.state() {
+    pub fn observe(&mut self, env: &mut Env, opts: &Options) {
+        let key = (self.local.port(), *self.remote.ip(), self.remote.port());
+        let we_reset = env.link.tx.rst_sent.contains(&key);
+        let sock = env.sockets.get_mut::<Socket>(self.handle);
+        let state = sock.state();
+        match state {
             TcpState::CloseWait | TcpState::LastAck | TcpState::Closing | TcpState::TimeWait => {
                 self.fin_seen = true
             }
             TcpState::Closed if !self.fin_seen && !self.reset => {
                 self.reset = true;
-                self.error = Some(NetError::ConnReset);
+                // smoltcp forgets the connection tuple on a received RST; when it gave up
+                // on the peer itself it keeps the tuple until its own RST is out (this
+                // poll, or later if the peer's address no longer resolves).
+                let gave_up = we_reset || sock.local_endpoint().is_some();
+                self.error = Some(if gave_up {
+                    NetError::TimedOut
+                } else {
+                    NetError::ConnReset
+                });
             }
             _ => {}
+        }
+        // smoltcp's timeout also kills idle connections, which Linux never does; so it
+        // is armed only while something waits for an ACK (Linux gives up after
+        // tcp_retries2, about 15 minutes) or while keepalive probes the peer.
+        let waiting = sock.send_queue() > 0
+            || matches!(
+                state,
+                TcpState::FinWait1 | TcpState::Closing | TcpState::LastAck
+            );
+        let want = if opts.keepalive {
+            let give_up =
+                u64::from(opts.keepidle) + u64::from(opts.keepintvl) * u64::from(opts.keepcnt);
+            Some(Duration::from_secs(give_up))
+        } else if waiting {
+            Some(RETRANSMIT_GIVE_UP)
+        } else {
+            None
+        };
+        if sock.timeout() != want {
+            sock.set_timeout(want);
         }
     }
 
@@ -77,7 +114,6 @@ impl Connected {
     /// recv(): buffered data first (even after FIN or RST), then a pending error once,
     /// then 0 at end of stream, else EAGAIN.
     pub fn recv(&mut self, env: &mut Env, buf: &mut [u8], peek: bool) -> NetResult<usize> {
-        self.observe(env);
         let sock = env.sockets.get_mut::<Socket>(self.handle);
         if sock.recv_queue() > 0 {
             if buf.is_empty() {
@@ -102,7 +138,6 @@ impl Connected {
     /// send(): a pending error once, EPIPE after our shutdown or a reset, EAGAIN when the
     /// send buffer is full.
     pub fn send(&mut self, env: &mut Env, data: &[u8]) -> NetResult<usize> {
-        self.observe(env);
         if let Some(e) = self.error.take() {
             return Err(e);
         }

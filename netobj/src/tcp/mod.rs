@@ -121,7 +121,7 @@ impl TcpSock {
                     self.state = State::Connected(c.into_connected(h));
                 }
             }
-            State::Connected(c) => c.observe(env),
+            State::Connected(c) => c.observe(env, &self.opts),
             _ => {}
         }
     }
