@@ -20,6 +20,7 @@ static const char *errname(int e) {
     case E2BIG: return "E2BIG";
     case ENOEXEC: return "ENOEXEC";
     case ESPIPE: return "ESPIPE";
+    case ETIMEDOUT: return "ETIMEDOUT";
     case ECHILD: return "ECHILD";
     case EPIPE: return "EPIPE";
     case ESRCH: return "ESRCH";
@@ -29,6 +30,15 @@ static const char *errname(int e) {
     case ENOTDIR: return "ENOTDIR";
     case EEXIST: return "EEXIST";
     case EOVERFLOW: return "EOVERFLOW";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ELOOP: return "ELOOP";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EBUSY: return "EBUSY";
+    case ERANGE: return "ERANGE";
+    case ENXIO: return "ENXIO";
+    case ENOSPC: return "ENOSPC";
+    case EXDEV: return "EXDEV";
+    case EFBIG: return "EFBIG";
     default: return "E?";
     }
 }

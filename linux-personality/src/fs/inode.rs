@@ -84,9 +84,77 @@ impl NodeKind {
     }
 }
 
+/// A directory's entries. Each gets a position when linked, never reused and never
+/// shifted by removals, so a getdents64 offset stays valid while the directory
+/// changes (`rm -r` deletes what it has just read); listings come in link order, as
+/// on Linux's tmpfs.
+pub(crate) struct Directory {
+    by_name: BTreeMap<Vec<u8>, (Arc<Inode>, u64)>,
+    by_pos: BTreeMap<u64, Vec<u8>>,
+    next: u64,
+}
+
+/// Positions 0 and 1 are `.` and `..`.
+const FIRST_POS: u64 = 2;
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory {
+            by_name: BTreeMap::new(),
+            by_pos: BTreeMap::new(),
+            next: FIRST_POS,
+        }
+    }
+}
+
+impl Directory {
+    pub fn get(&self, name: &[u8]) -> Option<&Arc<Inode>> {
+        self.by_name.get(name).map(|(n, _)| n)
+    }
+
+    pub fn insert(&mut self, name: Vec<u8>, node: Arc<Inode>) {
+        self.remove(&name);
+        let pos = self.next;
+        self.next += 1;
+        self.by_pos.insert(pos, name.clone());
+        self.by_name.insert(name, (node, pos));
+    }
+
+    pub fn remove(&mut self, name: &[u8]) -> Option<Arc<Inode>> {
+        let (node, pos) = self.by_name.remove(name)?;
+        self.by_pos.remove(&pos);
+        Some(node)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    /// By name.
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Arc<Inode>)> {
+        self.by_name.iter().map(|(k, (n, _))| (k, n))
+    }
+
+    /// The entries at position `pos` or later, in position order.
+    pub fn from_pos(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+        self.by_pos
+            .range(pos..)
+            .filter_map(|(p, name)| {
+                self.by_name
+                    .get(name)
+                    .map(|(n, _)| (*p, name.clone(), n.clone()))
+            })
+            .collect()
+    }
+}
+
 pub(crate) enum Body {
     Dir {
-        entries: BTreeMap<Vec<u8>, Arc<Inode>>,
+        entries: Directory,
         parent: Weak<Inode>,
     },
     File(Vec<u8>),
@@ -250,7 +318,7 @@ impl Superblock {
         parent: &Arc<Inode>,
     ) -> Arc<Inode> {
         let body = Body::Dir {
-            entries: BTreeMap::new(),
+            entries: Directory::default(),
             parent: Arc::downgrade(parent),
         };
         self.new_inode(NodeKind::Dir, perm, owner, 0, body)
@@ -281,7 +349,7 @@ impl Tmpfs {
             namespace: Mutex::new(()),
         });
         let body = Body::Dir {
-            entries: BTreeMap::new(),
+            entries: Directory::default(),
             parent: Weak::new(),
         };
         let root = sb.new_inode(NodeKind::Dir, 0o755, (0, 0), 0, body);
@@ -356,6 +424,14 @@ impl Inode {
                 .iter()
                 .map(|(n, i)| (n.clone(), i.clone()))
                 .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Entries at getdents position `pos` or later: (position, name, inode).
+    pub fn entries_from(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+        match &self.state.lock().body {
+            Body::Dir { entries, .. } => entries.from_pos(pos),
             _ => Vec::new(),
         }
     }

@@ -431,16 +431,19 @@ pub fn truncate(node: &Inode, creds: &Creds, len: u64) -> Result<(), Errno> {
     node.set_size(len)
 }
 
-/// One directory entry as getdents64 reports it.
+/// One directory entry as getdents64 reports it; `next` is the position to resume
+/// from after it (its `d_off`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
     pub name: Vec<u8>,
     pub ino: u64,
     pub d_type: u8,
+    pub next: u64,
 }
 
-/// The entries of `dir` from position `pos` on: `.` is 0, `..` is 1, then the names in
-/// sorted order. ENOENT for a removed directory, as Linux says.
+/// The entries of `dir` from position `pos` on: `.` is 0, `..` is 1, then the entries
+/// in the order they were linked, each at a position that removals do not move.
+/// ENOENT for a removed directory, as Linux says.
 pub fn read_dir(
     ctx: &FsContext,
     creds: &Creds,
@@ -460,6 +463,7 @@ pub fn read_dir(
             name: b".".to_vec(),
             ino: dir.ino,
             d_type: dt,
+            next: 1,
         });
     }
     if pos <= 1 {
@@ -468,14 +472,15 @@ pub fn read_dir(
             name: b"..".to_vec(),
             ino: up.ino,
             d_type: dt,
+            next: 2,
         });
     }
-    let skip = usize::try_from(pos.saturating_sub(2)).unwrap_or(usize::MAX);
-    for (name, node) in dir.entries().into_iter().skip(skip) {
+    for (at, name, node) in dir.entries_from(pos) {
         out.push(DirEntry {
             name,
             ino: node.ino,
             d_type: node.kind.dirent_type(),
+            next: at + 1,
         });
     }
     Ok(out)

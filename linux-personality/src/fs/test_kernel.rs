@@ -216,6 +216,15 @@ impl Kernel for FakeKernel {
     fn fork_process(&mut self, _args: crate::syscall::ForkArgs) -> Result<u32, Errno> {
         Err(ENOSYS)
     }
+    fn spawn_thread(&mut self, _args: crate::syscall::ForkArgs) -> Result<u32, Errno> {
+        Err(ENOSYS)
+    }
+    fn futex_wait(&mut self, _uaddr: u64, _val: u32, _timeout: Option<u64>) -> Result<(), Errno> {
+        Err(ENOSYS)
+    }
+    fn futex_wake(&mut self, _uaddr: u64, _n: u32) -> Result<u32, Errno> {
+        Err(ENOSYS)
+    }
     fn execve(&mut self, _p: &[u8], _a: Vec<Vec<u8>>, _e: Vec<Vec<u8>>) -> Result<(), Errno> {
         Err(ENOSYS)
     }

@@ -3,6 +3,7 @@
 //! asserts the errno Linux gives.
 
 use std::format;
+use std::string::String;
 use std::sync::Arc;
 use std::vec;
 use std::vec::Vec;
@@ -336,8 +337,12 @@ fn getdents64_lists_sorted_and_resumes() {
     let fd = k.open("/d", O_RDONLY | O_DIRECTORY, 0).unwrap();
     let all = k.getdents(fd, 4096).unwrap();
     let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, [".", "..", "alpha", "link", "mid", "sub", "zeta"]);
-    assert_eq!(all[3].1, 10, "DT_LNK");
+    assert_eq!(
+        names,
+        [".", "..", "zeta", "alpha", "mid", "sub", "link"],
+        "link order"
+    );
+    assert_eq!(all[6].1, 10, "DT_LNK");
     assert_eq!(all[5].1, 4, "DT_DIR");
     assert_eq!(all[2].1, 8, "DT_REG");
     assert_eq!(k.getdents(fd, 4096).unwrap(), vec![], "end of directory");
@@ -364,6 +369,33 @@ fn getdents64_lists_sorted_and_resumes() {
         k.sys(nr::GETDENTS64, &[fd, 0x7fff_ffff_0000, 4096]),
         Err(EFAULT)
     );
+}
+
+#[test]
+fn getdents64_survives_removal_while_listing() {
+    // `rm -r`: read a few entries, remove them, read on. Nothing may be skipped.
+    let mut k = FakeKernel::new();
+    k.mkdir("/d", 0o755).unwrap();
+    let want: Vec<String> = (0..30).map(|i| format!("f{i:02}")).collect();
+    for n in &want {
+        k.create(&format!("/d/{n}"), b"");
+    }
+    let fd = k.open("/d", O_RDONLY | O_DIRECTORY, 0).unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let part = k.getdents(fd, 64).unwrap();
+        if part.is_empty() {
+            break;
+        }
+        for (n, _) in part {
+            if n != "." && n != ".." {
+                k.path_call(nr::UNLINK, &format!("/d/{n}"), &[]).unwrap();
+                seen.push(n);
+            }
+        }
+    }
+    assert_eq!(seen, want);
+    assert_eq!(k.path_call(nr::RMDIR, "/d", &[]), Ok(0));
 }
 
 #[test]

@@ -292,13 +292,13 @@ pub fn getdents64<K: Kernel>(k: &mut K, fd: u64, dirp: u64, count: u64) -> SysRe
     let mut next = pos;
     for e in &entries {
         let room = space - out.len();
-        if !push_dirent64(&mut out, room, e.ino, (next + 1) as i64, e.d_type, &e.name) {
+        if !push_dirent64(&mut out, room, e.ino, e.next as i64, e.d_type, &e.name) {
             if out.is_empty() {
                 return Err(Errno::EINVAL);
             }
             break;
         }
-        next += 1;
+        next = e.next;
     }
     user.write_at(k.mem(), 0, &out)?;
     *f.offset.lock() = next;
