@@ -133,7 +133,9 @@ impl Env {
         let Some((addr, prefix)) = self.cfg.address else {
             return Err(NetError::NetUnreach);
         };
-        let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+        let mask = u32::MAX
+            .checked_shl(32u32.saturating_sub(u32::from(prefix)))
+            .unwrap_or(0);
         let same_net = u32::from(addr) & mask == u32::from(dst) & mask;
         if dst == addr || same_net || dst.is_broadcast() || self.cfg.gateway.is_some() {
             Ok(addr)

@@ -105,7 +105,9 @@ pub struct NetStack {
 
 impl NetStack {
     /// A stack over `device`, at time `now`.
-    pub fn new(device: Box<dyn NetDevice>, config: StackConfig, now: Instant) -> NetStack {
+    pub fn new(device: Box<dyn NetDevice>, mut config: StackConfig, now: Instant) -> NetStack {
+        // A prefix over 32 from a careless caller means a host address, not a panic.
+        config.address = config.address.map(|(a, p)| (a, p.min(32)));
         let mut link = Link::new(device);
         let mut ic = Config::new(HardwareAddress::Ethernet(EthernetAddress(link.mac())));
         ic.random_seed = config.random_seed;
@@ -350,7 +352,7 @@ fn apply_addressing(env: &mut Env) {
     env.iface.update_ip_addrs(|addrs| {
         addrs.clear();
         if let Some((a, p)) = address {
-            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(a, p)));
+            let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(a, p.min(32))));
         }
         let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Addr::LOCALHOST), 8));
     });

@@ -308,3 +308,19 @@ fn configure_moves_the_address_and_gateway() {
     u.connect(sa([8, 8, 8, 8].into(), 53)).unwrap();
     assert_eq!(*u.local_addr().unwrap().ip(), Ipv4Addr::new(10, 0, 0, 9));
 }
+
+#[test]
+fn a_nonsense_prefix_in_the_config_does_not_panic() {
+    let cfg = netobj::StackConfig {
+        address: Some((A_IP, 77)),
+        ..config(A_IP, 5)
+    };
+    let net = Net::with_config(0.0, Duration::from_millis(0), 1500, cfg, config(B_IP, 6));
+    assert_eq!(net.a.stats().address, Some((A_IP, 32)));
+    let u = net.a.create_udp(root()).unwrap();
+    assert_eq!(
+        u.connect(sa(B_IP, 53)),
+        Err(NetError::NetUnreach),
+        "a /32 has no neighbours"
+    );
+}
