@@ -21,6 +21,7 @@ mod cmdline;
 mod console;
 mod devices;
 mod exec;
+mod futex;
 mod initramfs;
 mod logger;
 mod mm;

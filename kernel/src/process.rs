@@ -76,16 +76,29 @@ pub struct Process {
     /// Set when a vfork child has exec'd or exited, releasing its parent.
     vfork_done: AtomicBool,
     pub signals: Mutex<Signals>,
-    /// The wait key the process is blocked on (0: none), so a signal can wake it.
-    waiting_on: AtomicU64,
-    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed at exit.
-    pub clear_child_tid: Mutex<Option<u64>>,
     /// User and group ids (root for the first process).
     pub ids: Mutex<Ids>,
+    /// The process's threads (the first one's tid is the pid).
+    threads: Mutex<Vec<Arc<Thread>>>,
+    /// Set by exit_group (or a fatal signal, or execve for the other threads): every
+    /// thread leaves at its next kernel exit, and the last one ends the process with it.
+    dying: Mutex<Option<ExitStatus>>,
+}
+
+/// A user thread: its id, and what Linux keeps per thread.
+pub struct Thread {
+    pub tid: u32,
+    pub proc: Arc<Process>,
+    /// set_tid_address / CLONE_CHILD_CLEARTID: zeroed and futex-woken at exit.
+    pub clear_child_tid: Mutex<Option<u64>>,
+    /// The wait key the thread is blocked on (0: none), so a signal can wake it.
+    waiting_on: AtomicU64,
+    /// execve in another thread asked this one to go.
+    exit_requested: AtomicBool,
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
-static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Process>>> = IrqMutex::new(BTreeMap::new());
+static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Thread>>> = IrqMutex::new(BTreeMap::new());
 /// Every live process by pid (for kill); entries go when the process is reaped.
 static PROCS: Mutex<BTreeMap<u32, Weak<Process>>> = Mutex::new(BTreeMap::new());
 
@@ -111,6 +124,8 @@ pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 /// on `KEY_VFORK | child pid`.
 const KEY_CHILDREN: u64 = 1 << 61;
 const KEY_VFORK: u64 = 1 << 60;
+/// A thread's private key (pause, sigsuspend).
+const KEY_THREAD: u64 = 1 << 58;
 
 impl Process {
     pub fn new(name: &str, ppid: u32, mm: Mm, files: FdTable, fs: FsContext) -> Arc<Process> {
@@ -125,27 +140,43 @@ impl Process {
             children: Mutex::new(Vec::new()),
             vfork_done: AtomicBool::new(false),
             signals: Mutex::new(Signals::default()),
-            waiting_on: AtomicU64::new(0),
-            clear_child_tid: Mutex::new(None),
             ids: Mutex::new(Ids::default()),
+            threads: Mutex::new(Vec::new()),
+            dying: Mutex::new(None),
         });
         PROCS.lock().insert(p.pid, Arc::downgrade(&p));
         p
     }
 
-    /// Blocks until `ready()` or until a signal can be delivered (EINTR).
+    /// Blocks the calling thread until `ready()`, or until a signal can be delivered or
+    /// the process is dying (EINTR).
     pub fn wait_interruptible(
         &self,
         key: u64,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<(), Errno> {
-        self.waiting_on.store(key, Ordering::Release);
+        let me = current_thread();
+        // Key 0 means "nothing but a signal wakes me" (pause): use the thread's own key,
+        // since 0 also marks a thread that is not waiting.
+        let key = match (&me, key) {
+            (Some(t), 0) => KEY_THREAD | u64::from(t.tid),
+            _ => key,
+        };
+        if let Some(t) = &me {
+            t.waiting_on.store(key, Ordering::Release);
+        }
         let mut done = false;
         waits::wait(key, &mut || {
             done = ready();
             done || self.signals.lock().has_deliverable()
+                || self.dying.lock().is_some()
+                || me
+                    .as_ref()
+                    .is_some_and(|t| t.exit_requested.load(Ordering::Acquire))
         });
-        self.waiting_on.store(0, Ordering::Release);
+        if let Some(t) = &me {
+            t.waiting_on.store(0, Ordering::Release);
+        }
         if done {
             Ok(())
         } else {
@@ -153,14 +184,38 @@ impl Process {
         }
     }
 
-    /// Posts a signal and wakes the process if it is blocked.
+    /// Wakes every thread of the process that is blocked (to notice a signal or death).
+    fn kick_threads(&self) {
+        let keys: Vec<u64> = self
+            .threads
+            .lock()
+            .iter()
+            .map(|t| t.waiting_on.load(Ordering::Acquire))
+            .collect();
+        for key in keys.into_iter().filter(|k| *k != 0) {
+            waits::wake(key);
+        }
+    }
+
+    /// Posts a signal and wakes the process's threads if they are blocked.
     pub fn post_signal(&self, info: SigInfo) {
         if self.signals.lock().post(info) {
-            let key = self.waiting_on.load(Ordering::Acquire);
-            if key != 0 {
-                waits::wake(key);
-            }
+            self.kick_threads();
         }
+    }
+
+    /// Starts the end of the whole process (exit_group, fatal signal).
+    pub fn begin_dying(&self, status: ExitStatus) {
+        let mut d = self.dying.lock();
+        if d.is_none() {
+            *d = Some(status);
+        }
+        drop(d);
+        self.kick_threads();
+    }
+
+    pub fn is_dying(&self) -> bool {
+        self.dying.lock().is_some()
     }
 
     /// Exited and not yet reaped (a zombie): signals to it are accepted and dropped.
@@ -218,24 +273,70 @@ impl Process {
 pub fn start(proc: &Arc<Process>, rip: u64, rsp: u64) -> ThreadId {
     let mut frame = user_frame(rip, rsp);
     frame.rax = 0;
-    start_thread(proc, frame, FpuState::initial(), 0)
+    start_thread(proc, proc.pid, frame, FpuState::initial(), 0, None)
 }
 
-fn start_thread(proc: &Arc<Process>, frame: TrapFrame, fpu: FpuState, fs_base: u64) -> ThreadId {
+fn start_thread(
+    proc: &Arc<Process>,
+    tid: u32,
+    frame: TrapFrame,
+    fpu: FpuState,
+    fs_base: u64,
+    clear_child_tid: Option<u64>,
+) -> ThreadId {
     let cr3 = proc.mm.lock().aspace.cr3();
+    let thread = Arc::new(Thread {
+        tid,
+        proc: proc.clone(),
+        clear_child_tid: Mutex::new(clear_child_tid),
+        waiting_on: AtomicU64::new(0),
+        exit_requested: AtomicBool::new(false),
+    });
+    proc.threads.lock().push(thread.clone());
     // The table entry must exist before the thread can make its first system call,
     // so nothing may preempt between the spawn and the insert.
     x86_64::instructions::interrupts::without_interrupts(|| {
-        let tid =
-            sched::spawn_user_with("user", cr3, fpu, fs_base, move || enter_user_frame(frame));
-        BY_THREAD.lock().insert(tid, proc.clone());
-        tid
+        let id = sched::spawn_user_with("user", cr3, fpu, fs_base, move || enter_user_frame(frame));
+        BY_THREAD.lock().insert(id, thread);
+        id
     })
+}
+
+/// A new thread in the caller's process (clone with CLONE_THREAD): it shares memory,
+/// files, fs context and signal handlers, and starts with the caller's registers,
+/// rax = 0, `stack` as its stack and `tls` as %fs.
+pub fn spawn_thread(proc: &Arc<Process>, frame: &TrapFrame, args: &ForkArgs) -> Result<u32, Errno> {
+    if proc.is_dying() {
+        return Err(Errno::EAGAIN);
+    }
+    let tid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    if let Some(at) = args.parent_tid {
+        crate::uaccess::copy_to_user(&proc.mm.lock().aspace, at, &tid.to_le_bytes())
+            .map_err(|_| Errno::EFAULT)?;
+    }
+    if let Some(at) = args.child_settid {
+        let _ = crate::uaccess::copy_to_user(&proc.mm.lock().aspace, at, &tid.to_le_bytes());
+    }
+    let mut cf = TrapFrame { ..*frame };
+    cf.rax = 0;
+    if args.stack != 0 {
+        cf.rsp = args.stack;
+    }
+    let mut fpu = FpuState::initial();
+    fpu.save();
+    let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
+    start_thread(proc, tid, cf, fpu, fs_base, args.child_cleartid);
+    Ok(tid)
+}
+
+/// The running user thread (None for kernel threads).
+pub fn current_thread() -> Option<Arc<Thread>> {
+    BY_THREAD.lock().get(&sched::current()).cloned()
 }
 
 /// The process of the running thread (None for kernel threads).
 pub fn current() -> Option<Arc<Process>> {
-    BY_THREAD.lock().get(&sched::current()).cloned()
+    current_thread().map(|t| t.proc.clone())
 }
 
 /// fork: the child gets a copy of the address space, a CSpace whose every cap is a
@@ -279,12 +380,11 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     if let Some(at) = args.child_settid {
         let _ = crate::uaccess::copy_to_user(&child.mm.lock().aspace, at, &pid.to_le_bytes());
     }
-    *child.clear_child_tid.lock() = args.child_cleartid;
     let mut fpu = FpuState::initial();
     fpu.save();
     parent.children.lock().push(child.clone());
     let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
-    start_thread(&child, cf, fpu, fs_base);
+    start_thread(&child, child.pid, cf, fpu, fs_base, args.child_cleartid);
     if args.vfork {
         let key = KEY_VFORK | u64::from(pid);
         waits::wait(key, &mut || child.vfork_done.load(Ordering::Acquire));
@@ -294,6 +394,7 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
 
 /// execve's kernel half: `loaded` replaces the caller's memory, close-on-exec fds go,
 /// and `frame` is rewritten so the system call "returns" to the new entry point.
+/// Other threads must be gone first ([`kill_other_threads`]).
 pub fn exec_current(
     proc: &Arc<Process>,
     loaded: crate::exec::Loaded,
@@ -316,42 +417,107 @@ pub fn exec_current(
     proc.release_vfork_parent();
 }
 
-/// Ends the calling thread's process with `status`. Never returns.
+/// Ends the calling thread's process with `status` (exit_group, a fatal signal):
+/// every other thread leaves at its next kernel exit. Never returns.
 pub fn exit_current(status: ExitStatus) -> ! {
-    let proc = BY_THREAD.lock().remove(&sched::current());
-    if let Some(p) = proc {
-        log::debug!("process: pid {} ({}) ended: {:?}", p.pid, p.name(), status);
-        if let Some(at) = p.clear_child_tid.lock().take() {
-            // Futex waiters on it are woken once futexes exist; there is one thread.
-            let _ = crate::uaccess::copy_to_user(&p.mm.lock().aspace, at, &0u32.to_le_bytes());
-        }
-        // Closing every descriptor is deleting the CSpace: each file's last capability
-        // goes, and its object is finalized.
-        crate::capsys::with(|sys| p.files.lock().destroy(sys));
-        // Unreaped children have no one to wait for them now: forget them (there is no
-        // init to adopt orphans yet).
-        p.children.lock().clear();
-        *p.status.lock() = Some(status);
-        p.release_vfork_parent();
-        if let Some(parent) = by_pid(p.ppid) {
-            let (code, st) = match status {
-                ExitStatus::Exited(c) => (signal::CLD_EXITED, i32::from(c)),
-                ExitStatus::Signaled(s) => (signal::CLD_KILLED, i32::from(s)),
-            };
-            parent.post_signal(SigInfo {
-                signo: signal::SIGCHLD,
-                code,
-                pid: p.pid,
-                status: st,
-                ..SigInfo::default()
-            });
-        }
-        waits::wake(KEY_CHILDREN | u64::from(p.ppid));
-        // The parent's children list may hold the last reference; if not, this is it
-        // and the AddressSpace switches CR3 to the kernel's tables before freeing.
-        drop(p);
+    if let Some(p) = current() {
+        p.begin_dying(status);
     }
+    exit_thread(status)
+}
+
+/// Ends the calling thread. The last thread out ends the process: with the status of
+/// a pending group exit, else with `status`. Never returns.
+pub fn exit_thread(status: ExitStatus) -> ! {
+    let Some(t) = BY_THREAD.lock().remove(&sched::current()) else {
+        sched::exit_current()
+    };
+    let p = t.proc.clone();
+    if let Some(at) = t.clear_child_tid.lock().take() {
+        // The thread library waits on this word: clear it and wake a futex waiter.
+        let _ = crate::uaccess::copy_to_user(&p.mm.lock().aspace, at, &0u32.to_le_bytes());
+        crate::futex::wake_address(&p, at, 1);
+    }
+    let last = {
+        let mut ts = p.threads.lock();
+        ts.retain(|x| !Arc::ptr_eq(x, &t));
+        ts.is_empty()
+    };
+    drop(t);
+    if last {
+        let status = p.dying.lock().unwrap_or(status);
+        end_process(&p, status);
+    }
+    drop(p);
     sched::exit_current()
+}
+
+/// The last thread has gone: close the CSpace, tell the parent, leave a zombie.
+fn end_process(p: &Arc<Process>, status: ExitStatus) {
+    log::debug!("process: pid {} ({}) ended: {:?}", p.pid, p.name(), status);
+    // Closing every descriptor is deleting the CSpace: each file's last capability
+    // goes, and its object is finalized.
+    crate::capsys::with(|sys| p.files.lock().destroy(sys));
+    // Unreaped children have no one to wait for them now: forget them (there is no
+    // init to adopt orphans yet).
+    p.children.lock().clear();
+    *p.status.lock() = Some(status);
+    p.release_vfork_parent();
+    if let Some(parent) = by_pid(p.ppid) {
+        let (code, st) = match status {
+            ExitStatus::Exited(c) => (signal::CLD_EXITED, i32::from(c)),
+            ExitStatus::Signaled(s) => (signal::CLD_KILLED, i32::from(s)),
+        };
+        parent.post_signal(SigInfo {
+            signo: signal::SIGCHLD,
+            code,
+            pid: p.pid,
+            status: st,
+            ..SigInfo::default()
+        });
+    }
+    waits::wake(KEY_CHILDREN | u64::from(p.ppid));
+}
+
+/// On every return to user mode: a thread of a dying process (or one an execve in
+/// another thread asked to go) leaves instead.
+pub fn leave_if_dying(p: &Process) {
+    let dying = *p.dying.lock();
+    if let Some(st) = dying {
+        exit_thread(st);
+    }
+    if current_thread().is_some_and(|t| t.exit_requested.load(Ordering::Acquire)) {
+        exit_thread(ExitStatus::Exited(0));
+    }
+}
+
+/// execve in a multi-threaded process: every other thread exits first, as Linux's
+/// de_thread does. Fails with EINTR if the process is dying meanwhile.
+pub fn kill_other_threads(p: &Arc<Process>) -> Result<(), Errno> {
+    let me = current_thread().ok_or(Errno::EINVAL)?;
+    loop {
+        let others: Vec<Arc<Thread>> = p
+            .threads
+            .lock()
+            .iter()
+            .filter(|t| !Arc::ptr_eq(t, &me))
+            .cloned()
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        if p.is_dying() {
+            return Err(Errno::EINTR);
+        }
+        for t in &others {
+            t.exit_requested.store(true, Ordering::Release);
+            let key = t.waiting_on.load(Ordering::Acquire);
+            if key != 0 {
+                waits::wake(key);
+            }
+        }
+        sched::yield_now();
+    }
 }
 
 fn user_frame(rip: u64, rsp: u64) -> TrapFrame {

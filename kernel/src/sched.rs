@@ -460,6 +460,16 @@ impl WaitQueue {
         }
     }
 
+    /// Threads waiting now.
+    pub fn len(&self) -> usize {
+        self.waiters.lock().len()
+    }
+
+    #[allow(dead_code)] // the pair of `len`
+    pub fn is_empty(&self) -> bool {
+        self.waiters.lock().is_empty()
+    }
+
     #[allow(dead_code)] // for pipes and sockets (issues 5 and 7)
     pub fn wake_one(&self) {
         if let Some(id) = self.waiters.lock().pop_front() {

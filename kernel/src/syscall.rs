@@ -120,9 +120,7 @@ impl Kernel for Ctx<'_> {
     }
 
     fn tid(&self) -> u32 {
-        // One thread per process so far: its id is the pid, as Linux gives a process's
-        // first thread.
-        self.proc.pid
+        process::current_thread().map_or(self.proc.pid, |t| t.tid)
     }
 
     fn exit_group(&mut self, code: u8) -> ! {
@@ -130,7 +128,20 @@ impl Kernel for Ctx<'_> {
     }
 
     fn exit_thread(&mut self, code: u8) -> ! {
-        process::exit_current(ExitStatus::Exited(code))
+        process::exit_thread(ExitStatus::Exited(code))
+    }
+
+    fn spawn_thread(&mut self, args: linux::ForkArgs) -> Result<u32, Errno> {
+        process::spawn_thread(self.proc, self.frame, &args)
+    }
+
+    fn futex_wait(&mut self, uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<(), Errno> {
+        let deadline = timeout_ns.map(|t| crate::time::uptime_ns().saturating_add(t));
+        crate::futex::wait(self.proc, uaddr, val, deadline)
+    }
+
+    fn futex_wake(&mut self, uaddr: u64, n: u32) -> Result<u32, Errno> {
+        crate::futex::wake(self.proc, uaddr, n)
     }
 
     fn brk(&mut self, want: u64) -> u64 {
@@ -253,6 +264,7 @@ impl Kernel for Ctx<'_> {
         let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
         let ctx = self.fs().clone();
         let loaded = crate::exec::load(&ctx, path, &argv, &envp)?;
+        process::kill_other_threads(self.proc)?;
         process::exec_current(self.proc, loaded, self.frame, crate::exec::comm(path));
         Ok(())
     }
@@ -348,6 +360,8 @@ impl Kernel for Ctx<'_> {
     }
 
     fn set_clear_child_tid(&mut self, addr: u64) {
-        *self.proc.clear_child_tid.lock() = (addr != 0).then_some(addr);
+        if let Some(t) = process::current_thread() {
+            *t.clear_child_tid.lock() = (addr != 0).then_some(addr);
+        }
     }
 }

@@ -29,5 +29,40 @@ pub fn wake(key: u64) {
     }
 }
 
+/// Threads waiting on `key` right now.
+pub fn waiters(key: u64) -> usize {
+    QUEUES.lock().get(&key).map_or(0, |q| q.len())
+}
+
+/// Timed wake-ups: (deadline in uptime ns, sequence) -> key, fired by the timer tick.
+static TIMERS: IrqMutex<BTreeMap<(u64, u64), u64>> = IrqMutex::new(BTreeMap::new());
+static SEQ: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Wakes `key` once uptime reaches `deadline_ns` (the waiter re-checks its condition).
+pub fn wake_at(deadline_ns: u64, key: u64) {
+    let seq = SEQ.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    TIMERS.lock().insert((deadline_ns, seq), key);
+}
+
+/// Called from the timer interrupt: fire every timed wake-up that is due.
+pub fn on_tick(now_ns: u64) {
+    loop {
+        let due = {
+            let mut t = TIMERS.lock();
+            match t.first_key_value() {
+                Some((&(d, seq), &key)) if d <= now_ns => {
+                    t.remove(&(d, seq));
+                    Some(key)
+                }
+                _ => None,
+            }
+        };
+        match due {
+            Some(key) => wake(key),
+            None => return,
+        }
+    }
+}
+
 /// Key space: files' keys are their object ids; the console uses this fixed key.
 pub const KEY_CONSOLE: u64 = 1 << 63;

@@ -25,7 +25,7 @@ fn compile(name: &str) -> PathBuf {
     let exe = dir.join(name);
     let src = contracts_dir().join(format!("{name}.c"));
     let out = Command::new("musl-gcc")
-        .args(["-static", "-O2", "-Wall", "-o"])
+        .args(["-static", "-O2", "-Wall", "-pthread", "-o"])
         .arg(&exe)
         .arg(&src)
         .output()
@@ -137,4 +137,9 @@ fn signals() {
 #[test]
 fn stack() {
     contract("stack", &[]);
+}
+
+#[test]
+fn threads() {
+    contract("threads", &[]);
 }

@@ -127,6 +127,7 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
         VECTOR_TIMER => {
             super::apic::eoi();
             crate::time::tick();
+            crate::waits::on_tick(crate::time::uptime_ns());
             crate::sched::on_timer_tick();
         }
         VECTOR_COM1 => {
@@ -139,9 +140,11 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
             log::warn!("irq: unexpected vector {vector}");
         }
     }
-    // Back to user mode: deliver what became pending (e.g. a kill while preempted).
+    // Back to user mode: leave if the process is dying, deliver what became pending
+    // (e.g. a kill while preempted).
     if frame.cs & 3 == 3 && !(0..=31).contains(&vector) {
         if let Some(proc) = crate::process::current() {
+            crate::process::leave_if_dying(&proc);
             crate::signals::deliver(&proc, frame);
         }
     }

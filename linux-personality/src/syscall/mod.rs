@@ -7,6 +7,7 @@
 //! return ENOSYS; the kernel logs each such number once.
 
 mod fdcalls;
+mod futex;
 mod ids;
 pub use ids::Ids;
 mod fscalls;
@@ -69,6 +70,13 @@ pub trait Kernel {
     /// CDT child of the parent's) and registers, returning 0 in the child; `args`
     /// carry clone's extras (stack, vfork wait, tid addresses, TLS).
     fn fork_process(&mut self, args: ForkArgs) -> Result<u32, Errno>;
+    /// clone(CLONE_THREAD): a new thread of the caller's process; returns its tid.
+    fn spawn_thread(&mut self, args: ForkArgs) -> Result<u32, Errno>;
+    /// FUTEX_WAIT on the caller's word at `uaddr`: EAGAIN if it does not hold `val`,
+    /// ETIMEDOUT after `timeout_ns`, EINTR on a signal.
+    fn futex_wait(&mut self, uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<(), Errno>;
+    /// FUTEX_WAKE: wakes up to `n` waiters on `uaddr`; returns how many were woken.
+    fn futex_wake(&mut self, uaddr: u64, n: u32) -> Result<u32, Errno>;
     /// Replaces the caller's image. On success the system call returns into the new
     /// program (the kernel has rewritten the registers).
     fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno>;
@@ -189,6 +197,16 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::SETRESGID => ids::setresgid(k, a[0], a[1], a[2]),
         nr::GETGROUPS => ids::getgroups(k, a[0], a[1]),
         nr::SETGROUPS => ids::setgroups(k, a[0], a[1]),
+        nr::FUTEX => futex::futex(k, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::SET_ROBUST_LIST => {
+            // The robust-list head is recorded by nobody yet: a thread dying while
+            // holding a robust mutex is not reported to waiters. Length must match.
+            if a[1] != 24 {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(0)
+            }
+        }
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => fscalls::call(k, n, a).unwrap_or(Err(Errno::ENOSYS)),

@@ -17,7 +17,9 @@ const CLONE_FILES: u64 = 0x400;
 const CLONE_SIGHAND: u64 = 0x800;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SYSVSEM: u64 = 0x40000;
 const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_DETACHED: u64 = 0x400000;
 const CLONE_PARENT_SETTID: u64 = 0x100000;
 const CLONE_CHILD_CLEARTID: u64 = 0x200000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
@@ -87,10 +89,9 @@ pub struct ForkArgs {
     pub tls: Option<u64>,
 }
 
-/// clone as fork, vfork and glibc's fork use it (a new process, optionally with the
-/// tid written to the parent or the child, a TLS base, and the child's tid cleared at
-/// exit); threads (CLONE_VM without CLONE_VFORK, CLONE_THREAD) come with the threads
-/// work.
+/// clone: a thread (CLONE_THREAD, sharing memory, files, fs and handlers, as
+/// pthread_create asks) or a new process (fork, vfork, glibc's fork), optionally with
+/// the tid written to the parent or the child, a TLS base, and the tid cleared at exit.
 pub fn clone<K: Kernel>(
     k: &mut K,
     fl: u64,
@@ -101,33 +102,46 @@ pub fn clone<K: Kernel>(
 ) -> SysResult {
     let exit_signal = fl & 0xff;
     let rest = fl & !0xff;
-    if rest & CLONE_THREAD != 0 || (rest & CLONE_VM != 0 && rest & CLONE_VFORK == 0) {
-        return Err(Errno::ENOSYS);
-    }
-    if rest & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0 {
-        return Err(Errno::ENOSYS);
-    }
-    let known = CLONE_VM
-        | CLONE_VFORK
-        | CLONE_SETTLS
-        | CLONE_PARENT_SETTID
-        | CLONE_CHILD_SETTID
-        | CLONE_CHILD_CLEARTID;
-    if rest & !known != 0 || (exit_signal != SIGCHLD && exit_signal != 0) {
-        return Err(Errno::EINVAL);
-    }
-    // vfork's child shares the parent's memory until it execs or exits; a full copy
-    // gives the same results for every program that follows vfork's rules, and the
-    // parent waits as vfork requires.
-    k.fork_process(ForkArgs {
+    let args = ForkArgs {
         stack,
         vfork: rest & CLONE_VFORK != 0,
         parent_tid: (rest & CLONE_PARENT_SETTID != 0).then_some(ptid),
         child_settid: (rest & CLONE_CHILD_SETTID != 0).then_some(ctid),
         child_cleartid: (rest & CLONE_CHILD_CLEARTID != 0).then_some(ctid),
         tls: (rest & CLONE_SETTLS != 0).then_some(tls),
-    })
-    .map(u64::from)
+    };
+    let ids = CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+    if rest & CLONE_THREAD != 0 {
+        // Linux's rules: a thread shares the signal handlers, which need shared memory.
+        if rest & CLONE_SIGHAND == 0 || rest & CLONE_VM == 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Threads here share memory, files and fs context; other mixes are not built.
+        let needed = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+        if rest & needed != needed {
+            return Err(Errno::ENOSYS);
+        }
+        if rest & !(needed | ids | CLONE_SYSVSEM | CLONE_DETACHED) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        return k.spawn_thread(args).map(u64::from);
+    }
+    if rest & CLONE_SIGHAND != 0 && rest & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if (rest & CLONE_VM != 0 && rest & CLONE_VFORK == 0)
+        || rest & (CLONE_FS | CLONE_FILES | CLONE_SIGHAND) != 0
+    {
+        // Processes sharing memory or tables without being threads: not built yet.
+        return Err(Errno::ENOSYS);
+    }
+    if rest & !(CLONE_VM | CLONE_VFORK | ids) != 0 || (exit_signal != SIGCHLD && exit_signal != 0) {
+        return Err(Errno::EINVAL);
+    }
+    // vfork's child shares the parent's memory until it execs or exits; a full copy
+    // gives the same results for every program that follows vfork's rules, and the
+    // parent waits as vfork requires.
+    k.fork_process(args).map(u64::from)
 }
 
 pub fn execve<K: Kernel>(k: &mut K, path: u64, argv: u64, envp: u64) -> SysResult {
