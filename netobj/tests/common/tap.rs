@@ -29,6 +29,13 @@ pub fn unavailable() -> Option<String> {
     if !std::path::Path::new("/dev/net/tun").exists() {
         return Some("no /dev/net/tun".into());
     }
+    if !Command::new("ip")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Some("no `ip` command (iproute2) to configure the TAP device".into());
+    }
     None
 }
 
