@@ -228,6 +228,15 @@ int main(void) {
     CHECK("unlink symlink", unlink("l"));
     show("target kept", "d/c", 0);
 
+    /* Hard links. */
+    CHECK("link", link("d/c", "hl"));
+    show("linked", "hl", 0);
+    CHECK("link existing", link("d/c", "hl"));
+    CHECK("link dir", link("d", "dl2"));
+    CHECK("link missing", link("none", "x"));
+    CHECK("unlink one name", unlink("d/c"));
+    show("other name", "hl", 0);
+
     leave_workdir("ct-files");
     return 0;
 }

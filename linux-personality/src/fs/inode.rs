@@ -140,7 +140,7 @@ impl Directory {
     }
 
     /// The entries at position `pos` or later, in position order.
-    pub fn from_pos(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+    pub fn at_or_after(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
         self.by_pos
             .range(pos..)
             .filter_map(|(p, name)| {
@@ -431,7 +431,7 @@ impl Inode {
     /// Entries at getdents position `pos` or later: (position, name, inode).
     pub fn entries_from(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
         match &self.state.lock().body {
-            Body::Dir { entries, .. } => entries.from_pos(pos),
+            Body::Dir { entries, .. } => entries.at_or_after(pos),
             _ => Vec::new(),
         }
     }
@@ -603,6 +603,14 @@ impl Inode {
         } else {
             st.nlink.saturating_sub(1)
         };
+        st.ctime = now;
+    }
+
+    /// A hard link adds a name.
+    pub(crate) fn add_link(&self) {
+        let now = self.sb.now();
+        let mut st = self.state.lock();
+        st.nlink += 1;
         st.ctime = now;
     }
 

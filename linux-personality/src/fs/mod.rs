@@ -37,7 +37,10 @@ pub mod namei;
 pub mod open;
 pub mod ops;
 pub mod perm;
+pub mod rename;
 
+#[cfg(test)]
+mod link_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

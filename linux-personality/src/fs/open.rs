@@ -121,6 +121,9 @@ pub fn open(
         return Err(Errno::EOPNOTSUPP);
     }
     let o_path = flags & O_PATH != 0;
+    if !o_path && flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY {
+        return Err(Errno::EINVAL);
+    }
     let flags = if o_path {
         flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC)
     } else {
@@ -183,7 +186,13 @@ pub fn open(
         NodeKind::BlockDev | NodeKind::Fifo | NodeKind::Socket => return Err(Errno::ENXIO),
         NodeKind::Symlink => return Err(Errno::ELOOP),
     };
-    let rights = OpenFile::rights_for(status);
+    // O_ACCMODE 3 asks for both permissions and grants neither (Linux's ioctl-only
+    // opens).
+    let rights = if acc == O_ACCMODE {
+        Rights::DUP
+    } else {
+        OpenFile::rights_for(status)
+    };
     Ok(Opened {
         ops,
         status,

@@ -19,19 +19,16 @@ use alloc::vec::Vec;
 use super::inode::{Body, Inode, NodeKind};
 use super::mode::*;
 use super::namei::{Last, Parent, Walker};
-use super::perm::{self, Creds, MAY_EXEC, MAY_WRITE};
+use super::perm::{self, Creds, MAY_EXEC, MAY_READ, MAY_WRITE};
 use super::{FsContext, NAME_MAX};
 use crate::abi::Errno;
 
-/// renameat2 flags.
-pub const RENAME_NOREPLACE: u32 = 1;
-pub const RENAME_EXCHANGE: u32 = 2;
-pub const RENAME_WHITEOUT: u32 = 4;
+pub use super::rename::{rename, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 
 /// Owner of a node created in `dir`: the caller's fsuid, and the directory's group if
 /// the directory is set-group-ID (else the caller's fsgid). The bool says whether the
 /// directory is set-group-ID (new subdirectories inherit the bit).
-fn new_owner(dir: &Inode, creds: &Creds) -> ((u32, u32), bool) {
+pub(crate) fn new_owner(dir: &Inode, creds: &Creds) -> ((u32, u32), bool) {
     let (mode, (_, dgid)) = (dir.mode(), dir.owner());
     if mode & S_ISGID != 0 {
         ((creds.euid, dgid), true)
@@ -42,7 +39,7 @@ fn new_owner(dir: &Inode, creds: &Creds) -> ((u32, u32), bool) {
 
 /// Linux's may_create: a removed directory takes no new entries (ENOENT), and the
 /// caller needs write and search permission on it.
-fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
+pub(crate) fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
     if dir.nlink() == 0 {
         return Err(Errno::ENOENT);
     }
@@ -51,7 +48,7 @@ fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
 
 /// Linux's may_delete: write and search on the directory, and in a sticky directory
 /// only the file's or the directory's owner (or root) may remove (EPERM).
-fn may_delete(dir: &Inode, victim: &Inode, creds: &Creds) -> Result<(), Errno> {
+pub(crate) fn may_delete(dir: &Inode, victim: &Inode, creds: &Creds) -> Result<(), Errno> {
     dir.permission(creds, MAY_WRITE | MAY_EXEC)?;
     let (dmode, (duid, _)) = (dir.mode(), dir.owner());
     if dmode & S_ISVTX != 0
@@ -245,100 +242,50 @@ pub fn rmdir(ctx: &FsContext, creds: &Creds, start: &Arc<Inode>, path: &[u8]) ->
     Ok(())
 }
 
-/// Whether `anc` is `node` or one of its ancestors.
-fn is_ancestor(anc: &Arc<Inode>, node: &Arc<Inode>) -> bool {
-    let mut cur = node.clone();
-    loop {
-        if Arc::ptr_eq(&cur, anc) {
-            return true;
-        }
-        match cur.parent() {
-            Some(p) => cur = p,
-            None => return false,
-        }
-    }
-}
-
-/// rename/renameat/renameat2 (RENAME_NOREPLACE; EXCHANGE and WHITEOUT are EINVAL).
-pub fn rename(
+/// link/linkat: a new name for an existing non-directory. `old` is resolved with
+/// `follow` (linkat's AT_SYMLINK_FOLLOW; link(2) does not follow).
+pub fn link(
     ctx: &FsContext,
     creds: &Creds,
-    from: (&Arc<Inode>, &[u8]),
-    to: (&Arc<Inode>, &[u8]),
-    flags: u32,
+    old: (&Arc<Inode>, &[u8]),
+    follow: bool,
+    new: (&Arc<Inode>, &[u8]),
 ) -> Result<(), Errno> {
-    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
-        || flags & (RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
-    {
-        return Err(Errno::EINVAL);
-    }
-    let wo = &mut Walker::new(ctx, creds);
-    let po = wo.parent(from.0, from.1)?;
-    let wn = &mut Walker::new(ctx, creds);
-    let pn = wn.parent(to.0, to.1)?;
-    let (Last::Name(old_name), Last::Name(new_name)) = (&po.last, &pn.last) else {
-        return Err(Errno::EBUSY);
+    let node = Walker::new(ctx, creds).resolve(old.0, old.1, follow)?;
+    link_inode(ctx, creds, &node, new)
+}
+
+/// The second half of [`link`], for an inode already found (linkat's AT_EMPTY_PATH).
+pub fn link_inode(
+    ctx: &FsContext,
+    creds: &Creds,
+    node: &Arc<Inode>,
+    new: (&Arc<Inode>, &[u8]),
+) -> Result<(), Errno> {
+    let p = Walker::new(ctx, creds).parent(new.0, new.1)?;
+    let checks = || {
+        if node.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        if node.nlink() == 0 {
+            return Err(Errno::ENOENT);
+        }
+        // fs.protected_hardlinks (on by default): only the owner, or someone who may
+        // read and write a regular file, may link to it.
+        let (uid, _) = node.owner();
+        if !perm::is_owner(uid, creds)
+            && (node.kind != NodeKind::File
+                || node.permission(creds, MAY_READ | MAY_WRITE).is_err())
+        {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
     };
-    let sb = po.dir.superblock().clone();
-    let _ns = sb.lock_namespace();
-    let old = wo.last_inode(&po)?;
-    let new = match wn.last_inode(&pn) {
-        Ok(n) => Some(n),
-        Err(Errno::ENOENT) => None,
-        Err(e) => return Err(e),
-    };
-    if flags & RENAME_NOREPLACE != 0 && new.is_some() {
-        return Err(Errno::EEXIST);
-    }
-    if !old.is_dir() && (po.trailing || pn.trailing) {
-        return Err(Errno::ENOTDIR);
-    }
-    if old.is_dir() && is_ancestor(&old, &pn.dir) {
-        return Err(Errno::EINVAL);
-    }
-    if let Some(n) = &new {
-        if n.is_dir() && is_ancestor(n, &po.dir) {
-            return Err(Errno::ENOTEMPTY);
-        }
-        if Arc::ptr_eq(n, &old) {
-            return Ok(());
-        }
-    }
-    may_delete(&po.dir, &old, creds)?;
-    match &new {
-        Some(n) => {
-            may_delete(&pn.dir, n, creds)?;
-            if old.is_dir() && !n.is_dir() {
-                return Err(Errno::ENOTDIR);
-            }
-            if !old.is_dir() && n.is_dir() {
-                return Err(Errno::EISDIR);
-            }
-        }
-        None => may_create(&pn.dir, creds)?,
-    }
-    let moves_dir = old.is_dir() && !Arc::ptr_eq(&po.dir, &pn.dir);
-    if moves_dir {
-        // The directory's `..` entry changes: Linux asks for write permission on it.
-        old.permission(creds, MAY_WRITE)?;
-    }
-    if let Some(n) = &new {
-        if n.is_dir() && !n.is_empty_dir() {
-            return Err(Errno::ENOTEMPTY);
-        }
-    }
-    // Perform: nothing below can fail.
-    po.dir.remove_entry(old_name);
-    if let Some(n) = &new {
-        pn.dir.remove_entry(new_name);
-        n.drop_link();
-    }
-    pn.dir.insert_entry(new_name.clone(), old.clone());
-    if moves_dir {
-        old.set_parent(&pn.dir);
-    }
-    old.touch(false);
-    Ok(())
+    create(&p, creds, false, checks, |_, _| {
+        node.add_link();
+        Ok(node.clone())
+    })
+    .map(|_| ())
 }
 
 /// chmod: the owner or root; a non-member of the file's group loses S_ISGID.

@@ -362,6 +362,36 @@ pub fn renameat2<K: Kernel>(
     ops::rename(&ctx, &creds, (&from, &old), (&to, &new), flags).map(|_| 0)
 }
 
+pub const AT_SYMLINK_FOLLOW: u64 = 0x400;
+
+pub fn linkat<K: Kernel>(
+    k: &mut K,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+    flags: u64,
+) -> SysResult {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old = path_arg(k, old)?;
+    let new = nonempty_path(k, new)?;
+    let (ctx, creds) = context(k);
+    let follow = flags & AT_SYMLINK_FOLLOW != 0;
+    let node = target(
+        k,
+        &ctx,
+        &creds,
+        olddir,
+        &old,
+        follow,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    let to = start_dir(k, &ctx, newdir, &new)?;
+    ops::link_inode(&ctx, &creds, &node, (&to, &new)).map(|_| 0)
+}
+
 pub fn symlinkat<K: Kernel>(k: &mut K, target: u64, dirfd: u64, path: u64) -> SysResult {
     let target = nonempty_path(k, target)?;
     let path = nonempty_path(k, path)?;
@@ -375,9 +405,21 @@ pub fn readlinkat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, buf: u64, size: u
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
-    let path = nonempty_path(k, path)?;
+    let path = path_arg(k, path)?;
     let (ctx, creds) = context(k);
-    let node = target(k, &ctx, &creds, dirfd, &path, false, false)?;
+    let node = if path.is_empty() {
+        // readlinkat(fd, "") reads the symlink an O_PATH|O_NOFOLLOW descriptor names.
+        if dirfd as i32 as i64 == AT_FDCWD {
+            return Err(Errno::ENOENT);
+        }
+        let (_, n) = fd_inode(k, &ctx, dirfd, Errno::ENOENT)?;
+        if !n.is_symlink() {
+            return Err(Errno::ENOENT);
+        }
+        n
+    } else {
+        target(k, &ctx, &creds, dirfd, &path, false, false)?
+    };
     let link = node.link_target().ok_or(Errno::EINVAL)?;
     let n = link.len().min(size as usize);
     UserSlice::new(buf, n as u64)?.write_at(k.mem(), 0, &link[..n])?;
@@ -468,7 +510,11 @@ pub fn utimensat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, times: u64, flags:
         if flags != 0 {
             return Err(Errno::EINVAL);
         }
-        fd_inode(k, &ctx, dirfd, Errno::EPERM)?.1
+        let (f, node) = fd_inode(k, &ctx, dirfd, Errno::EPERM)?;
+        if is_o_path(&f) {
+            return Err(Errno::EBADF);
+        }
+        node
     } else {
         let path = path_arg(k, path)?;
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
@@ -616,6 +662,8 @@ pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::RENAME => renameat2(k, cwd, a[0], cwd, a[1], 0),
         nr::RENAMEAT => renameat2(k, a[0], a[1], a[2], a[3], 0),
         nr::RENAMEAT2 => renameat2(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::LINK => linkat(k, cwd, a[0], cwd, a[1], 0),
+        nr::LINKAT => linkat(k, a[0], a[1], a[2], a[3], a[4]),
         nr::SYMLINK => symlinkat(k, a[0], cwd, a[1]),
         nr::SYMLINKAT => symlinkat(k, a[0], a[1], a[2]),
         nr::READLINK => readlinkat(k, cwd, a[0], a[1], a[2]),
