@@ -144,6 +144,23 @@ impl Env {
         }
     }
 
+    /// The address ARP must resolve to reach `dst` (itself on the local network, else
+    /// the gateway); None for loopback and own addresses.
+    pub fn next_hop(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        if dst.is_loopback() || Some(dst) == self.device_addr() {
+            return None;
+        }
+        let (addr, prefix) = self.cfg.address?;
+        let mask = u32::MAX
+            .checked_shl(32u32.saturating_sub(u32::from(prefix)))
+            .unwrap_or(0);
+        if u32::from(addr) & mask == u32::from(dst) & mask {
+            Some(dst)
+        } else {
+            self.cfg.gateway
+        }
+    }
+
     /// Reap orphans whose connection has finished (or outlived its deadline).
     fn reap_orphans(&mut self) {
         let now = self.now;
@@ -195,6 +212,8 @@ impl Core {
     /// Returns the wakers to wake (called by the caller after dropping the lock).
     pub fn poll(&mut self, now: Instant) -> Vec<Waker> {
         self.env.now = now;
+        self.env.link.tx.now = now;
+        self.env.link.tx.arp.expire(now);
         self.env.iface.poll_maintenance(now);
         let mut rounds = 0;
         loop {

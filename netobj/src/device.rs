@@ -86,6 +86,10 @@ pub(crate) struct TxSide {
     /// sends RST only when it aborts itself on a timeout, which is how a connection's
     /// ETIMEDOUT is told apart from a peer's reset (ECONNRESET). Cleared every poll.
     pub rst_sent: BTreeSet<FinKey>,
+    /// ARP requests without answers (see `neighbors`).
+    pub arp: crate::neighbors::ArpWatch,
+    /// The time of the poll in progress (the link has no clock of its own).
+    pub now: Instant,
     buf: Vec<u8>,
     pub loopback: VecDeque<Vec<u8>>,
     pub local_ip: Option<Ipv4Addr>,
@@ -116,6 +120,11 @@ impl TxSide {
                 self.stats.tx_dropped += 1;
             }
         } else if self.dev.transmit(frame) {
+            if ethertype(frame) == Some(ETHERTYPE_ARP) && arp_op(&frame[14..]) == Some(1) {
+                if let Some(t) = arp_target(&frame[14..]) {
+                    self.arp.requested(t, self.now);
+                }
+            }
             if let Some(key) = tcp_key_with_flag(frame, 0x01) {
                 if let Some(bare) = crate::finwatch::bare_fin(frame) {
                     self.fin_frames.insert(key, bare);
@@ -154,6 +163,8 @@ impl Link {
                 buf: vec![0; mtu + 14],
                 fin_frames: BTreeMap::new(),
                 rst_sent: BTreeSet::new(),
+                arp: Default::default(),
+                now: Instant::from_millis(0),
                 loopback: VecDeque::new(),
                 local_ip: None,
                 stats: LinkStats::default(),
@@ -205,13 +216,23 @@ impl Link {
         if frame.len() < 14 {
             return false;
         }
-        if ethertype(frame) != Some(ETHERTYPE_IPV4) {
-            return true;
+        match ethertype(frame) {
+            Some(ETHERTYPE_IPV4) => {}
+            Some(ETHERTYPE_ARP) => {
+                if let Some(s) = frame.get(14 + 14..14 + 18) {
+                    self.tx.arp.heard(Ipv4Addr::new(s[0], s[1], s[2], s[3]));
+                }
+                return true;
+            }
+            _ => return true,
         }
         let ip = &frame[14..];
         let (Some(src), Some(dst)) = (ipv4_src(ip), ipv4_dst(ip)) else {
             return true; // smoltcp rejects it properly
         };
+        if from_wire {
+            self.tx.arp.heard(src);
+        }
         if from_wire && (src.is_loopback() || dst.is_loopback()) {
             return false;
         }
@@ -328,6 +349,11 @@ fn ipv4_dst(ip: &[u8]) -> Option<Ipv4Addr> {
 fn arp_target(arp: &[u8]) -> Option<Ipv4Addr> {
     let t = arp.get(24..28)?;
     Some(Ipv4Addr::new(t[0], t[1], t[2], t[3]))
+}
+
+/// The operation of an Ethernet/IPv4 ARP packet (1 request, 2 reply).
+fn arp_op(arp: &[u8]) -> Option<u16> {
+    Some(u16::from_be_bytes(arp.get(6..8)?.try_into().ok()?))
 }
 
 /// The destination port of a TCP segment with SYN and without ACK (a connection request).

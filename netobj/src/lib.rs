@@ -60,6 +60,7 @@ pub mod error;
 mod finwatch;
 pub mod icmp;
 pub mod info;
+mod neighbors;
 pub mod options;
 pub mod packet;
 mod ports;

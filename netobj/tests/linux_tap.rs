@@ -140,6 +140,29 @@ fn refused_both_ways() {
         assert!(net.pump(Std::from_secs(5), || u.readiness().contains(Readiness::ERR)));
         let mut buf = [0u8; 8];
         assert_eq!(u.recv_from(&mut buf, false), Err(NetError::ConnRefused));
+        // A dead host on the network: both stacks say EHOSTUNREACH after ARP gives up.
+        let linux = std::thread::spawn(|| {
+            let dead = "192.168.77.99:80".parse().unwrap();
+            TcpStream::connect_timeout(&dead, Std::from_secs(20))
+                .map(|_| ())
+                .unwrap_err()
+                .raw_os_error()
+        });
+        let c = net.stack.create_tcp(root()).unwrap();
+        assert_eq!(
+            c.connect(sa([192, 168, 77, 99].into(), 80)),
+            Err(NetError::InProgress)
+        );
+        assert!(net.pump(Std::from_secs(10), || c
+            .readiness()
+            .contains(Readiness::ERR)));
+        assert_eq!(c.option(netobj::SockOpt::Error), Ok(113));
+        assert!(net.pump(Std::from_secs(20), || linux.is_finished()));
+        assert_eq!(
+            linux.join().unwrap(),
+            Some(113),
+            "Linux agrees: EHOSTUNREACH"
+        );
     });
 }
 

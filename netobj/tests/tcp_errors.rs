@@ -48,7 +48,7 @@ fn unanswered_syn_times_out_with_etimedout() {
         ..config(A_IP, 1)
     };
     let net = Net::with_config(0.0, Duration::from_millis(1), 1500, cfg, config(B_IP, 2));
-    net.wire.state.lock().unwrap().blackhole[1] = true;
+    net.wire.state.lock().unwrap().drop_ip[1] = true;
     let c = net.a.create_tcp(root()).unwrap();
     assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::InProgress));
     net.run_for(Duration::from_secs(100));
@@ -319,4 +319,32 @@ fn keepalive_detects_a_dead_peer_with_etimedout() {
         .readiness()
         .contains(Readiness::ERR)));
     assert_eq!(c.option(SockOpt::Error), Ok(110));
+}
+
+#[test]
+fn a_dead_host_on_the_local_network_gives_ehostunreach_after_three_arp_probes() {
+    let net = Net::new();
+    net.wire.state.lock().unwrap().blackhole[1] = true;
+    let c = net.a.create_tcp(root()).unwrap();
+    let start = net.now();
+    assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::InProgress));
+    assert!(net.run_until(Duration::from_secs(10), || c
+        .readiness()
+        .contains(Readiness::ERR)));
+    let took = net.now() - start;
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::HostUnreach));
+    // Once the host is back, connecting works again.
+    net.wire.state.lock().unwrap().blackhole[1] = false;
+    let l = net.b.create_tcp(root()).unwrap();
+    l.bind(sa(B_IP, 80)).unwrap();
+    l.listen(1).unwrap();
+    assert_eq!(c.connect(sa(B_IP, 80)), Err(NetError::InProgress));
+    assert!(net.run_until(Duration::from_secs(5), || c
+        .readiness()
+        .contains(Readiness::OUT)));
+    assert_eq!(c.connect(sa(B_IP, 80)), Ok(()));
 }

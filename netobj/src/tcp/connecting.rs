@@ -1,9 +1,10 @@
 //! A TCP endpoint whose SYN is in flight (Linux SS_CONNECTING).
 //!
 //! It becomes `Connected` as soon as smoltcp reports the handshake done (so a program
-//! that never calls connect again can still send). If the peer refuses (RST) or never
-//! answers before the connect deadline, the endpoint keeps the failure: SO_ERROR and the
-//! next operation report it once (ECONNREFUSED / ETIMEDOUT), and the next connect returns
+//! that never calls connect again can still send). If the peer refuses (RST), its address
+//! never resolves (three unanswered ARP probes) or it never answers before the connect
+//! deadline, the endpoint keeps the failure: SO_ERROR and the next operation report it
+//! once (ECONNREFUSED / EHOSTUNREACH / ETIMEDOUT), and the next connect returns
 //! it (or ECONNABORTED if already reported) and goes back to `Init`.
 
 use core::net::SocketAddrV4;
@@ -66,11 +67,16 @@ impl Connecting {
         let Some(handle) = self.handle else {
             return Progress::Pending;
         };
+        let dead_hop = env
+            .next_hop(*self.remote.ip())
+            .is_some_and(|hop| env.link.tx.arp.unreachable(hop, env.now));
         let sock = env.sockets.get_mut::<Socket>(handle);
         let failure = match sock.state() {
             TcpState::SynSent | TcpState::SynReceived if env.now >= self.deadline => {
                 Some(NetError::TimedOut)
             }
+            // Linux: the neighbour failed, the queued SYN is dropped with EHOSTUNREACH.
+            TcpState::SynSent if dead_hop => Some(NetError::HostUnreach),
             TcpState::SynSent | TcpState::SynReceived => None,
             TcpState::Closed | TcpState::Listen => Some(NetError::ConnRefused),
             _ => return Progress::Established(handle),

@@ -68,6 +68,9 @@ impl Init {
                 (p, true)
             }
         };
+        if let Some(hop) = env.next_hop(dst) {
+            env.link.tx.arp.forget(hop);
+        }
         let mut sock = new_socket(env, opts);
         let local = (IpAddress::Ipv4(src), port);
         if sock

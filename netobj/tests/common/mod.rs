@@ -47,8 +47,11 @@ pub struct WireState {
     rng: u64,
     pub dropped: u64,
     pub delivered: u64,
-    /// When set, side 1 has no stack: frames to it vanish (an unresponsive host).
+    /// When set, side N has no stack: frames to it vanish (a host that is down).
     pub blackhole: [bool; 2],
+    /// When set, side N answers ARP but drops every IPv4 packet (a host that is up but
+    /// filters everything).
+    pub drop_ip: [bool; 2],
 }
 
 impl WireState {
@@ -77,6 +80,7 @@ impl Wire {
                 dropped: 0,
                 delivered: 0,
                 blackhole: [false, false],
+                drop_ip: [false, false],
             })),
             clock,
         }
@@ -139,7 +143,8 @@ impl NetDevice for WireEnd {
         let now = self.wire.clock.now();
         let mut s = self.wire.state.lock().unwrap();
         let other = 1 - self.side;
-        if s.blackhole[other] || (s.loss > 0.0 && s.rand() < s.loss) {
+        let ipv4 = frame.get(12..14) == Some(&[0x08, 0x00][..]);
+        if s.blackhole[other] || (s.drop_ip[other] && ipv4) || (s.loss > 0.0 && s.rand() < s.loss) {
             s.dropped += 1;
             return true;
         }
