@@ -508,6 +508,14 @@ impl Inode {
         }
     }
 
+    /// A copy of a regular file's whole contents (for exec; empty for other kinds).
+    pub fn contents(&self) -> Vec<u8> {
+        match &self.state.lock().body {
+            Body::File(d) => d.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Writes file data at `offset`, growing the file (with zeros in any hole).
     pub fn write_at(&self, offset: u64, data: &[u8]) -> Result<usize, Errno> {
         let end = offset

@@ -31,6 +31,7 @@
 //! that turns a character device number into the driver's `FileOps`.
 
 pub mod cpio;
+pub mod devices;
 pub mod handle;
 pub mod inode;
 pub mod namei;

@@ -201,3 +201,20 @@ pub fn open(
         created,
     })
 }
+
+/// What execve needs of the program file: the inode `path` names (symlinks followed),
+/// which must be a regular file the caller may execute (EACCES otherwise, also for a
+/// directory or a device, as Linux says; root needs some x bit too).
+pub fn open_exec(
+    ctx: &FsContext,
+    creds: &Creds,
+    start: &Arc<Inode>,
+    path: &[u8],
+) -> Result<Arc<Inode>, Errno> {
+    let node = Walker::new(ctx, creds).resolve(start, path, true)?;
+    if node.kind != NodeKind::File {
+        return Err(Errno::EACCES);
+    }
+    node.permission(creds, super::perm::MAY_EXEC)?;
+    Ok(node)
+}

@@ -151,3 +151,90 @@ fn getcwd_follows_renames() {
         .unwrap();
     assert!(std::sync::Arc::ptr_eq(&up, &jail.root));
 }
+
+#[test]
+fn standard_dev_nodes_and_memory_devices() {
+    let console = CpioEntry {
+        path: b"dev/console",
+        mode: S_IFCHR | 0o620,
+        uid: 0,
+        gid: 5,
+        rdev: super::devices::CONSOLE,
+        data: b"",
+    };
+    let (fs, _) = Tmpfs::from_cpio_entries([console], 1 << 20);
+    super::devices::add_standard_nodes(&fs).unwrap();
+    super::devices::add_standard_nodes(&fs).unwrap();
+    fs.superblock().set_devices(std::sync::Arc::new(
+        super::devices::DeviceTable::with_memory_devices(),
+    ));
+    let ctx = FsContext::new(&fs);
+    let root = Creds::root();
+    let names: Vec<Vec<u8>> = fs
+        .root()
+        .child(b"dev")
+        .unwrap()
+        .entries()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names.len(), 6);
+    let null = open(&ctx, &root, &ctx.root, b"/dev/null", O_RDWR, 0).unwrap();
+    let mut buf = [7u8; 4];
+    assert_eq!(null.ops.read(0, &mut buf), Ok(0));
+    assert_eq!(null.ops.write(0, b"abc"), Ok(3));
+    assert_eq!(null.ops.stat().mode, S_IFCHR | 0o666);
+    let zero = open(&ctx, &root, &ctx.root, b"/dev/zero", O_RDONLY, 0).unwrap();
+    assert_eq!(zero.ops.read(0, &mut buf), Ok(4));
+    assert_eq!(buf, [0; 4]);
+    assert_eq!(
+        open(&ctx, &root, &ctx.root, b"/dev/urandom", O_RDONLY, 0).err(),
+        Some(Errno::ENXIO)
+    );
+    let c = Walker::new(&ctx, &root)
+        .resolve(&ctx.root, b"/dev/console", true)
+        .unwrap();
+    assert_eq!(
+        (c.mode(), c.owner()),
+        (S_IFCHR | 0o620, (0, 5)),
+        "the archive's node is kept"
+    );
+}
+
+#[test]
+fn open_exec_rules() {
+    use super::open::open_exec;
+    let entries: Vec<(&str, u32, u32, u32, &[u8])> = vec![
+        ("bin/prog", S_IFREG | 0o755, 0, 0, b"\x7fELF"),
+        ("bin/data", S_IFREG | 0o644, 0, 0, b""),
+        ("bin/link", S_IFLNK | 0o777, 0, 0, b"prog"),
+        ("bin/mine", S_IFREG | 0o700, 0, 0, b""),
+    ];
+    let (fs, _) = Tmpfs::from_cpio_entries(entries, 1 << 20);
+    let ctx = FsContext::new(&fs);
+    let root = Creds::root();
+    let prog = open_exec(&ctx, &root, &ctx.root, b"/bin/link").unwrap();
+    assert_eq!(prog.contents(), b"\x7fELF");
+    assert_eq!(
+        open_exec(&ctx, &root, &ctx.root, b"/bin/data").err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(
+        open_exec(&ctx, &root, &ctx.root, b"/bin").err(),
+        Some(Errno::EACCES)
+    );
+    assert_eq!(
+        open_exec(&ctx, &root, &ctx.root, b"/bin/none").err(),
+        Some(Errno::ENOENT)
+    );
+    assert_eq!(
+        open_exec(&ctx, &root, &ctx.root, b"/bin/prog/").err(),
+        Some(Errno::ENOTDIR)
+    );
+    let user = Creds::user(1000, 1000);
+    assert!(open_exec(&ctx, &user, &ctx.root, b"/bin/prog").is_ok());
+    assert_eq!(
+        open_exec(&ctx, &user, &ctx.root, b"/bin/mine").err(),
+        Some(Errno::EACCES)
+    );
+}
