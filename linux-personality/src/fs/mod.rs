@@ -41,6 +41,8 @@ pub mod perm;
 pub mod rename;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod link_tests;
 #[cfg(test)]
 mod proptests;
