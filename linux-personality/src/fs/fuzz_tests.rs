@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::string::String;
 use std::sync::Arc;
-use std::vec::Vec;
 
 use proptest::prelude::*;
 
