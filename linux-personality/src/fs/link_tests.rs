@@ -105,17 +105,38 @@ fn open_flag_corners() {
     // AT_EMPTY_PATH calls accept; readlinkat(fd, "") reads a symlink.
     k.path2(nr::SYMLINK, "f", "/sl").unwrap();
     let p = k.open("/f", O_PATH, 0).unwrap();
+    assert_eq!(
+        k.sys(nr::FCNTL, &[p, 3, 0]),
+        Ok(u64::from(O_PATH)),
+        "F_GETFL"
+    );
+    let d = k
+        .open("/d", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW, 0)
+        .unwrap();
+    let want = O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW;
+    assert_eq!(
+        k.sys(nr::FCNTL, &[d, 3, 0]),
+        Ok(u64::from(want)),
+        "as Linux 6.18 shows"
+    );
     assert_eq!(k.sys(nr::FCHMOD, &[p, 0o600]), Err(EBADF));
     assert_eq!(k.sys(nr::FCHOWN, &[p, 0, 0]), Err(EBADF));
     assert_eq!(k.sys(nr::UTIMENSAT, &[p, 0, 0, 0]), Err(EBADF));
     assert_eq!(k.sys(nr::FTRUNCATE, &[p, 0]), Err(EBADF));
     let empty = k.cstr("");
     assert_eq!(k.sys(nr::FCHOWNAT, &[p, empty, 7, 7, 0x1000]), Ok(0));
+    let buf = k.alloc(256);
+    assert_eq!(
+        k.sys(nr::NEWFSTATAT, &[p, 0, buf, 0x1000]),
+        Ok(0),
+        "NULL path, 6.11+"
+    );
+    assert_eq!(k.sys(nr::STATX, &[p, 0, 0x1000, 0x7ff, buf]), Ok(0));
+    assert_eq!(k.sys(nr::NEWFSTATAT, &[p, 0, buf, 0]), Err(EFAULT));
     assert_eq!(k.stat("/f").unwrap().st_uid, 7);
     let pd = k.open("/d", O_PATH, 0).unwrap();
     assert_eq!(k.sys(nr::FCHDIR, &[pd]), Ok(0));
     let ps = k.open("/sl", O_PATH | O_NOFOLLOW, 0).unwrap();
-    let buf = k.alloc(8);
     assert_eq!(k.sys(nr::READLINKAT, &[ps, empty, buf, 8]), Ok(1));
     assert_eq!(k.mem.peek(buf, 1).unwrap(), b"f");
     assert_eq!(k.sys(nr::READLINKAT, &[pd, empty, buf, 8]), Err(ENOENT));

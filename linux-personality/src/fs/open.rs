@@ -130,7 +130,13 @@ pub fn open(
         flags
     };
     let (node, created, trailing) = lookup_open(ctx, creds, start, path, flags, mode)?;
-    let status = (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE;
+    // F_GETFL shows the open flags but the create-time ones; O_LARGEFILE is forced on
+    // 64-bit, except for O_PATH, which keeps only its own few flags.
+    let status = if o_path {
+        flags & (O_DIRECTORY | O_NOFOLLOW | O_PATH)
+    } else {
+        (flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+    };
     if (flags & O_DIRECTORY != 0 || trailing) && !node.is_dir() {
         return Err(Errno::ENOTDIR);
     }

@@ -171,7 +171,12 @@ pub fn creat<K: Kernel>(k: &mut K, path: u64, mode: u64) -> SysResult {
 
 /// What the stat family reports for `dirfd` + `path` under `flags`.
 fn stat_at<K: Kernel>(k: &mut K, dirfd: u64, path: u64, flags: u64) -> Result<FileStat, Errno> {
-    let path = path_arg(k, path)?;
+    // Since Linux 6.11 a NULL path with AT_EMPTY_PATH means "".
+    let path = if path == 0 && flags & AT_EMPTY_PATH != 0 {
+        Vec::new()
+    } else {
+        path_arg(k, path)?
+    };
     let (ctx, creds) = context(k);
     if path.is_empty() && flags & AT_EMPTY_PATH != 0 && dirfd as i32 as i64 != AT_FDCWD {
         // fstat semantics: any descriptor, tmpfs or not.
