@@ -4,31 +4,59 @@
 //! ## The parts and how they fit
 //!
 //! - [`inode`] — the tree itself. A [`Tmpfs`] is a [`Superblock`] (device number, inode
-//!   table, clock, device registry, space accounting) plus its root [`Inode`]. Inodes are
+//!   table, clock, device registry, space limit) plus its root [`Inode`]. Inodes are
 //!   `Arc`s: a directory holds its children, an open file holds its inode, so an
 //!   unlinked file lives until its last descriptor closes, as on Linux.
 //! - [`perm`] — [`Creds`] and the owner/group/other permission check (root bypasses
 //!   read and write, and exec needs some x bit).
 //! - [`namei`] — path resolution: absolute or relative to a directory, `..` stopping at
 //!   the process root, symlinks followed up to [`namei::MAXSYMLINKS`] (then ELOOP),
-//!   trailing-slash rules, the errnos Linux gives.
-//! - [`ops`] — the namespace operations (open with O_CREAT..., mkdir, mknod, symlink,
-//!   unlink, rmdir, rename, chmod, chown, utimes, truncate, readdir) on an [`FsContext`].
+//!   trailing-slash rules, the errnos Linux gives; and getcwd's walk back up.
+//! - [`open`] — open(2) (O_CREAT, O_EXCL, O_TRUNC, O_DIRECTORY, O_NOFOLLOW, O_PATH,
+//!   following dangling symlinks to create) and [`open::open_exec`] for execve.
+//! - [`ops`] — mkdir, mknod, symlink, link, unlink, rmdir, chmod, chown, utimens,
+//!   truncate, readdir; [`rename`] — renameat2 with its three flags.
 //! - [`handle`] — the [`crate::file::FileOps`] objects an open returns: regular files
 //!   (read/write at an offset), directories (read is EISDIR; getdents64 walks the
 //!   entries), device nodes (delegating to the kernel's driver), and O_PATH handles.
-//! - [`cpio`] — building the tree from initramfs (cpio newc) entries.
+//! - [`cpio`] — building the tree from initramfs (cpio newc) members.
+//! - [`devices`] — device numbers, the standard `/dev` nodes, `/dev/null` and
+//!   `/dev/zero`, and a [`devices::DeviceTable`] registry.
 //!
-//! A descriptor's capability holds an [`crate::file::OpenFile`] whose `ops` is one of
-//! the handles; the syscall layer finds the inode again through the handle's `stat()`
-//! (device and inode number) and [`Superblock::inode`], so no downcast is needed.
+//! The system calls on top are in `crate::syscall` (fscalls): they read the user's
+//! arguments, find the starting directory (root, cwd or a dirfd capability) and call
+//! these functions with the caller's [`Creds`]. A descriptor's capability holds an
+//! [`crate::file::OpenFile`] whose `ops` is one of the handles; the syscall layer finds
+//! the inode again through the handle's `stat()` (device [`inode::TMPFS_DEV`] and
+//! inode number) and [`Superblock::inode`], so no downcast is needed and a descriptor
+//! reaches only the inode its own capability names.
 //!
-//! ## What the kernel provides
+//! ## What the kernel does with it
 //!
-//! One [`Tmpfs`] for the root (from [`Tmpfs::from_cpio_entries`]), a [`FsContext`] per
-//! process (fork clones it: same root and cwd, same umask), a clock
-//! ([`Superblock::set_clock`]) and a [`DeviceRegistry`] ([`Superblock::set_devices`])
-//! that turns a character device number into the driver's `FileOps`.
+//! ```
+//! use std::sync::Arc;
+//! use linux_personality::fs::{devices, CpioEntry, FsContext, Tmpfs};
+//! use linux_personality::fs::mode::*;
+//!
+//! // Boot: the tree from the initramfs members (later ones win), then /dev.
+//! let members = [
+//!     ("bin/sh", S_IFREG | 0o755, 0, 0, &b"\x7fELF"[..]),
+//!     ("etc/passwd", S_IFREG | 0o644, 0, 0, &b"root:x:0:0::/root:/bin/sh\n"[..]),
+//! ];
+//! let (root_fs, skipped) = Tmpfs::from_cpio_entries(members, 64 << 20);
+//! assert!(skipped.is_empty());
+//! devices::add_standard_nodes(&root_fs).unwrap();
+//! let mut drivers = devices::DeviceTable::with_memory_devices();
+//! // drivers.insert(devices::CONSOLE, console); drivers.insert(devices::URANDOM, rng);
+//! root_fs.superblock().set_devices(Arc::new(drivers));
+//! fn realtime() -> (i64, i64) { (1_764_000_000, 0) }
+//! root_fs.superblock().set_clock(realtime);
+//!
+//! // Each process: a context (fork clones it; exec keeps it).
+//! let init = FsContext::new(&root_fs);
+//! let child = init.clone();
+//! assert_eq!(child.umask, 0o022);
+//! ```
 
 pub mod cpio;
 pub mod devices;
