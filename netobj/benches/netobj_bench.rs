@@ -28,12 +28,22 @@ impl Driver<'_> {
 }
 
 fn pair(net: &Net, d: &Driver, port: u16) -> (TcpEndpoint, TcpEndpoint) {
-    let l = net.b.create_tcp(root()).unwrap();
-    l.bind(sa(B_IP, port)).unwrap();
+    pair_on(net, d, port, false)
+}
+
+/// A connected pair: A -> B over the wire, or both on A over loopback.
+fn pair_on(net: &Net, d: &Driver, port: u16, loopback: bool) -> (TcpEndpoint, TcpEndpoint) {
+    let (server, ip) = if loopback {
+        (&net.a, std::net::Ipv4Addr::LOCALHOST)
+    } else {
+        (&net.b, B_IP)
+    };
+    let l = server.create_tcp(root()).unwrap();
+    l.bind(sa(ip, port)).unwrap();
     l.listen(1).unwrap();
     let c = net.a.create_tcp(root()).unwrap();
     c.set_option(SockOpt::TcpNoDelay, 1).unwrap();
-    let _ = c.connect(sa(B_IP, port));
+    let _ = c.connect(sa(ip, port));
     loop {
         d.poll();
         if let Ok((s, _)) = l.accept() {
@@ -43,13 +53,13 @@ fn pair(net: &Net, d: &Driver, port: u16) -> (TcpEndpoint, TcpEndpoint) {
     }
 }
 
-fn bulk(mtu: usize, total: usize) -> f64 {
+fn bulk(mtu: usize, total: usize, loopback: bool) -> f64 {
     let net = Net::with(0.0, Duration::from_millis(0), mtu);
     let d = Driver {
         net: &net,
         start: WallClock::now(),
     };
-    let (c, s) = pair(&net, &d, 5001);
+    let (c, s) = pair_on(&net, &d, 5001, loopback);
     let chunk = vec![0x5a; 256 * 1024];
     let mut buf = vec![0u8; 256 * 1024];
     let (mut sent, mut got) = (0usize, 0usize);
@@ -153,12 +163,14 @@ fn main() {
     let scale = if quick { 1 } else { 16 };
     println!("netobj benchmarks (two NetStacks, in-memory wire, wall clock)");
     for mtu in [1500usize, 9000, 65_535] {
-        let mib = bulk(mtu, (scale * 16) << 20);
+        let mib = bulk(mtu, (scale * 16) << 20, false);
         println!(
             "  tcp bulk, mtu {mtu:>5}: {mib:8.1} MiB/s ({} MiB)",
             scale * 16
         );
     }
+    let mib = bulk(1500, (scale * 16) << 20, true);
+    println!("  tcp bulk, loopback 127.0.0.1 on one stack (device mtu 1500): {mib:8.1} MiB/s");
     let rounds = if quick { 1000 } else { 20_000 };
     println!(
         "  tcp round trip, 1 byte:   {:6.2} µs ({rounds} rounds)",

@@ -144,6 +144,16 @@ impl Env {
         }
     }
 
+    /// The IP MTU towards `dst`: Linux's loopback MTU for local destinations, the
+    /// device's otherwise (no fragmentation: larger datagrams fail with EMSGSIZE).
+    pub fn path_mtu(&self, dst: Ipv4Addr) -> usize {
+        if dst.is_loopback() || Some(dst) == self.device_addr() {
+            crate::device::LOOPBACK_MTU
+        } else {
+            self.link.mtu()
+        }
+    }
+
     /// The address ARP must resolve to reach `dst` (itself on the local network, else
     /// the gateway); None for loopback and own addresses.
     pub fn next_hop(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {

@@ -67,6 +67,9 @@ pub(crate) struct Captured {
     pub packet: Vec<u8>,
 }
 
+/// The IP MTU of the loopback path (Linux's `lo`), which the interface runs with.
+pub(crate) const LOOPBACK_MTU: usize = 65_535;
+
 /// Frames waiting in the loopback queue beyond this are dropped, as a full `lo` would.
 const LOOPBACK_QUEUE_MAX: usize = 8192;
 /// Captured packets waiting for distribution beyond this are dropped.
@@ -94,6 +97,8 @@ pub(crate) struct TxSide {
     pub loopback: VecDeque<Vec<u8>>,
     pub local_ip: Option<Ipv4Addr>,
     pub stats: LinkStats,
+    /// The device's MTU (the interface runs with the loopback MTU; see `mss`).
+    dev_mtu: usize,
 }
 
 impl TxSide {
@@ -119,21 +124,32 @@ impl TxSide {
             } else {
                 self.stats.tx_dropped += 1;
             }
-        } else if self.dev.transmit(frame) {
-            if ethertype(frame) == Some(ETHERTYPE_ARP) && arp_op(&frame[14..]) == Some(1) {
-                if let Some(t) = arp_target(&frame[14..]) {
-                    self.arp.requested(t, self.now);
-                }
-            }
-            if let Some(key) = tcp_key_with_flag(frame, 0x01) {
-                if let Some(bare) = crate::finwatch::bare_fin(frame) {
-                    self.fin_frames.insert(key, bare);
-                }
-            }
-            self.stats.tx_frames += 1;
-            self.stats.tx_bytes += len as u64;
-        } else {
+        } else if len > self.dev_mtu + 14 {
+            // The endpoints refuse datagrams the device cannot carry; this is a backstop.
             self.stats.tx_dropped += 1;
+        } else {
+            self.transmit_to_device(len);
+        }
+    }
+
+    fn transmit_to_device(&mut self, len: usize) {
+        crate::mss::clamp_mss(&mut self.buf[..len], (self.dev_mtu - 40) as u16);
+        let frame = &self.buf[..len];
+        if !self.dev.transmit(frame) {
+            self.stats.tx_dropped += 1;
+            return;
+        }
+        self.stats.tx_frames += 1;
+        self.stats.tx_bytes += len as u64;
+        if ethertype(frame) == Some(ETHERTYPE_ARP) && arp_op(&frame[14..]) == Some(1) {
+            if let Some(t) = arp_target(&frame[14..]) {
+                self.arp.requested(t, self.now);
+            }
+        }
+        if let Some(key) = tcp_key_with_flag(frame, 0x01) {
+            if let Some(bare) = crate::finwatch::bare_fin(frame) {
+                self.fin_frames.insert(key, bare);
+            }
         }
     }
 }
@@ -168,6 +184,7 @@ impl Link {
                 loopback: VecDeque::new(),
                 local_ip: None,
                 stats: LinkStats::default(),
+                dev_mtu: mtu,
             },
             mtu,
             syn_seen: false,
@@ -300,6 +317,7 @@ impl Device for Link {
                 .dev
                 .receive(&mut self.rx_buf)?
                 .min(self.rx_buf.len());
+            crate::mss::clamp_mss(&mut self.rx_buf[..n], (self.mtu - 40) as u16);
             self.tx.stats.rx_frames += 1;
             self.tx.stats.rx_bytes += n as u64;
             let frame = core::mem::take(&mut self.rx_buf);
@@ -324,7 +342,7 @@ impl Device for Link {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.mtu + 14;
+        caps.max_transmission_unit = LOOPBACK_MTU.max(self.mtu) + 14;
         caps
     }
 }

@@ -99,14 +99,14 @@ impl IcmpSock {
         if data.len() < 8 || data[0] != ICMP_ECHO_REQUEST || data[1] != 0 {
             return Err(NetError::Invalid);
         }
-        if data.len() > 0xffff || data.len() + 20 > env.link.mtu() {
-            return Err(NetError::MsgSize);
-        }
         let dst = dest
             .map(|d| *d.ip())
             .or(self.remote)
             .ok_or(NetError::DestAddrRequired)?;
         let dst = Env::normalize_dst(dst);
+        if data.len() + 20 > env.path_mtu(dst) {
+            return Err(NetError::MsgSize);
+        }
         if dst.is_broadcast() && !self.opts.broadcast {
             return Err(NetError::AccessDenied);
         }

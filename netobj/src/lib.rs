@@ -34,14 +34,17 @@
 //!
 //! Where this departs from plain smoltcp, and why (each in its module): one interface
 //! carries the device and loopback, the link routing local frames back (one socket set,
-//! so 0.0.0.0 listeners hear both); a listener is a refilled pool of smoltcp sockets (a
-//! LISTEN socket becomes its connection); SYNs to a full backlog are dropped like Linux,
-//! not refused; half-open connections time out after 63 s; a watchdog re-sends a FIN
-//! that smoltcp 0.14 forgets after a fast retransmit (`finwatch`).
+//! so 0.0.0.0 listeners hear both); the interface runs with Linux's loopback MTU (64 KiB)
+//! and the link clamps the MSS of SYNs on the device path (`mss`); a listener is a
+//! refilled pool of smoltcp sockets (a LISTEN socket becomes its connection); SYNs to a
+//! full backlog are dropped like Linux, not refused; half-open connections time out
+//! after 63 s; a connect to a host that never answers ARP fails with EHOSTUNREACH
+//! (`neighbors`); smoltcp's timeout is armed only while data waits for an ACK or
+//! keepalive runs, and a connection it gives up on reports ETIMEDOUT; a watchdog
+//! re-sends a FIN that smoltcp 0.14 forgets after a fast retransmit (`finwatch`).
 //!
-//! Not yet: IP fragmentation (datagrams larger than the MTU fail with EMSGSIZE and
-//! fragments are dropped), ICMP errors for TCP (an unreachable host times out instead of
-//! EHOSTUNREACH), keepalive failure reported as ECONNRESET rather than ETIMEDOUT, IPv6.
+//! Not yet: IP fragmentation (datagrams larger than the path MTU fail with EMSGSIZE,
+//! received fragments are dropped), ICMP errors from routers for TCP, IPv6.
 //!
 //! Semantics follow Linux at the errno level because Alpine's programs drive these
 //! objects through the Linux personality; tests compare against a second stack on an
@@ -60,6 +63,7 @@ pub mod error;
 mod finwatch;
 pub mod icmp;
 pub mod info;
+mod mss;
 mod neighbors;
 pub mod options;
 pub mod packet;

@@ -60,7 +60,7 @@ impl RawSock {
             return Err(NetError::AccessDenied);
         }
         let total = data.len() + 20;
-        if total > env.link.mtu() {
+        if total > env.path_mtu(dst) {
             return Err(NetError::MsgSize);
         }
         let src = match self.bound_ip {

@@ -159,11 +159,11 @@ impl UdpSock {
         if dest.port() == 0 {
             return Err(NetError::Invalid);
         }
-        // No IP fragmentation: a datagram must fit the link (Linux with IP_PMTUDISC_DO).
-        if data.len() > MAX_UDP_PAYLOAD || data.len() + 28 > env.link.mtu() {
+        let dst = Env::normalize_dst(*dest.ip());
+        // No IP fragmentation: a datagram must fit the path (Linux with IP_PMTUDISC_DO).
+        if data.len() > MAX_UDP_PAYLOAD || data.len() + 28 > env.path_mtu(dst) {
             return Err(NetError::MsgSize);
         }
-        let dst = Env::normalize_dst(*dest.ip());
         if dst.is_broadcast() && !self.opts.broadcast {
             return Err(NetError::AccessDenied);
         }

@@ -127,6 +127,18 @@ fn udp_loopback() {
     let r = s.recv_from(&mut buf, false).unwrap();
     assert_eq!(*r.from.ip(), LO);
     assert_eq!(net.b.stats().link.rx_frames, 0);
+    // Loopback has Linux's 64 KiB MTU: a 60 000-byte datagram goes through whole.
+    let big = vec![0x5au8; 60_000];
+    assert_eq!(c.send_to(&big, Some(sa(LO, 7000))), Ok(60_000));
+    assert_eq!(
+        c.send_to(&[0u8; 65_508], Some(sa(LO, 7000))),
+        Err(NetError::MsgSize)
+    );
+    assert!(net.run_until(Duration::from_secs(1), || s
+        .readiness()
+        .contains(Readiness::IN)));
+    let mut buf = vec![0u8; 65_536];
+    assert_eq!(s.recv_from(&mut buf, false).unwrap().copied, 60_000);
 }
 
 fn echo(id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {

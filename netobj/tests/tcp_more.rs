@@ -147,6 +147,47 @@ fn transfer(net: &Net, total: usize) -> Vec<u8> {
 }
 
 #[test]
+fn mss_is_clamped_so_mismatched_mtus_still_carry_tcp() {
+    // A has a 1500-byte device, B a 9000-byte one; both interfaces think 64 KiB.
+    let net = Net::with_mtus(
+        0.0,
+        Duration::from_millis(1),
+        [1500, 9000],
+        config(A_IP, 1),
+        config(B_IP, 2),
+    );
+    transfer(&net, 4 << 20);
+    assert_eq!(net.wire.oversized(), 0, "no segment exceeded a device MTU");
+}
+
+#[test]
+fn loopback_carries_64k_segments() {
+    let net = Net::new();
+    let l = net.a.create_tcp(root()).unwrap();
+    l.bind(sa([127, 0, 0, 1].into(), 9500)).unwrap();
+    l.listen(1).unwrap();
+    let c = net.a.create_tcp(root()).unwrap();
+    let _ = c.connect(sa([127, 0, 0, 1].into(), 9500));
+    assert!(net.run_until(Duration::from_secs(1), || l
+        .readiness()
+        .contains(Readiness::IN)));
+    let (s, _) = l.accept().unwrap();
+    let before = net.a.stats().link.loopback_frames;
+    c.send(&vec![1u8; 200_000]).unwrap();
+    let mut got = 0;
+    let mut buf = vec![0u8; 1 << 18];
+    assert!(net.run_until(Duration::from_secs(2), || {
+        got += s.recv(&mut buf, false).unwrap_or(0);
+        got == 200_000
+    }));
+    let frames = net.a.stats().link.loopback_frames - before;
+    assert!(
+        frames < 20,
+        "200 KB in {frames} frames: 64 KiB segments, not 1460-byte ones"
+    );
+}
+
+#[test]
 fn lossy_delayed_link_delivers_every_byte_in_order() {
     let net = Net::with(0.05, Duration::from_millis(20), 1500);
     transfer(&net, 2 << 20);

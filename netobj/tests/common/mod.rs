@@ -47,6 +47,8 @@ pub struct WireState {
     rng: u64,
     pub dropped: u64,
     pub delivered: u64,
+    /// Frames refused for exceeding the sender's MTU.
+    pub oversized: u64,
     /// When set, side N has no stack: frames to it vanish (a host that is down).
     pub blackhole: [bool; 2],
     /// When set, side N answers ARP but drops every IPv4 packet (a host that is up but
@@ -79,11 +81,17 @@ impl Wire {
                 rng: seed | 1,
                 dropped: 0,
                 delivered: 0,
+                oversized: 0,
                 blackhole: [false, false],
                 drop_ip: [false, false],
             })),
             clock,
         }
+    }
+
+    /// Frames refused for exceeding the sender's MTU.
+    pub fn oversized(&self) -> u64 {
+        self.state.lock().unwrap().oversized
     }
 
     pub fn end(&self, side: usize, mtu: usize) -> WireEnd {
@@ -142,6 +150,11 @@ impl NetDevice for WireEnd {
     fn transmit(&mut self, frame: &[u8]) -> bool {
         let now = self.wire.clock.now();
         let mut s = self.wire.state.lock().unwrap();
+        // Like a real NIC: a frame over the MTU never makes it onto the wire.
+        if frame.len() > self.mtu + 14 {
+            s.oversized += 1;
+            return false;
+        }
         let other = 1 - self.side;
         let ipv4 = frame.get(12..14) == Some(&[0x08, 0x00][..]);
         if s.blackhole[other] || (s.drop_ip[other] && ipv4) || (s.loss > 0.0 && s.rand() < s.loss) {
@@ -189,11 +202,22 @@ impl Net {
         ca: StackConfig,
         cb: StackConfig,
     ) -> Net {
+        Net::with_mtus(loss, delay, [mtu, mtu], ca, cb)
+    }
+
+    /// Two stacks whose devices have different MTUs.
+    pub fn with_mtus(
+        loss: f64,
+        delay: Duration,
+        mtus: [usize; 2],
+        ca: StackConfig,
+        cb: StackConfig,
+    ) -> Net {
         let clock = Clock::default();
         clock.set(Instant::from_secs(1));
         let wire = Wire::new(clock.clone(), loss, delay, 0x1234_5678);
-        let a = NetStack::new(Box::new(wire.end(0, mtu)), ca, clock.now());
-        let b = NetStack::new(Box::new(wire.end(1, mtu)), cb, clock.now());
+        let a = NetStack::new(Box::new(wire.end(0, mtus[0])), ca, clock.now());
+        let b = NetStack::new(Box::new(wire.end(1, mtus[1])), cb, clock.now());
         Net { clock, wire, a, b }
     }
 
