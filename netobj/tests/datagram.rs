@@ -336,3 +336,44 @@ fn a_nonsense_prefix_in_the_config_does_not_panic() {
         "a /32 has no neighbours"
     );
 }
+
+#[test]
+fn a_stack_without_an_address_hears_dhcp_broadcasts_on_a_packet_endpoint() {
+    // udhcpc's situation: no address yet, a packet socket, the server broadcasting.
+    let unconfigured = netobj::StackConfig {
+        address: None,
+        ..config(A_IP, 9)
+    };
+    let net = Net::with_config(
+        0.0,
+        Duration::from_millis(1),
+        1500,
+        unconfigured,
+        config(B_IP, 8),
+    );
+    let pk = net.a.create_packet(root(), netobj::ETH_P_IP).unwrap();
+    let u = net.a.create_udp(root()).unwrap();
+    assert_eq!(
+        u.connect(sa(B_IP, 67)),
+        Err(NetError::NetUnreach),
+        "no address, no route"
+    );
+    let server = net.b.create_udp(root()).unwrap();
+    server.bind(sa(0.into(), 67)).unwrap();
+    server.set_option(SockOpt::Broadcast, 1).unwrap();
+    assert_eq!(
+        server.send_to(b"DHCPOFFER", Some(sa(Ipv4Addr::BROADCAST, 68))),
+        Ok(9)
+    );
+    net.run_for(Duration::from_millis(10));
+    let mut buf = [0u8; 128];
+    let r = pk.recv_from(&mut buf, false).unwrap();
+    assert_eq!(&buf[16..20], &Ipv4Addr::BROADCAST.octets());
+    assert_eq!(&buf[28..r.copied], b"DHCPOFFER");
+    // Once configured (as udhcpc's script would, through Configure), UDP works.
+    net.a
+        .configure(root(), netobj::Configure::Address(Some((A_IP, 24))))
+        .unwrap();
+    assert_eq!(u.connect(sa(B_IP, 67)), Ok(()));
+    assert_eq!(*u.local_addr().unwrap().ip(), A_IP);
+}
