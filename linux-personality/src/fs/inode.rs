@@ -645,7 +645,8 @@ fn resize_file(sb: &Superblock, file: &mut Vec<u8>, len: u64) -> Result<(), Errn
     let new = usize::try_from(len).map_err(|_| Errno::EFBIG)?;
     if len > old {
         sb.charge(len - old)?;
-        if file.try_reserve_exact(new - file.len()).is_err() {
+        // Amortized growth: appending a file chunk by chunk must not copy it each time.
+        if file.try_reserve(new - file.len()).is_err() {
             sb.uncharge(len - old);
             return Err(Errno::ENOSPC);
         }
