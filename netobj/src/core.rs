@@ -98,6 +98,12 @@ pub(crate) struct Env {
     /// Packets still waiting in the device when `poll` yielded.
     pub more_rx: bool,
     pub finwatch: FinWatch,
+    /// A raw ICMP socket that hears every ICMP message, for the errors smoltcp does not
+    /// route to TCP (see `collect_icmp_errors`).
+    pub icmp_sink: SocketHandle,
+    /// Destination-unreachable errors about our TCP segments heard in this poll, by
+    /// (local port, remote address, remote port). Cleared every poll.
+    pub tcp_errors: Vec<((u16, Ipv4Addr, u16), NetError)>,
 }
 
 impl Env {
@@ -141,6 +147,27 @@ impl Env {
             Ok(addr)
         } else {
             Err(NetError::NetUnreach)
+        }
+    }
+
+    /// Read the ICMP sink: destination-unreachable messages quoting a TCP segment of ours
+    /// become `tcp_errors` (a connecting endpoint fails with them, as Linux fails a
+    /// SYN_SENT socket on a hard ICMP error); everything else is dropped.
+    fn collect_icmp_errors(&mut self) {
+        let sink = self
+            .sockets
+            .get_mut::<smoltcp::socket::raw::Socket>(self.icmp_sink);
+        while let Ok(pkt) = sink.recv() {
+            let ihl = usize::from(pkt.first().copied().unwrap_or(0) & 0x0f) * 4;
+            let Some(icmp) = pkt.get(ihl..).filter(|_| ihl >= 20) else {
+                continue;
+            };
+            if let Some(u) = crate::datagram::icmp_unreachable(icmp) {
+                if u.proto == 6 && self.tcp_errors.len() < 64 {
+                    self.tcp_errors
+                        .push(((u.src_port, *u.dst.ip(), u.dst.port()), u.err));
+                }
+            }
         }
     }
 
@@ -258,8 +285,10 @@ impl Core {
         env.finwatch.check(now, &env.sockets, &mut env.link);
         self.distribute_captured();
         self.env.reap_orphans();
+        self.env.collect_icmp_errors();
         let wakers = self.refresh_all();
         self.env.link.tx.rst_sent.clear();
+        self.env.tcp_errors.clear();
         wakers
     }
 

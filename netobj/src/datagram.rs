@@ -30,6 +30,52 @@ pub fn internet_checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// What an ICMP destination-unreachable message says about a datagram we sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unreachable {
+    /// The protocol of the original datagram (6 TCP, 17 UDP).
+    pub proto: u8,
+    /// Its source port (ours).
+    pub src_port: u16,
+    /// Its destination.
+    pub dst: SocketAddrV4,
+    /// The errno Linux maps the code to (icmp_err_convert).
+    pub err: crate::error::NetError,
+}
+
+/// Parse an ICMP message (starting at its header); None unless it is a destination
+/// unreachable quoting at least the original IP header and 4 bytes of ports.
+pub(crate) fn icmp_unreachable(icmp: &[u8]) -> Option<Unreachable> {
+    use crate::error::NetError as E;
+    if *icmp.first()? != 3 {
+        return None;
+    }
+    let err = match *icmp.get(1)? {
+        0 | 6 | 9 | 11 => E::NetUnreach,
+        2 => E::NoProtoOpt,
+        3 => E::ConnRefused,
+        4 => E::MsgSize,
+        5 => E::OpNotSupported,
+        _ => E::HostUnreach,
+    };
+    let ip = icmp.get(8..)?;
+    let ihl = usize::from(*ip.first()? & 0x0f) * 4;
+    if ihl < 20 {
+        return None;
+    }
+    let d = ip.get(16..20)?;
+    let ports = ip.get(ihl..ihl + 4)?;
+    Some(Unreachable {
+        proto: *ip.get(9)?,
+        src_port: u16::from_be_bytes([ports[0], ports[1]]),
+        dst: SocketAddrV4::new(
+            core::net::Ipv4Addr::new(d[0], d[1], d[2], d[3]),
+            u16::from_be_bytes([ports[2], ports[3]]),
+        ),
+        err,
+    })
+}
+
 /// Copy as much of `src` as fits into `dst`; returns the count.
 pub(crate) fn copy_into(dst: &mut [u8], src: &[u8]) -> usize {
     let n = dst.len().min(src.len());

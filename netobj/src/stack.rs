@@ -112,9 +112,22 @@ impl NetStack {
         let mut ic = Config::new(HardwareAddress::Ethernet(EthernetAddress(link.mac())));
         ic.random_seed = config.random_seed;
         let iface = Interface::new(ic, &mut link, now);
+        let mut sockets = SocketSet::new(Vec::new());
+        let sink = smoltcp::socket::raw::Socket::new(
+            Some(smoltcp::wire::IpVersion::Ipv4),
+            Some(smoltcp::wire::IpProtocol::Icmp),
+            smoltcp::socket::raw::PacketBuffer::new(
+                alloc::vec![smoltcp::socket::raw::PacketMetadata::EMPTY; 32],
+                alloc::vec![0; 16 * 1024],
+            ),
+            smoltcp::socket::raw::PacketBuffer::new(Vec::new(), Vec::new()),
+        );
+        let icmp_sink = sockets.add(sink);
         let mut env = Env {
             iface,
-            sockets: SocketSet::new(Vec::new()),
+            sockets,
+            icmp_sink,
+            tcp_errors: Vec::new(),
             link,
             ports: Ports::new(config.random_seed),
             orphans: Vec::new(),
@@ -258,7 +271,8 @@ impl NetStack {
         Stats {
             link: core.env.link.tx.stats,
             endpoints: core.endpoints.len(),
-            sockets: core.env.sockets.iter().count(),
+            // The stack's own ICMP sink is not a socket anyone asked for.
+            sockets: core.env.sockets.iter().count() - 1,
             orphans: core.env.orphans.len(),
             address: core.env.cfg.address,
             gateway: core.env.cfg.gateway,

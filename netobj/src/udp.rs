@@ -23,7 +23,7 @@ use smoltcp::socket::{icmp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use crate::core::{EndpointId, Env, Handle, Kind};
-use crate::datagram::{copy_into, Received};
+use crate::datagram::{copy_into, icmp_unreachable, Received};
 use crate::error::{NetError, NetResult};
 use crate::options::{Options, SockKind, SockOpt};
 use crate::ports::Proto;
@@ -237,9 +237,9 @@ impl UdpSock {
         let errs = env.sockets.get_mut::<icmp::Socket>(b.errors);
         while let Ok((pkt, _from)) = errs.recv() {
             let Some(remote) = self.remote else { continue };
-            if let Some((dst, err)) = icmp_error(pkt) {
-                if dst == remote {
-                    self.error = Some(err);
+            if let Some(u) = icmp_unreachable(pkt) {
+                if u.proto == 17 && u.dst == remote {
+                    self.error = Some(u.err);
                 }
             }
         }
@@ -319,30 +319,6 @@ fn eof() -> Received {
         len: 0,
         from: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
     }
-}
-
-/// Parse an ICMP destination-unreachable message: the original datagram's destination
-/// and the errno Linux maps the code to.
-fn icmp_error(pkt: &[u8]) -> Option<(SocketAddrV4, NetError)> {
-    if pkt.len() < 8 + 20 + 8 || pkt[0] != 3 {
-        return None;
-    }
-    let err = match pkt[1] {
-        0 | 6 | 9 | 11 => NetError::NetUnreach,
-        1 | 7 | 10 | 12 => NetError::HostUnreach,
-        3 => NetError::ConnRefused,
-        2 => NetError::ConnRefused, // protocol unreachable: Linux says ENOPROTOOPT-ish; refused is close
-        4 => NetError::MsgSize,
-        _ => NetError::HostUnreach,
-    };
-    let ip = &pkt[8..];
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
-    let udp = ip.get(ihl..ihl + 4)?;
-    Some((
-        SocketAddrV4::new(dst, u16::from_be_bytes([udp[2], udp[3]])),
-        err,
-    ))
 }
 
 /// A UDP endpoint (a Linux SOCK_DGRAM socket). Dropping it is close().

@@ -256,3 +256,35 @@ fn bulk_transfer_through_tap_is_complete() {
     let rtt = tap_rtt(2000);
     println!("TAP: NetStack -> Linux {up:.0} MiB/s, Linux -> NetStack {down:.0} MiB/s, round trip {rtt:.1} µs");
 }
+
+#[test]
+fn linux_as_router_refuses_with_icmp_net_unreachable() {
+    if skip() {
+        return;
+    }
+    if !Command::new("sysctl")
+        .args(["-n", "kernel.ostype"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("SKIPPED: no sysctl to enable forwarding in the test namespace");
+        return;
+    }
+    in_netns(|| {
+        let net = TapNet::new();
+        // Forwarding on in this namespace only (its own sysctl), no route beyond the TAP
+        // network: Linux answers a forwarded SYN with ICMP net unreachable.
+        sh(&["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+        let gw = netobj::Configure::Gateway(Some(LINUX));
+        net.stack.configure(root(), gw).unwrap();
+        let far = sa([10, 99, 99, 99].into(), 80);
+        let c = net.stack.create_tcp(root()).unwrap();
+        assert_eq!(c.connect(far), Err(NetError::InProgress));
+        assert!(net.pump(Std::from_secs(5), || c.readiness().contains(Readiness::ERR)));
+        assert_eq!(c.connect(far), Err(NetError::NetUnreach));
+        // Linux's own answer to the same connect: ENETUNREACH too.
+        let linux =
+            TcpStream::connect_timeout(&"10.99.99.99:80".parse().unwrap(), Std::from_secs(5));
+        assert_eq!(linux.unwrap_err().raw_os_error(), Some(101));
+    });
+}

@@ -348,3 +348,62 @@ fn a_dead_host_on_the_local_network_gives_ehostunreach_after_three_arp_probes() 
         .contains(Readiness::OUT)));
     assert_eq!(c.connect(sa(B_IP, 80)), Ok(()));
 }
+
+/// An ICMP destination-unreachable (code `code`) from B to A quoting a TCP segment from
+/// A's `port` to `dst`, as a router would send it.
+fn icmp_unreachable_frame(code: u8, port: u16, dst: std::net::SocketAddrV4) -> Vec<u8> {
+    let mut quoted = vec![0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    quoted.extend_from_slice(&A_IP.octets());
+    quoted.extend_from_slice(&dst.ip().octets());
+    quoted.extend_from_slice(&port.to_be_bytes());
+    quoted.extend_from_slice(&dst.port().to_be_bytes());
+    quoted.extend_from_slice(&[0, 0, 0, 1]); // sequence number
+    let mut icmp = vec![3, code, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&quoted);
+    let c = netobj::internet_checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0];
+    ip.extend_from_slice(&B_IP.octets());
+    ip.extend_from_slice(&A_IP.octets());
+    let total = (20 + icmp.len()) as u16;
+    ip[2..4].copy_from_slice(&total.to_be_bytes());
+    let c = netobj::internet_checksum(&ip);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut frame = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
+    frame.extend_from_slice(&ip);
+    frame.extend_from_slice(&icmp);
+    frame
+}
+
+#[test]
+fn a_routers_icmp_unreachable_fails_the_connect() {
+    let cfg = netobj::StackConfig {
+        gateway: Some(B_IP),
+        ..config(A_IP, 3)
+    };
+    let net = Net::with_config(0.0, Duration::from_millis(1), 1500, cfg, config(B_IP, 4));
+    let far = sa([203, 0, 113, 9].into(), 80);
+    for (code, errno) in [(1u8, 113), (0, 101), (3, 111)] {
+        let c = net.a.create_tcp(root()).unwrap();
+        assert_eq!(c.connect(far), Err(NetError::InProgress));
+        net.run_for(Duration::from_millis(20)); // the SYN went to the gateway
+        assert!(!c.readiness().contains(Readiness::ERR));
+        let port = c.local_addr().unwrap().port();
+        // An error about another connection changes nothing.
+        net.wire
+            .inject(0, icmp_unreachable_frame(code, port.wrapping_add(1), far));
+        net.run_for(Duration::from_millis(5));
+        assert!(!c.readiness().contains(Readiness::ERR));
+        net.wire.inject(0, icmp_unreachable_frame(code, port, far));
+        net.run_for(Duration::from_millis(5));
+        assert_eq!(c.option(SockOpt::Error), Ok(errno), "code {code}");
+    }
+    // An established connection ignores them (soft errors, as on Linux).
+    let (c, _s) = established(&net, 8200);
+    let port = c.local_addr().unwrap().port();
+    net.wire
+        .inject(0, icmp_unreachable_frame(1, port, sa(B_IP, 8200)));
+    net.run_for(Duration::from_millis(5));
+    assert_eq!(c.option(SockOpt::Error), Ok(0));
+    assert_eq!(c.send(b"fine"), Ok(4));
+}

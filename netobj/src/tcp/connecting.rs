@@ -70,6 +70,12 @@ impl Connecting {
         let dead_hop = env
             .next_hop(*self.remote.ip())
             .is_some_and(|hop| env.link.tx.arp.unreachable(hop, env.now));
+        let key = (self.local.port(), *self.remote.ip(), self.remote.port());
+        let icmp = env
+            .tcp_errors
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, e)| e);
         let sock = env.sockets.get_mut::<Socket>(handle);
         let failure = match sock.state() {
             TcpState::SynSent | TcpState::SynReceived if env.now >= self.deadline => {
@@ -77,6 +83,8 @@ impl Connecting {
             }
             // Linux: the neighbour failed, the queued SYN is dropped with EHOSTUNREACH.
             TcpState::SynSent if dead_hop => Some(NetError::HostUnreach),
+            // A router's hard ICMP error ends a connect (EHOSTUNREACH, ENETUNREACH...).
+            TcpState::SynSent if icmp.is_some_and(|e| e != NetError::MsgSize) => icmp,
             TcpState::SynSent | TcpState::SynReceived => None,
             TcpState::Closed | TcpState::Listen => Some(NetError::ConnRefused),
             _ => return Progress::Established(handle),
