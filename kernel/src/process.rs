@@ -164,6 +164,7 @@ impl Process {
         };
         if let Some(t) = &me {
             t.waiting_on.store(key, Ordering::Release);
+            log::trace!("wait: pid {} tid {} on key {:#x}", self.pid, t.tid, key);
         }
         let mut done = false;
         waits::wait(key, &mut || {

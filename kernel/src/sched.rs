@@ -4,8 +4,9 @@
 //! registers on the old stack and resumes the new one. The timer interrupt wakes
 //! sleepers and, when the running thread has used its slice, switches from inside the
 //! interrupt (the interrupted state stays on that thread's stack until it runs again).
-//! Blocking is race-free on one CPU because the condition check and the block happen
-//! with interrupts disabled ([`WaitQueue::wait_until`]).
+//! Blocking registers the waiter before testing its condition
+//! ([`WaitQueue::wait_until`]), so no wake-up is lost and conditions may take ordinary
+//! locks; a preempted thread that was about to wait stays runnable.
 
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
@@ -153,12 +154,38 @@ fn with<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
 }
 
 fn idle_thread() {
+    let mut idle_since = time::uptime_ns();
+    let mut reported = false;
     loop {
         interrupts::disable();
         if with(|s| !s.run_queue.is_empty()) {
             schedule();
+            idle_since = time::uptime_ns();
+            reported = false;
+        }
+        // With log=debug, a system idle for 5 s with blocked threads says who waits:
+        // the first thing to look at when something hangs.
+        if !reported
+            && log::log_enabled!(log::Level::Debug)
+            && time::uptime_ns() - idle_since > 5_000_000_000
+        {
+            reported = true;
+            dump();
         }
         interrupts::enable_and_hlt();
+    }
+}
+
+/// Logs every thread and its state (debugging aid).
+pub fn dump() {
+    let lines: Vec<(ThreadId, &'static str, State, u64)> = with(|s| {
+        s.threads
+            .iter()
+            .map(|(id, t)| (*id, t.name, t.state, t.wake_at))
+            .collect()
+    });
+    for (id, name, state, wake) in lines {
+        log::debug!("sched: thread {id} {name} {state:?} wake_at={wake}");
     }
 }
 
@@ -244,13 +271,19 @@ fn spawn_inner(name: &'static str, f: Entry, runnable: bool, cr3: u64) -> Thread
 /// Gives up the CPU; `prepare` runs under the scheduler lock first (to change the
 /// current thread's state atomically with the switch).
 fn schedule_with(prepare: impl FnOnce(&mut Scheduler)) {
+    schedule_inner(prepare, false);
+}
+
+fn schedule_inner(prepare: impl FnOnce(&mut Scheduler), preempt: bool) {
     let were_enabled = interrupts::are_enabled();
     interrupts::disable();
     let switch = with(|s| {
         prepare(s);
         let cur = s.current;
         let cur_state = s.threads[&cur].state;
-        if cur_state == State::Running {
+        if cur_state == State::Running || (preempt && cur_state == State::Blocked) {
+            // A preempted thread is still runnable even if it was preparing to wait:
+            // it has not tested its condition yet, and will re-register when it does.
             s.threads.get_mut(&cur).unwrap().state = State::Ready;
             if cur != s.idle {
                 s.run_queue.push_back(cur);
@@ -412,7 +445,7 @@ pub fn on_timer_tick() {
         !s.run_queue.is_empty() && (s.slice_left == 0 || s.current == s.idle)
     };
     if resched {
-        schedule();
+        schedule_inner(|_| {}, true);
     }
 }
 
@@ -433,23 +466,26 @@ impl WaitQueue {
         }
     }
 
-    /// Blocks until `cond` holds. `cond` is evaluated with interrupts disabled.
+    /// Blocks until `cond` holds. The thread registers as a waiter *before* testing
+    /// `cond` (Linux's prepare_to_wait), so a wake-up between the test and the sleep
+    /// is never lost, and `cond` runs with interrupts enabled: it may take ordinary
+    /// locks even if their holder is a preempted thread.
     pub fn wait_until(&self, mut cond: impl FnMut() -> bool) {
+        let me = current();
         loop {
-            let were_enabled = interrupts::are_enabled();
-            interrupts::disable();
+            self.waiters.lock().push_back(me);
+            with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
             if cond() {
-                if were_enabled {
-                    interrupts::enable();
-                }
+                with(|s| {
+                    let t = s.threads.get_mut(&me).unwrap();
+                    // Woken meanwhile (Ready, queued) or not: either way, running on.
+                    t.state = State::Running;
+                });
+                self.waiters.lock().retain(|&x| x != me);
                 return;
             }
-            let me = current();
-            self.waiters.lock().push_back(me);
-            schedule_with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
-            if were_enabled {
-                interrupts::enable();
-            }
+            // Still Blocked: sleep until woken. Woken already (Ready): this is a yield.
+            schedule_with(|_| {});
         }
     }
 

@@ -17,6 +17,9 @@ fn clock() -> (i64, i64) {
 }
 
 pub fn init() {
+    // Files whose state changes outside a system call (a pipe end closed at exit)
+    // wake their waiters through the kernel's wait queues.
+    linux_personality::file::set_waker(crate::waits::wake);
     // tmpfs may use half of the free memory, as Linux's default size= for tmpfs.
     let limit = crate::mm::frames::stats().free * crate::mm::PAGE_SIZE / 2;
     let entries: Vec<CpioEntry<'_>> = crate::initramfs::entries()

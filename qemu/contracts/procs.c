@@ -50,7 +50,11 @@ int main(int argc, char **argv) {
     }
     close(fds[0]);
     CHECK("WNOHANG while the child waits on the pipe", waitpid(p, &st, WNOHANG));
-    CHECK("write to pipe", write(fds[1], "hello world", 11));
+    /* Let the child block in read first: the write must wake it. */
+    usleep(50000);
+    CHECK("write to pipe", write(fds[1], "hello", 5));
+    usleep(50000);
+    CHECK("write more", write(fds[1], " world", 6));
     close(fds[1]);
     waitpid(p, &st, 0);
     report("child 2", st);
