@@ -39,12 +39,14 @@
 //! refilled pool of smoltcp sockets (a LISTEN socket becomes its connection); SYNs to a
 //! full backlog are dropped like Linux, not refused; half-open connections time out
 //! after 63 s; a connect to a host that never answers ARP fails with EHOSTUNREACH
-//! (`neighbors`); smoltcp's timeout is armed only while data waits for an ACK or
-//! keepalive runs, and a connection it gives up on reports ETIMEDOUT; a watchdog
-//! re-sends a FIN that smoltcp 0.14 forgets after a fast retransmit (`finwatch`).
+//! (`neighbors`) and one a router answers with ICMP unreachable fails with its errno
+//! (a stack-wide ICMP sink, as smoltcp routes no ICMP errors to TCP); smoltcp's timeout
+//! is armed only while data waits for an ACK or keepalive runs, and a connection it
+//! gives up on reports ETIMEDOUT; a watchdog re-sends a FIN that smoltcp 0.14 forgets
+//! after a fast retransmit (`finwatch`).
 //!
 //! Not yet: IP fragmentation (datagrams larger than the path MTU fail with EMSGSIZE,
-//! received fragments are dropped), ICMP errors from routers for TCP, IPv6.
+//! received fragments are dropped), IPv6, out-of-band data, SO_LINGER.
 //!
 //! Semantics follow Linux at the errno level because Alpine's programs drive these
 //! objects through the Linux personality; tests compare against a second stack on an
