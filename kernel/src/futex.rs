@@ -18,7 +18,7 @@ const KEY_FUTEX: u64 = 1 << 59;
 static GENERATION: IrqMutex<BTreeMap<u64, u64>> = IrqMutex::new(BTreeMap::new());
 
 fn key(p: &Process, uaddr: u64) -> Result<u64, Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let t = p.mm.lock().aspace.translate(uaddr).ok_or(Errno::EFAULT)?;
