@@ -141,6 +141,8 @@ impl Listening {
         let h = self.pending.remove(i)?;
         let sock = env.sockets.get::<Socket>(h);
         let (Some(l), Some(r)) = (sock.local_endpoint(), sock.remote_endpoint()) else {
+            // Established sockets always know both ends; never leak one that does not.
+            env.sockets.remove(h);
             return None;
         };
         let (IpAddress::Ipv4(la), IpAddress::Ipv4(ra)) = (l.addr, r.addr);
