@@ -178,7 +178,14 @@ impl Kernel for Ctx<'_> {
         want
     }
 
-    fn mmap_anon(&mut self, addr: u64, len: u64, p: LinuxProt, fixed: bool) -> Result<u64, Errno> {
+    fn mmap_anon(
+        &mut self,
+        addr: u64,
+        len: u64,
+        p: LinuxProt,
+        fixed: bool,
+        init: &[u8],
+    ) -> Result<u64, Errno> {
         let mut mm = self.proc.mm.lock();
         let start = if fixed {
             let mut va = addr;
@@ -196,7 +203,23 @@ impl Kernel for Ctx<'_> {
         };
         let mut va = start;
         while va < start + len {
-            if mm.aspace.map_zeroed(va, prot(p)).is_err() {
+            let page = mm.aspace.map_zeroed(va, prot(p));
+            if let Ok(phys) = page {
+                // The initial bytes go in through the direct map, whatever the protection.
+                let off = (va - start) as usize;
+                if off < init.len() {
+                    let n = (init.len() - off).min(PAGE_SIZE as usize);
+                    // SAFETY: a fresh frame of this address space, through the direct map.
+                    unsafe {
+                        core::ptr::copy_nonoverlapping(
+                            init[off..].as_ptr(),
+                            crate::mm::phys_to_virt(phys) as *mut u8,
+                            n,
+                        )
+                    };
+                }
+            }
+            if page.is_err() {
                 let mut u = start;
                 while u < va {
                     mm.aspace.unmap(u);

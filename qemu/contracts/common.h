@@ -20,6 +20,7 @@ static const char *errname(int e) {
     case E2BIG: return "E2BIG";
     case ENOEXEC: return "ENOEXEC";
     case ESPIPE: return "ESPIPE";
+    case ENODEV: return "ENODEV";
     case ETIMEDOUT: return "ETIMEDOUT";
     case ECHILD: return "ECHILD";
     case EPIPE: return "EPIPE";

@@ -143,3 +143,13 @@ fn stack() {
 fn threads() {
     contract("threads", &[]);
 }
+
+#[test]
+fn mmapfile() {
+    contract("mmapfile", &[]);
+}
+
+#[test]
+fn timeids() {
+    contract("timeids", &[]);
+}

@@ -58,6 +58,11 @@ impl FakeKernel {
         }
     }
 
+    /// Sets the process's umask directly.
+    pub fn umask_to(&mut self, mask: u32) {
+        self.fs.umask = mask;
+    }
+
     /// Scratch user memory (never reused within a test).
     pub fn alloc(&mut self, len: u64) -> u64 {
         let at = self.next;
@@ -196,7 +201,7 @@ impl Kernel for FakeKernel {
     fn brk(&mut self, addr: u64) -> u64 {
         addr
     }
-    fn mmap_anon(&mut self, _a: u64, _l: u64, _p: Prot, _f: bool) -> Result<u64, Errno> {
+    fn mmap_anon(&mut self, _a: u64, _l: u64, _p: Prot, _f: bool, _i: &[u8]) -> Result<u64, Errno> {
         Err(ENOMEM)
     }
     fn munmap(&mut self, _a: u64, _l: u64) -> Result<(), Errno> {

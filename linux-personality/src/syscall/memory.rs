@@ -64,11 +64,48 @@ pub fn mmap<K: Kernel>(
         return Err(Errno::ENOMEM);
     }
     if flags & MAP_ANONYMOUS == 0 {
-        // File mappings need a mappable file; none of today's files is one yet.
-        k.with_caps(|sys, t| t.get(sys, fd as i32 as i64, caps::Rights::empty()))?;
+        let data = file_bytes(k, fd, off, len, flags & MAP_TYPE != MAP_PRIVATE && p.write)?;
+        return k.mmap_anon(addr, len, p, fixed, &data);
+    }
+    k.mmap_anon(addr, len, p, fixed, &[])
+}
+
+/// The bytes a file mapping starts with: `len` bytes of the file from `off` (zeros
+/// past its end). Private mappings are copies by definition; a shared mapping that can
+/// be written would need its pages to be the file's own, which tmpfs does not keep
+/// yet, so that case is ENODEV (as Linux answers for a file system that cannot map).
+fn file_bytes<K: Kernel>(
+    k: &mut K,
+    fd: u64,
+    off: u64,
+    len: u64,
+    shared_write: bool,
+) -> Result<alloc::vec::Vec<u8>, Errno> {
+    use crate::file::flags::{O_ACCMODE, O_RDWR, O_WRONLY};
+    let f = k.with_caps(|sys, t| t.get(sys, fd as i32 as i64, caps::Rights::empty()))?;
+    let mode = f.status() & O_ACCMODE;
+    if mode == O_WRONLY || (shared_write && mode != O_RDWR) {
+        return Err(Errno::EACCES);
+    }
+    if !f.ops.seekable() {
         return Err(Errno::ENODEV);
     }
-    k.mmap_anon(addr, len, p, fixed)
+    if shared_write {
+        return Err(Errno::ENODEV);
+    }
+    let size = f.ops.stat().size;
+    let want = size.saturating_sub(off).min(len) as usize;
+    let mut data = alloc::vec![0u8; want];
+    let mut done = 0;
+    while done < want {
+        let n = f.ops.read(off + done as u64, &mut data[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    data.truncate(done);
+    Ok(data)
 }
 
 pub fn munmap<K: Kernel>(k: &mut K, addr: u64, len: u64) -> SysResult {

@@ -56,9 +56,17 @@ pub trait Kernel {
     fn exit_thread(&mut self, code: u8) -> !;
     /// Moves the program break; returns the new (or, on failure, unchanged) break.
     fn brk(&mut self, addr: u64) -> u64;
-    /// Maps `len` bytes (page multiple) of zeroed anonymous memory; `addr` is a hint
-    /// unless `fixed`. Returns the address.
-    fn mmap_anon(&mut self, addr: u64, len: u64, prot: Prot, fixed: bool) -> Result<u64, Errno>;
+    /// Maps `len` bytes (page multiple) of private memory holding `init` followed by
+    /// zeros (a file mapping's bytes, or nothing for anonymous memory); `addr` is a
+    /// hint unless `fixed`. Returns the address.
+    fn mmap_anon(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        fixed: bool,
+        init: &[u8],
+    ) -> Result<u64, Errno>;
     fn munmap(&mut self, addr: u64, len: u64) -> Result<(), Errno>;
     fn mprotect(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), Errno>;
     fn set_fs_base(&mut self, base: u64);
