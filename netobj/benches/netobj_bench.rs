@@ -193,6 +193,9 @@ fn main() {
                 total >> 20
             );
             println!("  tcp bulk Linux -> NetStack: {down:8.1} MiB/s");
+            let up = common::tap::tap_throughput_mtu(true, total / 4, 1500);
+            let down = common::tap::tap_throughput_mtu(false, total / 4, 1500);
+            println!("  at MTU 1500: NetStack -> Linux {up:8.1} MiB/s, Linux -> NetStack {down:8.1} MiB/s");
             println!(
                 "  tcp round trip, 32 bytes:  {:6.2} µs",
                 common::tap::tap_rtt(rounds / 4)

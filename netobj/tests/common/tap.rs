@@ -131,22 +131,19 @@ pub struct TapNet {
 
 impl TapNet {
     pub fn new() -> TapNet {
+        TapNet::with_mtu(TAP_MTU)
+    }
+
+    /// The same with a given MTU on both sides of the TAP device.
+    pub fn with_mtu(mtu: usize) -> TapNet {
         sh(&["ip", "link", "set", "lo", "up"]);
-        let tap = Tap::open("wtap0", TAP_MTU);
+        let tap = Tap::open("wtap0", mtu);
         let waiter = Tap {
             file: tap.file.try_clone().unwrap(),
-            mtu: TAP_MTU,
+            mtu,
         };
         sh(&["ip", "addr", "add", "192.168.77.1/24", "dev", "wtap0"]);
-        sh(&[
-            "ip",
-            "link",
-            "set",
-            "wtap0",
-            "mtu",
-            &TAP_MTU.to_string(),
-            "up",
-        ]);
+        sh(&["ip", "link", "set", "wtap0", "mtu", &mtu.to_string(), "up"]);
         let cfg = StackConfig {
             address: Some((WRIT_IP.into(), 24)),
             ..StackConfig::default()
@@ -200,8 +197,13 @@ impl TapNet {
 /// Bulk TCP transfer of `total` bytes between a NetStack and Linux over TAP, in MiB/s;
 /// checks every byte arrived.
 pub fn tap_throughput(to_linux: bool, total: usize) -> f64 {
+    tap_throughput_mtu(to_linux, total, TAP_MTU)
+}
+
+/// The same over a TAP device with the given MTU.
+pub fn tap_throughput_mtu(to_linux: bool, total: usize, mtu: usize) -> f64 {
     in_netns(move || {
-        let net = TapNet::new();
+        let net = TapNet::with_mtu(mtu);
         let listener = TcpListener::bind("192.168.77.1:5001").unwrap();
         let peer = std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
