@@ -71,6 +71,8 @@ pub mod rename;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
+mod host_diff_tests;
+#[cfg(test)]
 mod link_tests;
 #[cfg(test)]
 mod proptests;

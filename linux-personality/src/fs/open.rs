@@ -58,11 +58,16 @@ fn lookup_open(
     let mut path: Vec<u8> = path.to_vec();
     loop {
         let p = w.parent(&start, &path)?;
+        // `.`, `..` and `/` exist: O_EXCL says so before anything else (Linux handles
+        // these before its trailing-slash check).
+        if !matches!(p.last, Last::Name(_)) {
+            if excl {
+                return Err(Errno::EEXIST);
+            }
+            return Ok((w.last_inode(&p)?, false, false));
+        }
         if creat && p.trailing {
             return Err(Errno::EISDIR);
-        }
-        if !matches!(p.last, Last::Name(_)) {
-            return Ok((w.last_inode(&p)?, false, false));
         }
         let found = match w.last_inode(&p) {
             Ok(n) => Some(n),
