@@ -126,9 +126,11 @@ fn on_host(base: &str, op: &Op) -> Outcome {
         Op::Link(a, b) => unit(fs::hard_link(p(a), p(b))),
         Op::CreateNew(a) => unit(fs::File::create_new(p(a)).map(drop)),
         Op::Create(a) => unit(
+            // open(O_WRONLY|O_CREAT) keeping the contents, as the tmpfs side does.
             fs::OpenOptions::new()
                 .write(true)
                 .create(true)
+                .truncate(false)
                 .open(p(a))
                 .map(drop),
         ),
