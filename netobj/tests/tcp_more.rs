@@ -471,3 +471,17 @@ fn socket_listing_reports_linux_states_and_queues() {
         (netobj::EndpointKind::Udp, ESTABLISHED)
     );
 }
+
+#[test]
+fn window_scaling_keeps_a_long_fat_pipe_full() {
+    // 100 ms round trip: a 64 KiB window would cap the transfer at 640 KiB/s, so 8 MiB
+    // would take at least 12.8 s; 256 KiB windows (scaled) need about a quarter of that.
+    let net = Net::with(0.0, Duration::from_millis(50), 1500);
+    let start = net.now();
+    transfer(&net, 8 << 20);
+    let took = net.now() - start;
+    assert!(
+        took < Duration::from_secs(6),
+        "8 MiB took {took:?} of virtual time"
+    );
+}
