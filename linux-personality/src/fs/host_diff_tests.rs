@@ -4,7 +4,8 @@
 //! makes exactly these system calls) and in the tmpfs through dispatch; every result
 //! must be the same — the same errno for every failure, the same type, link count and
 //! size for every stat. Paths mix plain names with `.`, empty components and trailing
-//! slashes; symlink targets are relative, so both trees mean the same by them.
+//! slashes and `..` that never climbs above the scratch directory; symlink targets
+//! are relative names, so both trees mean the same by them.
 //!
 //! Skipped (passes trivially) when the host directory cannot play its part: a file
 //! system that refuses directory renames (overlayfs answers EXDEV).
@@ -27,11 +28,54 @@ use crate::fs::mode::*;
 use crate::fs::test_kernel::FakeKernel;
 use crate::fs::Creds;
 
+/// A relative path that never climbs above where it starts (`..` that would is
+/// turned into `.`), so the host's scratch directory and the tmpfs's `/w` stay
+/// equivalent whatever the path or symlink target.
 fn path() -> impl Strategy<Value = String> {
-    let comp =
-        prop_oneof![4 => Just("a"), 4 => Just("b"), 3 => Just("c"), 1 => Just("."), 1 => Just("")];
+    let comp = prop_oneof![
+        4 => Just("a"),
+        4 => Just("b"),
+        3 => Just("c"),
+        1 => Just("."),
+        1 => Just(".."),
+        1 => Just(""),
+    ];
     (
         proptest::collection::vec(comp, 1..4),
+        proptest::bool::weighted(0.15),
+    )
+        .prop_map(|(c, slash)| {
+            let mut depth = 0i32;
+            let comps: Vec<&str> = c
+                .into_iter()
+                .map(|x| match x {
+                    ".." if depth == 0 => ".",
+                    ".." => {
+                        depth -= 1;
+                        x
+                    }
+                    "." | "" => x,
+                    _ => {
+                        depth += 1;
+                        x
+                    }
+                })
+                .collect();
+            let mut s = comps.join("/");
+            if slash {
+                s.push('/');
+            }
+            s
+        })
+}
+
+/// A symlink target: names only, so a link always leads below its own directory and
+/// no path can climb out of the scratch directory through links (with `.` or `..` in
+/// targets, `c -> .` then `c/..` would reach the host's /tmp).
+fn target() -> impl Strategy<Value = String> {
+    let name = prop_oneof![Just("a"), Just("b"), Just("c")];
+    (
+        proptest::collection::vec(name, 1..3),
         proptest::bool::weighted(0.15),
     )
         .prop_map(|(c, slash)| {
@@ -82,7 +126,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => path().prop_map(Op::Rmdir),
         2 => path().prop_map(Op::Unlink),
         4 => (path(), path()).prop_map(|(a, b)| Op::Rename(a, b)),
-        2 => (path(), path()).prop_map(|(t, a)| Op::Symlink(String::from(t.trim_start_matches('/')), a)),
+        2 => (target(), path()).prop_map(|(t, a)| Op::Symlink(t, a)),
         2 => (path(), path()).prop_map(|(a, b)| Op::Link(a, b)),
         3 => path().prop_map(Op::CreateNew),
         2 => path().prop_map(Op::Create),
