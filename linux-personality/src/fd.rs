@@ -41,7 +41,33 @@ pub struct FdTable {
     cloexec: BTreeSet<u32>,
     /// RLIMIT_NOFILE: descriptors must be below this.
     pub limit: u32,
+    /// Every resource limit (soft, hard), RLIMIT_NOFILE's soft value mirrored in
+    /// `limit`. Kept here because, like the descriptors, fork copies them and exec
+    /// keeps them.
+    pub rlimits: [(u64, u64); 16],
 }
+
+const INF: u64 = u64::MAX;
+
+/// Linux's defaults for init (what a shell on a fresh system sees).
+pub const DEFAULT_RLIMITS: [(u64, u64); 16] = [
+    (INF, INF),                          // CPU
+    (INF, INF),                          // FSIZE
+    (INF, INF),                          // DATA
+    (8 << 20, INF),                      // STACK
+    (0, INF),                            // CORE
+    (INF, INF),                          // RSS
+    (63_535, 63_535),                    // NPROC
+    (DEFAULT_NOFILE as u64, MAX_NOFILE), // NOFILE
+    (8 << 20, 8 << 20),                  // MEMLOCK
+    (INF, INF),                          // AS
+    (INF, INF),                          // LOCKS
+    (63_535, 63_535),                    // SIGPENDING
+    (819_200, 819_200),                  // MSGQUEUE
+    (0, 0),                              // NICE
+    (0, 0),                              // RTPRIO
+    (INF, INF),                          // RTTIME
+];
 
 fn cap_err(e: CapError) -> Errno {
     match e {
@@ -75,6 +101,7 @@ impl FdTable {
                 authority,
                 cloexec: BTreeSet::new(),
                 limit: DEFAULT_NOFILE,
+                rlimits: DEFAULT_RLIMITS,
             }),
             Err(e) => {
                 let _ = sys.destroy_cspace(cspace);
@@ -257,6 +284,7 @@ impl FdTable {
         let budget = self.budget(sys)?;
         let mut child = FdTable::new(sys, budget)?;
         child.limit = self.limit;
+        child.rlimits = self.rlimits;
         let cap = self.capacity(sys);
         if cap > 0 {
             child

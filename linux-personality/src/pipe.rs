@@ -1,7 +1,13 @@
-//! Pipes: a bounded byte queue with a read end and a write end, each an open file
-//! (so each end is a FileObject capability). When the last write end closes, readers
-//! see end of file; when the last read end closes, writers get EPIPE. Writes of at
-//! most PIPE_BUF bytes are atomic, as POSIX requires.
+//! Pipes: a ring of page-sized buffers with a read end and a write end, each an open
+//! file (so each end is a FileObject capability). When the last write end closes,
+//! readers see end of file; when the last read end closes, writers get EPIPE.
+//!
+//! The buffer is Linux's shape, not just its size: 16 slots of one page each. A write
+//! first tops up the last slot with the part of it that is not a whole page (if that
+//! part fits), then fills fresh slots; a slot is free again only once fully read. So a
+//! write of at most PIPE_BUF bytes is never split (it fits the last slot or takes a
+//! fresh one), and after reading 100 bytes from a full pipe, a 50-byte write still
+//! waits, exactly as on Linux.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -15,15 +21,28 @@ use crate::file::{poll, wake, FileOps, FileStat};
 /// Linux's default pipe capacity and atomic-write size.
 pub const PIPE_CAPACITY: usize = 65536;
 pub const PIPE_BUF: usize = 4096;
+const PAGE: usize = 4096;
+const SLOTS: usize = PIPE_CAPACITY / PAGE;
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
 /// Pipe wait keys live in their own range (bit 62), apart from object ids.
 const KEY_BASE: u64 = 1 << 62;
 
 struct State {
-    buf: VecDeque<u8>,
+    /// Filled slots, oldest first; each holds 1..=PAGE unread bytes.
+    slots: VecDeque<VecDeque<u8>>,
     readers: usize,
     writers: usize,
+}
+
+impl State {
+    fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    fn full(&self) -> bool {
+        self.slots.len() >= SLOTS
+    }
 }
 
 pub struct Pipe {
@@ -40,7 +59,7 @@ pub fn pipe() -> (Arc<ReadEnd>, Arc<WriteEnd>) {
     let n = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
     let p = Arc::new(Pipe {
         state: Mutex::new(State {
-            buf: VecDeque::new(),
+            slots: VecDeque::new(),
             readers: 1,
             writers: 1,
         }),
@@ -65,16 +84,26 @@ fn stat(p: &Pipe) -> FileStat {
 impl FileOps for ReadEnd {
     fn read(&self, _off: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         let mut s = self.0.state.lock();
-        if s.buf.is_empty() {
+        if s.is_empty() {
             return if s.writers == 0 {
                 Ok(0)
             } else {
                 Err(Errno::EAGAIN)
             };
         }
-        let n = buf.len().min(s.buf.len());
-        for (dst, src) in buf.iter_mut().zip(s.buf.drain(..n)) {
-            *dst = src;
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(head) = s.slots.front_mut() else {
+                break;
+            };
+            let take = (buf.len() - n).min(head.len());
+            for (dst, src) in buf[n..n + take].iter_mut().zip(head.drain(..take)) {
+                *dst = src;
+            }
+            n += take;
+            if head.is_empty() {
+                s.slots.pop_front();
+            }
         }
         drop(s);
         wake(self.0.key);
@@ -84,7 +113,7 @@ impl FileOps for ReadEnd {
     fn poll(&self) -> u16 {
         let s = self.0.state.lock();
         let mut ev = 0;
-        if !s.buf.is_empty() {
+        if !s.is_empty() {
             ev |= poll::POLLIN;
         }
         if s.writers == 0 {
@@ -108,12 +137,26 @@ impl FileOps for WriteEnd {
         if s.readers == 0 {
             return Err(Errno::EPIPE);
         }
-        let free = PIPE_CAPACITY - s.buf.len();
-        if free == 0 || (data.len() <= PIPE_BUF && free < data.len()) {
+        let mut n = 0;
+        // The part that is not a whole page tops up the last slot if it fits there.
+        let part = data.len() % PAGE;
+        if part > 0 {
+            if let Some(tail) = s.slots.back_mut() {
+                if tail.len() + part <= PAGE {
+                    tail.extend(&data[..part]);
+                    n = part;
+                }
+            }
+        }
+        while n < data.len() && !s.full() {
+            let take = (data.len() - n).min(PAGE);
+            s.slots
+                .push_back(data[n..n + take].iter().copied().collect());
+            n += take;
+        }
+        if n == 0 {
             return Err(Errno::EAGAIN);
         }
-        let n = data.len().min(free);
-        s.buf.extend(&data[..n]);
         drop(s);
         wake(self.0.key);
         Ok(n)
@@ -124,10 +167,10 @@ impl FileOps for WriteEnd {
         if s.readers == 0 {
             return poll::POLLERR | poll::POLLOUT;
         }
-        if PIPE_CAPACITY - s.buf.len() >= PIPE_BUF {
-            poll::POLLOUT
-        } else {
+        if s.full() {
             0
+        } else {
+            poll::POLLOUT
         }
     }
 
@@ -184,10 +227,21 @@ mod tests {
         assert_eq!(w.write(0, &big), Ok(PIPE_CAPACITY));
         assert_eq!(w.write(0, b"x"), Err(Errno::EAGAIN));
         assert_eq!(w.poll(), 0);
-        let mut buf = alloc::vec![0u8; 10];
+        let mut buf = alloc::vec![0u8; 100];
         r.read(0, &mut buf).unwrap();
-        // 10 bytes free: a 100-byte write (<= PIPE_BUF) must not be split.
-        assert_eq!(w.write(0, &[1u8; 100]), Err(Errno::EAGAIN));
-        assert_eq!(w.write(0, &[1u8; 10]), Ok(10));
+        // As on Linux: a partly read page is not free, so even a small write waits.
+        assert_eq!(w.write(0, &[1u8; 50]), Err(Errno::EAGAIN));
+        let mut rest = alloc::vec![0u8; PAGE - 100];
+        assert_eq!(r.read(0, &mut rest), Ok(PAGE - 100));
+        assert_eq!(w.write(0, &[1u8; 50]), Ok(50));
+        // Small writes merge into the last page while they fit (no new slot needed).
+        assert_eq!(w.write(0, &[2u8; 50]), Ok(50));
+        assert_eq!(w.poll(), 0, "all 16 slots in use");
+        assert_eq!(
+            w.write(0, &[3u8; 4000]),
+            Ok(4000),
+            "merges: 100 + 4000 <= 4096"
+        );
+        assert_eq!(w.write(0, &[3u8; 100]), Err(Errno::EAGAIN));
     }
 }

@@ -153,3 +153,18 @@ fn mmapfile() {
 fn timeids() {
     contract("timeids", &[]);
 }
+
+#[test]
+fn pipes() {
+    contract("pipes", &[]);
+}
+
+#[test]
+fn exec() {
+    contract("exec", &[]);
+}
+
+#[test]
+fn rlimit() {
+    contract("rlimit", &[]);
+}

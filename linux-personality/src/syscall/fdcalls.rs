@@ -147,7 +147,22 @@ fn do_write_inner<K: Kernel>(
             return if done > 0 { Ok(done) } else { Err(e) };
         }
         let at = pos.map(|p| p + done);
-        match write_once(k, &f, &kbuf, at) {
+        match write_once(k, &f, &kbuf[..], at) {
+            Ok(w) if w < n && !f.nonblocking() && !f.ops.seekable() => {
+                // A blocking write to a pipe or socket goes on until all is written;
+                // write_once waits for room before each part.
+                done += w as u64;
+                let mut rest = &kbuf[w..];
+                while !rest.is_empty() {
+                    match write_once(k, &f, rest, None) {
+                        Ok(m) => {
+                            done += m as u64;
+                            rest = &rest[m..];
+                        }
+                        Err(_) => return Ok(done),
+                    }
+                }
+            }
             Ok(w) => {
                 done += w as u64;
                 if w < n {

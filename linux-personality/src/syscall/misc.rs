@@ -152,14 +152,13 @@ pub fn getrandom<K: Kernel>(k: &mut K, buf: u64, len: u64, flags: u64) -> SysRes
     Ok(len as u64)
 }
 
-pub const RLIMIT_STACK: u64 = 3;
 pub const RLIMIT_NOFILE: u64 = 7;
 pub const RLIM_NLIMITS: u64 = 16;
-pub const RLIM_INFINITY: u64 = u64::MAX;
 
-/// prlimit64 on the caller (pid 0 or its own pid). RLIMIT_NOFILE is the fd table's
-/// real limit; the others are reported as Linux's defaults and accepted but not yet
-/// enforced (Writ has no accounting for them).
+/// prlimit64 on the caller (pid 0 or its own pid). The limits are kept per process;
+/// RLIMIT_NOFILE is enforced by the fd table; the others are kept and reported but
+/// not yet enforced (the stack grows to a fixed 8 MiB, Linux's default). Raising a hard limit
+/// needs euid 0 (Linux: CAP_SYS_RESOURCE).
 pub fn prlimit64<K: Kernel>(k: &mut K, pid: u64, res: u64, new: u64, old: u64) -> SysResult {
     if pid != 0 && pid as u32 != k.pid() {
         return Err(Errno::ESRCH);
@@ -179,21 +178,16 @@ pub fn prlimit64<K: Kernel>(k: &mut K, pid: u64, res: u64, new: u64, old: u64) -
     } else {
         None
     };
-    let cur = match res {
-        RLIMIT_NOFILE => {
-            let lim = k.with_caps(|_, t| t.limit);
-            (u64::from(lim), crate::fd::MAX_NOFILE)
+    let root = k.ids().euid == 0;
+    let cur = k.with_caps(|_, t| t.rlimits[res as usize]);
+    if let Some((_, m)) = newv {
+        if m > cur.1 && !root {
+            return Err(Errno::EPERM);
         }
-        RLIMIT_STACK => (8 << 20, RLIM_INFINITY),
-        // RLIMIT_NPROC, SIGPENDING: Linux derives them from memory; a fixed large value.
-        6 | 11 => (63_535, 63_535),
-        // RLIMIT_MEMLOCK 8 MiB, RLIMIT_MSGQUEUE 800 KiB, RLIMIT_CORE 0.
-        8 => (8 << 20, 8 << 20),
-        12 => (819_200, 819_200),
-        4 => (0, RLIM_INFINITY),
-        13 | 14 => (0, 0),
-        _ => (RLIM_INFINITY, RLIM_INFINITY),
-    };
+        if res == RLIMIT_NOFILE && m > crate::fd::MAX_NOFILE {
+            return Err(Errno::EPERM);
+        }
+    }
     if old != 0 {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&cur.0.to_le_bytes());
@@ -201,15 +195,12 @@ pub fn prlimit64<K: Kernel>(k: &mut K, pid: u64, res: u64, new: u64, old: u64) -
         k.mem().write(old, &b)?;
     }
     if let Some((c, m)) = newv {
-        if m > cur.1 {
-            return Err(Errno::EPERM);
-        }
-        if res == RLIMIT_NOFILE {
-            if c > crate::fd::MAX_NOFILE {
-                return Err(Errno::EPERM);
+        k.with_caps(|_, t| {
+            t.rlimits[res as usize] = (c, m);
+            if res == RLIMIT_NOFILE {
+                t.limit = c.min(crate::fd::MAX_NOFILE) as u32;
             }
-            k.with_caps(|_, t| t.limit = c as u32);
-        }
+        });
     }
     Ok(0)
 }
