@@ -7,6 +7,12 @@
 //! slashes and `..` that never climbs above the scratch directory; symlink targets
 //! are relative names, so both trees mean the same by them.
 //!
+//! The tmpfs side runs with the test process's own uid, gid and umask, and its `/`
+//! takes the mode and owner of the host's temp directory, so permissions compare too:
+//! as root they mostly pass, as a user (run the test binary under
+//! `setpriv --reuid=65534 --regid=65534 --clear-groups ... same_results`) every random
+//! chmod that takes away a search or write bit is checked against the host's EACCES.
+//!
 //! Skipped (passes trivially) when the host directory cannot play its part: a file
 //! system that refuses directory renames (overlayfs answers EXDEV).
 
@@ -301,6 +307,22 @@ fn on_tmpfs(k: &mut FakeKernel, op: &Op) -> Outcome {
 
 static CASE: AtomicU32 = AtomicU32::new(0);
 
+/// remove_dir_all after giving back the permissions random chmods took away.
+fn force_remove(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = fs::symlink_metadata(dir) {
+        if m.is_dir() {
+            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+            if let Ok(rd) = fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    force_remove(&e.path());
+                }
+            }
+        }
+    }
+    let _ = fs::remove_dir_all(dir).or_else(|_| fs::remove_file(dir));
+}
+
 /// A fresh scratch directory on the host, or None if this host cannot take part.
 fn host_dir() -> Option<(PathBuf, u32, u32, u32)> {
     let n = CASE.fetch_add(1, Ordering::Relaxed);
@@ -335,6 +357,12 @@ proptest! {
         k.mkdir("/w", 0o777).unwrap();
         k.path_call(nr::CHOWN, "/w", &[u64::from(uid), u64::from(gid)]).unwrap();
         k.umask_to(umask);
+        // `/` plays the host's temp directory (sticky and world-writable, usually),
+        // which rmdir and rename of the scratch directory itself consult.
+        if let Some(parent) = dir.parent().and_then(|p| fs::metadata(p).ok()) {
+            k.path_call(nr::CHMOD, "/", &[u64::from(parent.mode() & 0o7777)]).unwrap();
+            k.path_call(nr::CHOWN, "/", &[u64::from(parent.uid()), u64::from(parent.gid())]).unwrap();
+        }
         // Run as whoever runs the test: the host checks that user's permissions.
         if uid != 0 {
             k.creds = Creds::user(uid, gid);
@@ -348,7 +376,7 @@ proptest! {
                 break;
             }
         }
-        let _ = fs::remove_dir_all(&dir);
+        force_remove(&dir);
         result?;
     }
 }
