@@ -149,3 +149,25 @@ fn open_flag_corners() {
     assert_eq!(k.sys(nr::UTIMENSAT, &[CWD, missing, t, 0]), Ok(0));
     assert_eq!(k.sys(nr::UTIMENSAT, &[CWD, 0, 0, 0]), Err(EFAULT));
 }
+
+#[test]
+fn fchmodat2_flags() {
+    let mut k = FakeKernel::new();
+    k.create("/f", b"");
+    k.path2(nr::SYMLINK, "f", "/sl").unwrap();
+    let (sl, f, bad) = (k.cstr("/sl"), k.cstr("/f"), k.cstr(""));
+    assert_eq!(
+        k.sys(nr::FCHMODAT2, &[CWD, sl, 0o600, 0x100]),
+        Err(EOPNOTSUPP)
+    );
+    assert_eq!(k.sys(nr::FCHMODAT2, &[CWD, f, 0o600, 0x100]), Ok(0));
+    assert_eq!(k.sys(nr::FCHMODAT2, &[CWD, sl, 0o640, 0]), Ok(0));
+    assert_eq!(k.stat("/f").unwrap().st_mode, S_IFREG | 0o640);
+    assert_eq!(k.sys(nr::FCHMODAT2, &[CWD, f, 0o640, 0x4]), Err(EINVAL));
+    let fd = k.open("/f", O_RDONLY, 0).unwrap();
+    assert_eq!(k.sys(nr::FCHMODAT2, &[fd, bad, 0o644, 0x1000]), Ok(0));
+    assert_eq!(k.sys(nr::FCHMODAT, &[CWD, bad, 0o644]), Err(ENOENT));
+    // chmod ignores the type bits it is given.
+    assert_eq!(k.path_call(nr::CHMOD, "/f", &[0o107777]), Ok(0));
+    assert_eq!(k.stat("/f").unwrap().st_mode, S_IFREG | 0o7777);
+}

@@ -438,6 +438,29 @@ pub fn fchmodat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64) -> SysRe
     ops::chmod(&node, &creds, mode as u32).map(|_| 0)
 }
 
+/// fchmodat2: fchmodat with flags; a symlink's own mode cannot change (EOPNOTSUPP).
+pub fn fchmodat2<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, path)?;
+    let (ctx, creds) = context(k);
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let node = target(
+        k,
+        &ctx,
+        &creds,
+        dirfd,
+        &path,
+        follow,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    if node.is_symlink() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    ops::chmod(&node, &creds, mode as u32).map(|_| 0)
+}
+
 pub fn fchmod<K: Kernel>(k: &mut K, fd: u64, mode: u64) -> SysResult {
     let (ctx, creds) = context(k);
     let (f, node) = fd_inode(k, &ctx, fd, Errno::EPERM)?;
@@ -676,6 +699,7 @@ pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::CHMOD => fchmodat(k, cwd, a[0], a[1]),
         nr::FCHMOD => fchmod(k, a[0], a[1]),
         nr::FCHMODAT => fchmodat(k, a[0], a[1], a[2]),
+        nr::FCHMODAT2 => fchmodat2(k, a[0], a[1], a[2], a[3]),
         nr::CHOWN => fchownat(k, cwd, a[0], a[1], a[2], 0),
         nr::LCHOWN => fchownat(k, cwd, a[0], a[1], a[2], AT_SYMLINK_NOFOLLOW),
         nr::FCHOWN => fchown(k, a[0], a[1], a[2]),
