@@ -558,6 +558,23 @@ impl Inode {
         Ok(())
     }
 
+    /// fallocate's PUNCH_HOLE: zeros `[offset, offset + len)` within the file (the size
+    /// stays; tmpfs frees the pages, here the bytes read back as zeros either way).
+    pub fn punch_hole(&self, offset: u64, len: u64) -> Result<(), Errno> {
+        let now = self.sb.now();
+        let mut st = self.state.lock();
+        let Body::File(file) = &mut st.body else {
+            return Err(Errno::ENODEV);
+        };
+        let size = file.len() as u64;
+        let start = offset.min(size) as usize;
+        let end = offset.saturating_add(len).min(size) as usize;
+        file[start..end].fill(0);
+        st.mtime = now;
+        st.ctime = now;
+        Ok(())
+    }
+
     /// Marks a change of metadata (ctime) or contents (mtime and ctime).
     pub(crate) fn touch(&self, contents: bool) {
         let now = self.sb.now();

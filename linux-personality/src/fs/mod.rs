@@ -73,6 +73,8 @@ mod fuzz_tests;
 #[cfg(test)]
 mod host_diff_tests;
 #[cfg(test)]
+mod io_tests;
+#[cfg(test)]
 mod link_tests;
 #[cfg(test)]
 mod proptests;

@@ -664,6 +664,81 @@ pub fn fstatfs<K: Kernel>(k: &mut K, fd: u64, buf: u64) -> SysResult {
     Ok(0)
 }
 
+/// The tmpfs inode behind a descriptor open for I/O (not O_PATH): EBADF otherwise.
+fn io_inode<K: Kernel>(k: &mut K, fd: u64) -> Result<(Arc<OpenFile>, Option<Arc<Inode>>), Errno> {
+    let f = fd_file(k, fd as i32 as i64, Rights::empty())?;
+    if is_o_path(&f) {
+        return Err(Errno::EBADF);
+    }
+    let ctx = k.fs().clone();
+    let node = inode_of(&ctx, &f);
+    Ok((f, node))
+}
+
+/// fsync/fdatasync: tmpfs has nothing to write back; pipes, sockets and ttys are
+/// EINVAL, as on Linux.
+pub fn fsync<K: Kernel>(k: &mut K, fd: u64) -> SysResult {
+    match io_inode(k, fd)? {
+        (_, Some(_)) => Ok(0),
+        (_, None) => Err(Errno::EINVAL),
+    }
+}
+
+pub fn syncfs<K: Kernel>(k: &mut K, fd: u64) -> SysResult {
+    fd_file(k, fd as i32 as i64, Rights::empty())?;
+    Ok(0)
+}
+
+const POSIX_FADV_NOREUSE: u64 = 5;
+
+/// fadvise64: advice is accepted and ignored for files; a pipe is ESPIPE.
+pub fn fadvise64<K: Kernel>(k: &mut K, fd: u64, _off: u64, _len: u64, advice: u64) -> SysResult {
+    if io_inode(k, fd)?.1.is_none() {
+        return Err(Errno::ESPIPE);
+    }
+    if advice > POSIX_FADV_NOREUSE {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+const FALLOC_FL_KEEP_SIZE: u64 = 1;
+const FALLOC_FL_PUNCH_HOLE: u64 = 2;
+
+/// fallocate: mode 0 grows the file to `off + len`, KEEP_SIZE does nothing more (no
+/// preallocation in memory), PUNCH_HOLE|KEEP_SIZE zeros the range; tmpfs supports
+/// nothing else (EOPNOTSUPP). Checks in Linux's order.
+pub fn fallocate<K: Kernel>(k: &mut K, fd: u64, mode: u64, off: u64, len: u64) -> SysResult {
+    let (off, len) = (off as i64, len as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let supported = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+    let punch = mode & FALLOC_FL_PUNCH_HOLE != 0;
+    if mode & !supported != 0 || (punch && mode & FALLOC_FL_KEEP_SIZE == 0) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let fd = fd as i32 as i64;
+    let f = fd_file(k, fd, Rights::empty())?;
+    fd_file(k, fd, Rights::WRITE).map_err(|_| Errno::EBADF)?;
+    let ctx = k.fs().clone();
+    let Some(node) = inode_of(&ctx, &f) else {
+        return Err(Errno::ESPIPE);
+    };
+    match node.kind {
+        crate::fs::NodeKind::Dir => return Err(Errno::EISDIR),
+        crate::fs::NodeKind::File => {}
+        _ => return Err(Errno::ENODEV),
+    }
+    let end = off.checked_add(len).ok_or(Errno::EFBIG)? as u64;
+    if punch {
+        node.punch_hole(off as u64, len as u64)?;
+    } else if mode & FALLOC_FL_KEEP_SIZE == 0 && end > node.size() {
+        node.set_size(end)?;
+    }
+    Ok(0)
+}
+
 /// Every call of this module by number, for [`super::dispatch`].
 pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
     use crate::abi::nr;
@@ -711,6 +786,11 @@ pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::FCHDIR => fchdir(k, a[0]),
         nr::GETCWD => getcwd(k, a[0], a[1]),
         nr::UMASK => umask(k, a[0]),
+        nr::FSYNC | nr::FDATASYNC => fsync(k, a[0]),
+        nr::SYNC => Ok(0),
+        nr::SYNCFS => syncfs(k, a[0]),
+        nr::FADVISE64 => fadvise64(k, a[0], a[1], a[2], a[3]),
+        nr::FALLOCATE => fallocate(k, a[0], a[1], a[2], a[3]),
         nr::STATFS => statfs(k, a[0], a[1]),
         nr::FSTATFS => fstatfs(k, a[0], a[1]),
         _ => return None,
