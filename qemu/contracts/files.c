@@ -137,6 +137,11 @@ int main(void) {
     CHECK("creat write", write(fd, "123456", 6));
     CHECK("ftruncate 3", ftruncate(fd, 3));
     CHECK("ftruncate negative", ftruncate(fd, -1));
+    CHECK("fsync", fsync(fd));
+    CHECK("fdatasync", fdatasync(fd));
+    CHECK("fallocate grow", syscall(SYS_fallocate, fd, 0, 0, 5));
+    CHECK("fallocate zero length", syscall(SYS_fallocate, fd, 0, 0, 0));
+    CHECK("fsync bad fd", fsync(99));
     close(fd);
     show("creat c", "c", 0);
     CHECK("truncate 8", truncate("c", 8));
