@@ -239,9 +239,14 @@ mod tests {
         assert_eq!(w.poll(), 0, "all 16 slots in use");
         assert_eq!(
             w.write(0, &[3u8; 4000]),
-            Ok(4000),
-            "merges: 100 + 4000 <= 4096"
+            Err(Errno::EAGAIN),
+            "100 + 4000 > 4096"
         );
-        assert_eq!(w.write(0, &[3u8; 100]), Err(Errno::EAGAIN));
+        assert_eq!(
+            w.write(0, &[3u8; 3996]),
+            Ok(3996),
+            "100 + 3996 fills the page"
+        );
+        assert_eq!(w.write(0, &[3u8; 1]), Err(Errno::EAGAIN));
     }
 }
