@@ -4,6 +4,43 @@
  * pointer to the resulting TrapFrame (see idt.rs for the layout). */
 .equ ERRCODE_MASK, 0x60227d00   /* vectors 8, 10-14, 17, 21, 29, 30 push an error code */
 
+/* The general registers in TrapFrame order (r15 ends up lowest). */
+.macro PUSH_GPRS
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+.endm
+
+.macro POP_GPRS
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+.endm
+
 .section .text
 .align 16
 .global trap_stubs
@@ -28,42 +65,14 @@ trap_common:
     testb $3, 24(%rsp)
     jz 1f
     swapgs
-1:  push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+1:  PUSH_GPRS
     mov %rsp, %rdi
     cld
     call writ_trap
 /* Also the way into user mode: point %rsp at a TrapFrame and jump here. */
 .global writ_trap_return
 writ_trap_return:
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
+    POP_GPRS
     add $16, %rsp
     testb $3, 8(%rsp)
     jz 2f
@@ -86,21 +95,7 @@ writ_syscall_entry:
     push %rcx
     pushq $0
     pushq $0x100
-    push %rax
-    push %rbx
-    push %rcx
-    push %rdx
-    push %rsi
-    push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    PUSH_GPRS
     mov %rsp, %rdi
     cld
     call writ_syscall

@@ -219,15 +219,19 @@ fn iovecs<K: Kernel>(k: &mut K, iov: u64, cnt: u64) -> Result<Vec<UserSlice>, Er
     Ok(v)
 }
 
-pub fn readv<K: Kernel>(k: &mut K, fd: u64, iov: u64, cnt: u64) -> SysResult {
-    file(k, fd, Rights::READ)?;
+/// readv/writev: one transfer per segment, stopping at the first short one; an error
+/// after some bytes moved returns the count, as Linux does.
+fn vectored<K: Kernel>(k: &mut K, fd: u64, iov: u64, cnt: u64, write: bool) -> SysResult {
+    file(k, fd, if write { Rights::WRITE } else { Rights::READ })?;
     let v = iovecs(k, iov, cnt)?;
     let mut total = 0u64;
-    for s in v {
-        if s.is_empty() {
-            continue;
-        }
-        match do_read(k, fd, s.addr(), s.len(), None) {
+    for s in v.into_iter().filter(|s| !s.is_empty()) {
+        let r = if write {
+            do_write(k, fd, s.addr(), s.len(), None)
+        } else {
+            do_read(k, fd, s.addr(), s.len(), None)
+        };
+        match r {
             Ok(n) => {
                 total += n;
                 if n < s.len() {
@@ -241,26 +245,12 @@ pub fn readv<K: Kernel>(k: &mut K, fd: u64, iov: u64, cnt: u64) -> SysResult {
     Ok(total)
 }
 
+pub fn readv<K: Kernel>(k: &mut K, fd: u64, iov: u64, cnt: u64) -> SysResult {
+    vectored(k, fd, iov, cnt, false)
+}
+
 pub fn writev<K: Kernel>(k: &mut K, fd: u64, iov: u64, cnt: u64) -> SysResult {
-    file(k, fd, Rights::WRITE)?;
-    let v = iovecs(k, iov, cnt)?;
-    let mut total = 0u64;
-    for s in v {
-        if s.is_empty() {
-            continue;
-        }
-        match do_write(k, fd, s.addr(), s.len(), None) {
-            Ok(n) => {
-                total += n;
-                if n < s.len() {
-                    break;
-                }
-            }
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(total)
+    vectored(k, fd, iov, cnt, true)
 }
 
 pub fn close<K: Kernel>(k: &mut K, fd: u64) -> SysResult {

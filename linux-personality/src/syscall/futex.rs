@@ -23,13 +23,7 @@ fn timeout_ns<K: Kernel>(
     if addr == 0 {
         return Ok(None);
     }
-    let mut b = [0u8; 16];
-    k.mem().read(addr, &mut b)?;
-    let s = i64::from_le_bytes(b[..8].try_into().unwrap());
-    let ns = i64::from_le_bytes(b[8..].try_into().unwrap());
-    if s < 0 || !(0..1_000_000_000).contains(&ns) {
-        return Err(Errno::EINVAL);
-    }
+    let (s, ns) = super::misc::read_ts(k, addr)?;
     let t = s as u128 * 1_000_000_000 + ns as u128;
     let rel = match absolute {
         None => t,

@@ -42,7 +42,9 @@ fn write_ts<K: Kernel>(k: &mut K, addr: u64, (s, ns): (i64, i64)) -> Result<(), 
     k.mem().write(addr, &b)
 }
 
-fn read_ts<K: Kernel>(k: &mut K, addr: u64) -> Result<(i64, i64), Errno> {
+/// A user `struct timespec`, checked as Linux checks it (EINVAL for a negative or
+/// out-of-range field).
+pub(super) fn read_ts<K: Kernel>(k: &mut K, addr: u64) -> Result<(i64, i64), Errno> {
     let mut b = [0u8; 16];
     k.mem().read(addr, &mut b)?;
     let s = i64::from_le_bytes(b[..8].try_into().unwrap());
