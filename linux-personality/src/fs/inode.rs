@@ -86,7 +86,7 @@ impl NodeKind {
 
 /// A directory's entries. Each gets a position when linked, never reused and never
 /// shifted by removals, so a getdents64 offset stays valid while the directory
-/// changes (`rm -r` deletes what it has just read); listings come in link order, as
+/// changes (`rm -r` deletes what it has just read); listings come newest first, as
 /// on Linux's tmpfs.
 pub(crate) struct Directory {
     by_name: BTreeMap<Vec<u8>, (Arc<Inode>, u64)>,
@@ -94,7 +94,7 @@ pub(crate) struct Directory {
     next: u64,
 }
 
-/// Positions 0 and 1 are `.` and `..`.
+/// Positions 0 and 1 are `.` and `..`; link sequence numbers start here.
 const FIRST_POS: u64 = 2;
 
 impl Default for Directory {
@@ -139,17 +139,29 @@ impl Directory {
         self.by_name.iter().map(|(k, (n, _))| (k, n))
     }
 
-    /// The entries at position `pos` or later, in position order.
+    /// The entries at getdents position `pos` or later, in position order. Listings
+    /// run newest first, as Linux 6.18's tmpfs lists them: an entry's position is
+    /// [`cookie`] of its link sequence number, which falls as the sequence rises.
     pub fn at_or_after(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+        let max_seq = SEQ_TOP - pos.max(FIRST_POS).saturating_sub(FIRST_POS).min(SEQ_TOP);
         self.by_pos
-            .range(pos..)
-            .filter_map(|(p, name)| {
+            .range(..=max_seq)
+            .rev()
+            .filter_map(|(seq, name)| {
                 self.by_name
                     .get(name)
-                    .map(|(n, _)| (*p, name.clone(), n.clone()))
+                    .map(|(n, _)| (cookie(*seq), name.clone(), n.clone()))
             })
             .collect()
     }
+}
+
+/// Link sequence numbers stay below this (2^62 links per directory).
+const SEQ_TOP: u64 = 1 << 62;
+
+/// The getdents position of the entry linked with sequence number `seq`.
+const fn cookie(seq: u64) -> u64 {
+    FIRST_POS + (SEQ_TOP - seq)
 }
 
 pub(crate) enum Body {

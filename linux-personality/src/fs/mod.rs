@@ -79,6 +79,8 @@ mod link_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
 pub(crate) mod test_kernel;
 #[cfg(test)]
 mod tests;

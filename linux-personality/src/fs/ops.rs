@@ -389,7 +389,7 @@ pub struct DirEntry {
 }
 
 /// The entries of `dir` from position `pos` on: `.` is 0, `..` is 1, then the entries
-/// in the order they were linked, each at a position that removals do not move.
+/// newest first, each at a position that removals do not move.
 /// ENOENT for a removed directory, as Linux says.
 pub fn read_dir(
     ctx: &FsContext,

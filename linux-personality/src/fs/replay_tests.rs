@@ -1,0 +1,311 @@
+//! The file-system contract programs (`qemu/contracts/files.c`, `paths.c`) run on the
+//! host under strace; every file-system call they made is then made again, with the
+//! same arguments, through dispatch on the tmpfs, and must return the same value or
+//! errno. This checks the personality against Linux on the very programs the kernel
+//! will run, before the kernel wires the file system.
+//!
+//! The host run happens in a scratch directory, preferably on a tmpfs (`/dev/shm`,
+//! where Linux lists directories in creation order as this tmpfs does, so getdents64
+//! byte counts match too); the fake kernel recreates that directory's path, so the
+//! absolute paths in the trace mean the same on both sides. Skipped when musl-gcc or
+//! strace is missing or cannot trace.
+
+use std::format;
+use std::path::PathBuf;
+use std::process::Command;
+use std::string::String;
+use std::vec::Vec;
+
+use crate::abi::nr;
+use crate::abi::Errno;
+use crate::file::flags::*;
+use crate::fs::test_kernel::FakeKernel;
+
+#[derive(Debug, Clone)]
+enum Arg {
+    Int(i64),
+    Str(Vec<u8>),
+    /// A pointer, struct or array the call wrote to: we pass our own buffer.
+    Out,
+    /// A string strace cut short: the call cannot be made again exactly.
+    Truncated,
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let v = if let Some(h) = s.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()?
+    } else if s.len() > 1 && s.starts_with('0') {
+        i64::from_str_radix(&s[1..], 8).ok()?
+    } else {
+        // strace prints some negative arguments as unsigned (ftruncate's -1).
+        s.parse::<i64>()
+            .ok()
+            .or_else(|| s.parse::<u64>().ok().map(|v| v as i64))?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// A strace string literal (quotes included) to bytes.
+fn unquote(s: &str) -> Option<Vec<u8>> {
+    let b = s.strip_prefix('"')?.strip_suffix('"')?.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            out.push(b[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let c = *b.get(i)?;
+        i += 1;
+        match c {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'v' => out.push(0x0b),
+            b'f' => out.push(0x0c),
+            b'x' => {
+                let h = std::str::from_utf8(b.get(i..i + 2)?).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 2;
+            }
+            b'0'..=b'7' => {
+                let mut v = u32::from(c - b'0');
+                let mut n = 1;
+                while n < 3 && i < b.len() && (b'0'..=b'7').contains(&b[i]) {
+                    v = v * 8 + u32::from(b[i] - b'0');
+                    i += 1;
+                    n += 1;
+                }
+                out.push(v as u8);
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+/// Splits an argument list at top-level commas.
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut depth, mut quote, mut esc) = (0i32, false, false);
+    for ch in s.chars() {
+        if quote {
+            cur.push(ch);
+            if esc {
+                esc = false;
+            } else if ch == '\\' {
+                esc = true;
+            } else if ch == '"' {
+                quote = false;
+            }
+            continue;
+        }
+        match ch {
+            '"' => quote = true,
+            '{' | '[' | '(' => depth += 1,
+            '}' | ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+struct TraceLine {
+    name: String,
+    args: Vec<Arg>,
+    /// Ok(value) or Err(errno name).
+    ret: Result<i64, String>,
+    text: String,
+}
+
+fn parse_line(line: &str) -> Option<TraceLine> {
+    let line = line.split_once(' ')?.1.trim_start();
+    let open = line.find('(')?;
+    let name = line[..open].to_string();
+    // strace pads with spaces before " = result".
+    let eq = line.rfind(" = ")?;
+    let close = line[..eq].rfind(')')?;
+    let args = split_args(&line[open + 1..close])
+        .into_iter()
+        .map(|a| {
+            if a.starts_with('"') {
+                unquote(&a).map(Arg::Str).unwrap_or(Arg::Truncated)
+            } else {
+                parse_int(&a).map(Arg::Int).unwrap_or(Arg::Out)
+            }
+        })
+        .collect();
+    let ret_text = line[eq + 3..].trim();
+    let ret = if let Some(rest) = ret_text.strip_prefix("-1 ") {
+        Err(rest.split_whitespace().next()?.to_string())
+    } else {
+        Ok(parse_int(ret_text.split_whitespace().next()?)?)
+    };
+    Some(TraceLine {
+        name,
+        args,
+        ret,
+        text: line.to_string(),
+    })
+}
+
+/// Makes the call again on the fake kernel; None for calls that are not ours to
+/// compare (memory, process, output to the terminal).
+fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<Result<u64, Errno>> {
+    let mut a = [0u64; 6];
+    for (i, arg) in t.args.iter().enumerate().take(6) {
+        a[i] = match arg {
+            Arg::Int(v) => *v as u64,
+            Arg::Str(s) => {
+                let at = k.alloc(s.len() as u64 + 1);
+                let mut b = s.clone();
+                b.push(0);
+                k.mem.poke(at, &b).unwrap();
+                at
+            }
+            Arg::Out => k.alloc(4096),
+            Arg::Truncated => return None,
+        };
+    }
+    let n = match t.name.as_str() {
+        "open" => nr::OPEN,
+        "openat" => nr::OPENAT,
+        "close" => nr::CLOSE,
+        "mkdir" => nr::MKDIR,
+        "mkdirat" => nr::MKDIRAT,
+        "rmdir" => nr::RMDIR,
+        "unlink" => nr::UNLINK,
+        "unlinkat" => nr::UNLINKAT,
+        "rename" => nr::RENAME,
+        "renameat2" => nr::RENAMEAT2,
+        "symlink" => nr::SYMLINK,
+        "link" => nr::LINK,
+        "readlink" => nr::READLINK,
+        "chdir" => nr::CHDIR,
+        "fchdir" => nr::FCHDIR,
+        "getcwd" => nr::GETCWD,
+        "stat" => nr::STAT,
+        "lstat" => nr::LSTAT,
+        "newfstatat" => nr::NEWFSTATAT,
+        "fstat" => nr::FSTAT,
+        "statx" => nr::STATX,
+        "access" => nr::ACCESS,
+        "faccessat" => nr::FACCESSAT,
+        "faccessat2" => nr::FACCESSAT2,
+        "getdents64" => nr::GETDENTS64,
+        "lseek" => nr::LSEEK,
+        "pread64" => nr::PREAD64,
+        "pwrite64" => nr::PWRITE64,
+        "truncate" => nr::TRUNCATE,
+        "ftruncate" => nr::FTRUNCATE,
+        "chmod" => nr::CHMOD,
+        "fchmod" => nr::FCHMOD,
+        "fsync" => nr::FSYNC,
+        "fdatasync" => nr::FDATASYNC,
+        "fallocate" => nr::FALLOCATE,
+        "umask" => nr::UMASK,
+        "fcntl" => nr::FCNTL,
+        // Terminal I/O stays on the host; file descriptors above 2 are files.
+        "read" | "write" if a[0] > 2 => {
+            if t.name == "read" {
+                nr::READ
+            } else {
+                nr::WRITE
+            }
+        }
+        _ => return None,
+    };
+    Some(k.sys(n, &a))
+}
+
+fn run_contract(name: &str) -> Option<()> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../qemu/contracts");
+    let source = std::fs::read_to_string(dir.join(format!("{name}.c"))).ok()?;
+    let include = format!("-I{}", dir.display());
+    let exe = crate::test_support::compile_c(&format!("replay-{name}"), &source, &[&include])?;
+    let shm = PathBuf::from("/dev/shm");
+    let parent = if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    };
+    let scratch = parent.join(format!("lp-replay-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir(&scratch).ok()?;
+    let log = scratch.with_extension("strace");
+    let status = Command::new("strace")
+        .args(["-f", "-X", "raw", "-s", "65536", "-o"])
+        .arg(&log)
+        .arg(&exe)
+        .current_dir(&scratch)
+        .output()
+        .ok()?;
+    let trace = std::fs::read_to_string(&log).ok();
+    let _ = std::fs::remove_file(&log);
+    let _ = std::fs::remove_dir_all(&scratch);
+    if !status.status.success() {
+        return None;
+    }
+    let trace = trace?;
+
+    // The same starting point: the scratch directory's path, the standard descriptors
+    // taken, the process's umask as the trace shows it set.
+    let mut k = FakeKernel::new();
+    let mut path = String::new();
+    for comp in scratch.to_str()?.split('/').filter(|c| !c.is_empty()) {
+        path.push('/');
+        path.push_str(comp);
+        k.mkdir(&path, 0o755).unwrap();
+    }
+    k.path_call(nr::CHDIR, &path, &[]).unwrap();
+    for _ in 0..3 {
+        k.open("/", O_RDONLY, 0).unwrap();
+    }
+    let mut compared = 0;
+    for line in trace.lines() {
+        let Some(t) = parse_line(line) else { continue };
+        let Some(got) = replay(&mut k, &t) else {
+            continue;
+        };
+        compared += 1;
+        let got = got.map(|v| v as i64).map_err(|e| String::from(e.name()));
+        if t.name == "getdents64" && !on_tmpfs {
+            // Another file system lists in another order: byte counts per call differ.
+            continue;
+        }
+        assert_eq!(got, t.ret, "{name}: {}", t.text);
+    }
+    assert!(compared > 100, "{name}: only {compared} calls compared");
+    Some(())
+}
+
+#[test]
+fn files_contract_replays_identically() {
+    if run_contract("files").is_none() {
+        std::eprintln!("skipped: musl-gcc or strace unavailable");
+    }
+}
+
+#[test]
+fn paths_contract_replays_identically() {
+    if run_contract("paths").is_none() {
+        std::eprintln!("skipped: musl-gcc or strace unavailable");
+    }
+}
