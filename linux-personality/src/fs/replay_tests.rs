@@ -241,11 +241,8 @@ fn run_contract(name: &str) -> Option<()> {
     let include = format!("-I{}", dir.display());
     let exe = crate::test_support::compile_c(&format!("replay-{name}"), &source, &[&include])?;
     let shm = PathBuf::from("/dev/shm");
-    let parent = if shm.is_dir() {
-        shm
-    } else {
-        std::env::temp_dir()
-    };
+    let on_tmpfs = shm.is_dir();
+    let parent = if on_tmpfs { shm } else { std::env::temp_dir() };
     let scratch = parent.join(format!("lp-replay-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir(&scratch).ok()?;
