@@ -168,7 +168,7 @@ fn parse_line(line: &str) -> Option<TraceLine> {
 
 /// Makes the call again on the fake kernel; None for calls that are not ours to
 /// compare (memory, process, output to the terminal).
-fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<Result<u64, Errno>> {
+fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, Errno>, [u64; 6])> {
     let mut a = [0u64; 6];
     for (i, arg) in t.args.iter().enumerate().take(6) {
         a[i] = match arg {
@@ -232,7 +232,83 @@ fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<Result<u64, Errno>> {
         }
         _ => return None,
     };
-    Some(k.sys(n, &a))
+    Some((k.sys(n, &a), a))
+}
+
+/// The value of `field=` in a strace struct dump.
+fn field(text: &str, name: &str) -> Option<i64> {
+    let at = text.find(&format!("{name}="))? + name.len() + 1;
+    let rest = &text[at..];
+    let end = rest.find([',', '}', ' ']).unwrap_or(rest.len());
+    parse_int(&rest[..end])
+}
+
+/// Compares what a successful call wrote to user memory with what strace showed.
+fn compare_output(
+    k: &FakeKernel,
+    t: &TraceLine,
+    a: &[u64; 6],
+    ret: u64,
+    name: &str,
+    on_tmpfs: bool,
+    scratch: &str,
+) {
+    // Outside the scratch directory the host's tree is not ours to compare.
+    let outside = t.args.iter().any(|x| matches!(x, Arg::Str(p) if p.first() == Some(&b'/') && !p.starts_with(scratch.as_bytes())));
+    let stat_buf = match t.name.as_str() {
+        _ if outside => None,
+        "stat" | "lstat" | "fstat" => Some(a[1]),
+        "newfstatat" => Some(a[2]),
+        _ => None,
+    };
+    if let Some(buf) = stat_buf {
+        let st: crate::abi::structs::Stat = crate::uaccess::read_struct(&k.mem, buf).unwrap();
+        let dir = st.st_mode & 0o170000 == 0o040000;
+        let mut want = vec![
+            ("st_mode", i64::from(st.st_mode)),
+            ("st_nlink", st.st_nlink as i64),
+        ];
+        if on_tmpfs || !dir {
+            want.push(("st_size", st.st_size));
+        }
+        for (f, v) in want {
+            assert_eq!(field(&t.text, f), Some(v), "{name}: {f} of {}", t.text);
+        }
+    }
+    let data_arg = match t.name.as_str() {
+        "getcwd" => Some((0, ret as usize)),
+        "readlink" | "read" | "pread64" => Some((1, ret as usize)),
+        _ => None,
+    };
+    if let Some((i, len)) = data_arg {
+        if let Arg::Str(want) = &t.args[i] {
+            let got = k.mem.peek(a[i], len).unwrap();
+            // getcwd's string in the trace has no NUL; the call returns its length + 1.
+            let want = &want[..want.len().min(len)];
+            assert_eq!(&got[..want.len()], want, "{name}: data of {}", t.text);
+        }
+    }
+    if t.name == "getdents64" && on_tmpfs {
+        let bytes = k.mem.peek(a[1], ret as usize).unwrap();
+        let mut ours = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let reclen = usize::from(u16::from_le_bytes([bytes[at + 16], bytes[at + 17]]));
+            let name = &bytes[at + 19..at + reclen];
+            ours.push(name[..name.iter().position(|&b| b == 0).unwrap()].to_vec());
+            at += reclen;
+        }
+        let theirs: Vec<Vec<u8>> = t
+            .text
+            .match_indices("d_name=")
+            .filter_map(|(i, _)| {
+                let rest = &t.text[i + 7..];
+                let end = rest[1..].find('"')? + 2;
+                unquote(&rest[..end])
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{name}: names of {}", t.text);
+    }
 }
 
 fn run_contract(name: &str) -> Option<()> {
@@ -248,7 +324,7 @@ fn run_contract(name: &str) -> Option<()> {
     std::fs::create_dir(&scratch).ok()?;
     let log = scratch.with_extension("strace");
     let status = Command::new("strace")
-        .args(["-f", "-X", "raw", "-s", "65536", "-o"])
+        .args(["-f", "-v", "-X", "raw", "-s", "65536", "-o"])
         .arg(&log)
         .arg(&exe)
         .current_dir(&scratch)
@@ -278,10 +354,13 @@ fn run_contract(name: &str) -> Option<()> {
     let mut compared = 0;
     for line in trace.lines() {
         let Some(t) = parse_line(line) else { continue };
-        let Some(got) = replay(&mut k, &t) else {
+        let Some((got, addrs)) = replay(&mut k, &t) else {
             continue;
         };
         compared += 1;
+        if let Ok(v) = got {
+            compare_output(&k, &t, &addrs, v, name, on_tmpfs, &path);
+        }
         let got = got.map(|v| v as i64).map_err(|e| String::from(e.name()));
         if t.name == "getdents64" && !on_tmpfs {
             // Another file system lists in another order: byte counts per call differ.
