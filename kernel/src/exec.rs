@@ -166,7 +166,8 @@ pub fn load(ctx: &FsContext, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
     if STACK_TOP - stack.rsp > STACK_PREMAPPED {
         return Err(Errno::E2BIG);
     }
-    crate::uaccess::copy_to_user(&aspace, stack.rsp, &stack.bytes).map_err(|_| Errno::EFAULT)?;
+    crate::uaccess::copy_to_user(&mut aspace, stack.rsp, &stack.bytes)
+        .map_err(|_| Errno::EFAULT)?;
     Ok(Loaded {
         mm: Mm {
             aspace,

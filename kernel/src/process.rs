@@ -312,11 +312,11 @@ pub fn spawn_thread(proc: &Arc<Process>, frame: &TrapFrame, args: &ForkArgs) -> 
     }
     let tid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     if let Some(at) = args.parent_tid {
-        crate::uaccess::copy_to_user(&proc.mm.lock().aspace, at, &tid.to_le_bytes())
+        crate::uaccess::copy_to_user(&mut proc.mm.lock().aspace, at, &tid.to_le_bytes())
             .map_err(|_| Errno::EFAULT)?;
     }
     if let Some(at) = args.child_settid {
-        let _ = crate::uaccess::copy_to_user(&proc.mm.lock().aspace, at, &tid.to_le_bytes());
+        let _ = crate::uaccess::copy_to_user(&mut proc.mm.lock().aspace, at, &tid.to_le_bytes());
     }
     let mut cf = TrapFrame { ..*frame };
     cf.rax = 0;
@@ -345,7 +345,7 @@ pub fn current() -> Option<Arc<Process>> {
 /// its rsp when non-zero), FPU state and %fs.
 pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<u32, Errno> {
     let mm = {
-        let pm = parent.mm.lock();
+        let mut pm = parent.mm.lock();
         Mm {
             aspace: pm.aspace.fork_copy().map_err(|_| Errno::ENOMEM)?,
             brk_start: pm.brk_start,
@@ -373,13 +373,15 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     // written before either runs; a bad address is EFAULT for the whole fork in Linux
     // only for the parent's copy, the child's is silently skipped.
     if let Some(at) = args.parent_tid {
-        if crate::uaccess::copy_to_user(&parent.mm.lock().aspace, at, &pid.to_le_bytes()).is_err() {
+        if crate::uaccess::copy_to_user(&mut parent.mm.lock().aspace, at, &pid.to_le_bytes())
+            .is_err()
+        {
             crate::capsys::with(|sys| child.files.lock().destroy(sys));
             return Err(Errno::EFAULT);
         }
     }
     if let Some(at) = args.child_settid {
-        let _ = crate::uaccess::copy_to_user(&child.mm.lock().aspace, at, &pid.to_le_bytes());
+        let _ = crate::uaccess::copy_to_user(&mut child.mm.lock().aspace, at, &pid.to_le_bytes());
     }
     let mut fpu = FpuState::initial();
     fpu.save();
@@ -436,7 +438,7 @@ pub fn exit_thread(status: ExitStatus) -> ! {
     let p = t.proc.clone();
     if let Some(at) = t.clear_child_tid.lock().take() {
         // The thread library waits on this word: clear it and wake a futex waiter.
-        let _ = crate::uaccess::copy_to_user(&p.mm.lock().aspace, at, &0u32.to_le_bytes());
+        let _ = crate::uaccess::copy_to_user(&mut p.mm.lock().aspace, at, &0u32.to_le_bytes());
         crate::futex::wake_address(&p, at, 1);
     }
     let last = {

@@ -112,9 +112,9 @@ fn push_frame(
     let mut fpu = FpuState::initial();
     fpu.save();
     {
-        let mm = proc.mm.lock();
-        copy_to_user(&mm.aspace, f.fpstate_at, fpu.bytes()).map_err(|_| Errno::EFAULT)?;
-        copy_to_user(&mm.aspace, f.sp, &f.bytes).map_err(|_| Errno::EFAULT)?;
+        let mut mm = proc.mm.lock();
+        copy_to_user(&mut mm.aspace, f.fpstate_at, fpu.bytes()).map_err(|_| Errno::EFAULT)?;
+        copy_to_user(&mut mm.aspace, f.sp, &f.bytes).map_err(|_| Errno::EFAULT)?;
     }
     set_regs(frame, &f.entry);
     // The handler starts with a clean FPU control state, as on Linux.

@@ -81,7 +81,7 @@ impl UserMemory for ProcMem<'_> {
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        copy_to_user(&self.0.mm.lock().aspace, addr, data).map_err(|_| Errno::EFAULT)
+        copy_to_user(&mut self.0.mm.lock().aspace, addr, data).map_err(|_| Errno::EFAULT)
     }
 }
 

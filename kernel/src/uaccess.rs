@@ -44,15 +44,23 @@ pub fn copy_from_user(aspace: &AddressSpace, addr: u64, buf: &mut [u8]) -> Resul
     Ok(())
 }
 
-pub fn copy_to_user(aspace: &AddressSpace, addr: u64, data: &[u8]) -> Result<(), Fault> {
+pub fn copy_to_user(aspace: &mut AddressSpace, addr: u64, data: &[u8]) -> Result<(), Fault> {
     if addr.checked_add(data.len() as u64).is_none() {
         return Err(Fault);
     }
-    // Check the whole range first so a failed write changes nothing.
+    // Check the whole range first so a failed write changes nothing; pages shared
+    // copy-on-write get their own frame before the kernel writes (through the direct
+    // map, past the page tables' protection).
     for (va, _, _) in chunks(addr, data.len()) {
         match aspace.translate(va) {
             Some(t) if t.writable => {}
+            Some(t) if t.cow => {}
             _ => return Err(Fault),
+        }
+    }
+    for (va, _, _) in chunks(addr, data.len()) {
+        if aspace.translate(va).is_some_and(|t| t.cow) && aspace.break_cow(va) != Ok(true) {
+            return Err(Fault);
         }
     }
     for (va, off, n) in chunks(addr, data.len()) {

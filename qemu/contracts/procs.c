@@ -14,6 +14,9 @@ static void report(const char *what, int st) {
     else printf("%s: other 0x%x\n", what, st);
 }
 
+static int cow_var = 1;
+static char cow_buf[8] = "parent";
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc > 1 && argv[1][0] == 'x') {
@@ -65,6 +68,24 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     CHECK("write with no reader", write(fds[1], "x", 1));
     close(fds[1]);
+
+    /* Memory after fork is private to each side: writes by the child, by the parent,
+     * and by the kernel into the child's buffer (read from a pipe) stay apart. */
+    int cp[2];
+    pipe(cp);
+    p = fork();
+    if (p == 0) {
+        cow_var = 2;
+        read(cp[0], cow_buf, 5);
+        printf("child: var=%d buf=%.5s\n", cow_var, cow_buf);
+        _exit(0);
+    }
+    cow_var = 3;
+    write(cp[1], "child", 5);
+    waitpid(p, &st, 0);
+    printf("parent: var=%d buf=%s\n", cow_var, cow_buf);
+    close(cp[0]);
+    close(cp[1]);
 
     p = fork();
     if (p == 0) {

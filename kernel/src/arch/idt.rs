@@ -172,6 +172,21 @@ fn user_exception(f: &mut TrapFrame) {
     let Some(proc) = crate::process::current() else {
         fatal_exception(f);
     };
+    // Copy-on-write: a write to a present page shared since fork gets its own copy.
+    if f.vector == 14 && f.error & 3 == 3 {
+        match proc
+            .mm
+            .lock()
+            .aspace
+            .break_cow(addr & !(crate::mm::PAGE_SIZE - 1))
+        {
+            Ok(true) => return,
+            Ok(false) => {}
+            // Out of memory for the copy: Linux's OOM path kills; here SIGSEGV below
+            // (SIGKILL would hide the cause from the parent's status).
+            Err(_) => {}
+        }
+    }
     // Stack growth: a not-present fault inside the stack's reserved range maps a page.
     if f.vector == 14 && f.error & 1 == 0 {
         let top = crate::exec::STACK_TOP;

@@ -146,8 +146,34 @@ pub fn alloc_contiguous(n: usize, align: usize) -> Option<u64> {
         .map(|f| f as u64 * PAGE_SIZE)
 }
 
-/// Returns a frame. Freeing a frame that is already free is a kernel bug.
+/// Extra references to frames shared copy-on-write (absent = one owner). Sparse:
+/// only frames shared by fork are here.
+static SHARED: Mutex<alloc::collections::BTreeMap<u64, u32>> =
+    Mutex::new(alloc::collections::BTreeMap::new());
+
+/// One more owner of `phys` (fork sharing a page).
+pub fn share(phys: u64) {
+    *SHARED.lock().entry(phys).or_insert(0) += 1;
+}
+
+/// Whether `phys` has more than one owner.
+pub fn is_shared(phys: u64) -> bool {
+    SHARED.lock().contains_key(&phys)
+}
+
+/// Drops one owner of a frame; the last owner returns it. Freeing a frame that is
+/// already free is a kernel bug.
 pub fn free(phys: u64) {
+    {
+        let mut sh = SHARED.lock();
+        if let Some(n) = sh.get_mut(&phys) {
+            *n -= 1;
+            if *n == 0 {
+                sh.remove(&phys);
+            }
+            return;
+        }
+    }
     let mut fa = FRAMES.lock();
     let frame = (phys / PAGE_SIZE) as usize;
     assert!(!fa.is_free(frame), "frames: double free of {phys:#x}");

@@ -13,6 +13,9 @@ const PRESENT: u64 = 1;
 const WRITABLE: u64 = 1 << 1;
 const USER: u64 = 1 << 2;
 const HUGE: u64 = 1 << 7;
+/// Software bit: the user may write this page, but its frame may be shared, so the
+/// first write copies it (copy-on-write). Such a page is mapped without WRITABLE.
+const COW: u64 = 1 << 9;
 const NO_EXECUTE: u64 = 1 << 63;
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
@@ -46,6 +49,8 @@ pub enum VmError {
 pub struct Translation {
     pub phys: u64,
     pub writable: bool,
+    /// Writable once copied (see [`AddressSpace::break_cow`]).
+    pub cow: bool,
 }
 
 pub struct AddressSpace {
@@ -158,7 +163,8 @@ impl AddressSpace {
         true
     }
 
-    /// Changes the protection of an existing mapping.
+    /// Changes the protection of an existing mapping. Making a shared frame writable
+    /// makes it copy-on-write instead.
     pub fn protect(&mut self, va: u64, prot: Prot) -> bool {
         let Ok(Some((t, i))) = self.leaf(va, false) else {
             return false;
@@ -167,9 +173,46 @@ impl AddressSpace {
         if e & PRESENT == 0 {
             return false;
         }
-        set_entry(t, i, (e & ADDR_MASK) | prot.bits());
+        let phys = e & ADDR_MASK;
+        let mut bits = prot.bits();
+        if prot.write && frames::is_shared(phys) {
+            bits = (bits & !WRITABLE) | COW;
+        }
+        set_entry(t, i, phys | bits);
         self.flush(va);
         true
+    }
+
+    /// Resolves a write to a copy-on-write page at `va`: the page gets a frame of its
+    /// own (copied, unless it already was the last owner) and becomes writable.
+    /// Returns false if `va` is not a copy-on-write page (a real protection fault).
+    pub fn break_cow(&mut self, va: u64) -> Result<bool, VmError> {
+        let Ok(Some((t, i))) = self.leaf(va, false) else {
+            return Ok(false);
+        };
+        let e = entry(t, i);
+        if e & PRESENT == 0 || e & COW == 0 {
+            return Ok(false);
+        }
+        let old = e & ADDR_MASK;
+        let flags = (e & !ADDR_MASK & !COW) | WRITABLE;
+        if frames::is_shared(old) {
+            let new = frames::alloc().ok_or(VmError::OutOfMemory)?;
+            // SAFETY: both frames through the direct map; `new` is ours alone.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    phys_to_virt(old) as *const u8,
+                    phys_to_virt(new) as *mut u8,
+                    PAGE_SIZE as usize,
+                )
+            };
+            set_entry(t, i, new | flags);
+            frames::free(old);
+        } else {
+            set_entry(t, i, old | flags);
+        }
+        self.flush(va);
+        Ok(true)
     }
 
     pub fn translate(&self, va: u64) -> Option<Translation> {
@@ -192,12 +235,15 @@ impl AddressSpace {
         Some(Translation {
             phys: (e & ADDR_MASK) + (va & (PAGE_SIZE - 1)),
             writable: e & WRITABLE != 0,
+            cow: e & COW != 0,
         })
     }
 
-    /// fork without copy-on-write (yet): every user page is copied now, keeping its
-    /// permissions. On failure nothing of the new space survives.
-    pub fn fork_copy(&self) -> Result<AddressSpace, VmError> {
+    /// fork: the child maps the same frames. Writable pages become copy-on-write in
+    /// both spaces (the first write to either side copies); read-only pages are simply
+    /// shared. Page tables are the child's own. On failure nothing of the new space
+    /// survives.
+    pub fn fork_copy(&mut self) -> Result<AddressSpace, VmError> {
         let mut child = AddressSpace::new()?;
         let pml4 = self.pml4;
         for i4 in 0..256usize {
@@ -215,8 +261,9 @@ impl AddressSpace {
                     if e2 & PRESENT == 0 {
                         continue;
                     }
+                    let pt = e2 & ADDR_MASK;
                     for i1 in 0..512usize {
-                        let e1 = entry(e2 & ADDR_MASK, i1);
+                        let e1 = entry(pt, i1);
                         if e1 & PRESENT == 0 {
                             continue;
                         }
@@ -224,30 +271,36 @@ impl AddressSpace {
                             | ((i3 as u64) << 30)
                             | ((i2 as u64) << 21)
                             | ((i1 as u64) << 12);
-                        let frame = frames::alloc().ok_or(VmError::OutOfMemory)?;
-                        // SAFETY: both frames are reached through the direct map; the new
-                        // one is ours alone, the old one belongs to this (locked) space.
-                        unsafe {
-                            core::ptr::copy_nonoverlapping(
-                                phys_to_virt(e1 & ADDR_MASK) as *const u8,
-                                phys_to_virt(frame) as *mut u8,
-                                PAGE_SIZE as usize,
-                            )
-                        };
                         let (t, i) = match child.leaf(va, true) {
                             Ok(Some(l)) => l,
-                            _ => {
-                                frames::free(frame);
-                                return Err(VmError::OutOfMemory);
-                            }
+                            _ => return Err(VmError::OutOfMemory),
                         };
-                        set_entry(t, i, frame | (e1 & !ADDR_MASK));
+                        let mut e = e1;
+                        if e & (WRITABLE | COW) != 0 {
+                            e = (e & !WRITABLE) | COW;
+                            set_entry(pt, i1, e);
+                        }
+                        frames::share(e & ADDR_MASK);
+                        set_entry(t, i, e);
                         child.pages += 1;
                     }
                 }
             }
         }
+        // The parent's writable entries just lost WRITABLE: drop its stale TLB entries.
+        self.flush_all();
         Ok(child)
+    }
+
+    fn flush_all(&self) {
+        let live = x86_64::registers::control::Cr3::read_raw()
+            .0
+            .start_address()
+            .as_u64();
+        if live == self.pml4 {
+            // SAFETY: reloading the live root flushes non-global TLB entries only.
+            unsafe { load_cr3(self.pml4) };
+        }
     }
 
     fn flush(&self, va: u64) {
