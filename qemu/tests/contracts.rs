@@ -168,3 +168,13 @@ fn exec() {
 fn rlimit() {
     contract("rlimit", &[]);
 }
+
+#[test]
+fn files() {
+    contract("files", &[]);
+}
+
+#[test]
+fn paths() {
+    contract("paths", &[]);
+}
