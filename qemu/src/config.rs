@@ -121,6 +121,10 @@ impl QemuConfig {
         let mut push = |a: &str| args.push(a.into());
         push("-accel");
         push("tcg");
+        // Every feature TCG emulates (SMEP, SMAP, FSGSBASE, RDRAND, ...): the kernel
+        // turns on the protections the CPU offers, and Linux gets the same CPU.
+        push("-cpu");
+        push("max");
         push("-m");
         push(&self.memory.qemu_arg());
         for a in [
@@ -191,7 +195,7 @@ mod tests {
         let c = QemuConfig::new(KernelKind::Writ, "/k".into());
         assert_eq!(
             strings(&c).join(" "),
-            "-accel tcg -m 256M -display none -serial stdio -nic none -no-reboot \
+            "-accel tcg -cpu max -m 256M -display none -serial stdio -nic none -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel /k"
         );
     }

@@ -170,7 +170,7 @@ fn options_map_to_the_qemu_command_line() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let line = stdout(&o);
-    assert!(line.contains("-accel tcg -m 4096M "), "{line}");
+    assert!(line.contains("-accel tcg -cpu max -m 4096M "), "{line}");
     assert!(
         line.contains("-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0"),
         "{line}"
