@@ -69,6 +69,8 @@ pub mod perm;
 pub mod rename;
 
 #[cfg(test)]
+mod busybox_replay_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod host_diff_tests;

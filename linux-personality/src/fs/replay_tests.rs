@@ -18,11 +18,10 @@ use std::vec::Vec;
 
 use crate::abi::nr;
 use crate::abi::Errno;
-use crate::file::flags::*;
 use crate::fs::test_kernel::FakeKernel;
 
 #[derive(Debug, Clone)]
-enum Arg {
+pub(super) enum Arg {
     Int(i64),
     Str(Vec<u8>),
     /// A pointer, struct or array the call wrote to: we pass our own buffer.
@@ -31,7 +30,7 @@ enum Arg {
     Truncated,
 }
 
-fn parse_int(s: &str) -> Option<i64> {
+pub(super) fn parse_int(s: &str) -> Option<i64> {
     let s = s.trim();
     let (neg, s) = match s.strip_prefix('-') {
         Some(r) => (true, r),
@@ -51,7 +50,7 @@ fn parse_int(s: &str) -> Option<i64> {
 }
 
 /// A strace string literal (quotes included) to bytes.
-fn unquote(s: &str) -> Option<Vec<u8>> {
+pub(super) fn unquote(s: &str) -> Option<Vec<u8>> {
     let b = s.strip_prefix('"')?.strip_suffix('"')?.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -92,7 +91,7 @@ fn unquote(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Splits an argument list at top-level commas.
-fn split_args(s: &str) -> Vec<String> {
+pub(super) fn split_args(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let (mut depth, mut quote, mut esc) = (0i32, false, false);
@@ -127,15 +126,15 @@ fn split_args(s: &str) -> Vec<String> {
     out
 }
 
-struct TraceLine {
-    name: String,
-    args: Vec<Arg>,
+pub(super) struct TraceLine {
+    pub name: String,
+    pub args: Vec<Arg>,
     /// Ok(value) or Err(errno name).
-    ret: Result<i64, String>,
-    text: String,
+    pub ret: Result<i64, String>,
+    pub text: String,
 }
 
-fn parse_line(line: &str) -> Option<TraceLine> {
+pub(super) fn parse_line(line: &str) -> Option<TraceLine> {
     let line = line.split_once(' ')?.1.trim_start();
     let open = line.find('(')?;
     let name = line[..open].to_string();
@@ -168,7 +167,7 @@ fn parse_line(line: &str) -> Option<TraceLine> {
 
 /// Makes the call again on the fake kernel; None for calls that are not ours to
 /// compare (memory, process, output to the terminal).
-fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, Errno>, [u64; 6])> {
+pub(super) fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, Errno>, [u64; 6])> {
     let mut a = [0u64; 6];
     for (i, arg) in t.args.iter().enumerate().take(6) {
         a[i] = match arg {
@@ -222,21 +221,29 @@ fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, Errno>, [u64
         "fallocate" => nr::FALLOCATE,
         "umask" => nr::UMASK,
         "fcntl" => nr::FCNTL,
-        // Terminal I/O stays on the host; file descriptors above 2 are files.
-        "read" | "write" if a[0] > 2 => {
-            if t.name == "read" {
-                nr::READ
-            } else {
-                nr::WRITE
-            }
-        }
+        "dup" => nr::DUP,
+        "dup2" => nr::DUP2,
+        "dup3" => nr::DUP3,
+        "pipe2" => nr::PIPE2,
+        "chown" => nr::CHOWN,
+        "lchown" => nr::LCHOWN,
+        "fchown" => nr::FCHOWN,
+        "fchownat" => nr::FCHOWNAT,
+        "fchmodat" => nr::FCHMODAT,
+        "utimensat" => nr::UTIMENSAT,
+        "readlinkat" => nr::READLINKAT,
+        "symlinkat" => nr::SYMLINKAT,
+        "renameat" => nr::RENAMEAT,
+        "linkat" => nr::LINKAT,
+        "read" => nr::READ,
+        "write" => nr::WRITE,
         _ => return None,
     };
     Some((k.sys(n, &a), a))
 }
 
 /// The value of `field=` in a strace struct dump.
-fn field(text: &str, name: &str) -> Option<i64> {
+pub(super) fn field(text: &str, name: &str) -> Option<i64> {
     let at = text.find(&format!("{name}="))? + name.len() + 1;
     let rest = &text[at..];
     let end = rest.find([',', '}', ' ']).unwrap_or(rest.len());
@@ -244,7 +251,7 @@ fn field(text: &str, name: &str) -> Option<i64> {
 }
 
 /// Compares what a successful call wrote to user memory with what strace showed.
-fn compare_output(
+pub(super) fn compare_output(
     k: &FakeKernel,
     t: &TraceLine,
     a: &[u64; 6],
@@ -261,7 +268,12 @@ fn compare_output(
         "newfstatat" => Some(a[2]),
         _ => None,
     };
-    if let Some(buf) = stat_buf {
+    // `..` may climb out of the scratch directory, whose parent holds other things.
+    let climbs = t
+        .args
+        .iter()
+        .any(|x| matches!(x, Arg::Str(p) if p.windows(2).any(|w| w == b"..")));
+    if let Some(buf) = stat_buf.filter(|_| !climbs) {
         let st: crate::abi::structs::Stat = crate::uaccess::read_struct(&k.mem, buf).unwrap();
         let dir = st.st_mode & 0o170000 == 0o040000;
         let mut want = vec![
@@ -338,8 +350,8 @@ fn run_contract(name: &str) -> Option<()> {
     }
     let trace = trace?;
 
-    // The same starting point: the scratch directory's path, the standard descriptors
-    // taken, the process's umask as the trace shows it set.
+    // The same starting point: the scratch directory's path, the standard streams on
+    // /dev/null (the host run's output went to a pipe; writes succeed either way).
     let mut k = FakeKernel::new();
     let mut path = String::new();
     for comp in scratch.to_str()?.split('/').filter(|c| !c.is_empty()) {
@@ -348,9 +360,7 @@ fn run_contract(name: &str) -> Option<()> {
         k.mkdir(&path, 0o755).unwrap();
     }
     k.path_call(nr::CHDIR, &path, &[]).unwrap();
-    for _ in 0..3 {
-        k.open("/", O_RDONLY, 0).unwrap();
-    }
+    k.std_streams_on_null();
     let mut compared = 0;
     for line in trace.lines() {
         let Some(t) = parse_line(line) else { continue };
@@ -369,6 +379,7 @@ fn run_contract(name: &str) -> Option<()> {
         assert_eq!(got, t.ret, "{name}: {}", t.text);
     }
     assert!(compared > 100, "{name}: only {compared} calls compared");
+    std::eprintln!("{name}: {compared} calls compared");
     Some(())
 }
 

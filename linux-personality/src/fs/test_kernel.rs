@@ -32,6 +32,10 @@ pub struct FakeKernel {
     pub creds: Creds,
     signals: Signals,
     next: u64,
+    /// The process whose descriptors and context are in `fds` and `fs`.
+    pub pid: u32,
+    /// The other processes' descriptor tables and contexts (trace replays).
+    procs: std::collections::BTreeMap<u32, (FdTable, FsContext)>,
 }
 
 impl FakeKernel {
@@ -44,7 +48,7 @@ impl FakeKernel {
         let fds = FdTable::new(&mut sys, budget).unwrap();
         let mut mem = FakeUserMemory::new();
         mem.map(BASE, SIZE, MemProt::READ_WRITE).unwrap();
-        let tmpfs = Tmpfs::new(1 << 20);
+        let tmpfs = Tmpfs::new(4 << 20);
         let fs = FsContext::new(&tmpfs);
         FakeKernel {
             mem,
@@ -55,6 +59,62 @@ impl FakeKernel {
             creds: Creds::root(),
             signals: Signals::default(),
             next: BASE,
+            pid: 1,
+            procs: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Forgets the scratch memory handed out so far (between replayed calls).
+    pub fn reset_alloc(&mut self) {
+        self.next = BASE;
+    }
+
+    /// Makes `pid` the calling process; false if there is no such process.
+    pub fn switch_to(&mut self, pid: u32) -> bool {
+        if pid == self.pid {
+            return true;
+        }
+        let Some((fds, fs)) = self.procs.remove(&pid) else {
+            return false;
+        };
+        let old_fds = std::mem::replace(&mut self.fds, fds);
+        let old_fs = std::mem::replace(&mut self.fs, fs);
+        self.procs.insert(self.pid, (old_fds, old_fs));
+        self.pid = pid;
+        true
+    }
+
+    /// fork: process `child` gets copies of the caller's descriptors and context.
+    pub fn fork_proc(&mut self, child: u32) -> Result<(), Errno> {
+        let fds = self.fds.fork(&mut self.sys)?;
+        self.procs.insert(child, (fds, self.fs.clone()));
+        Ok(())
+    }
+
+    /// execve succeeded: close-on-exec descriptors go.
+    pub fn exec_proc(&mut self) {
+        self.fds.close_on_exec(&mut self.sys);
+    }
+
+    /// The process ended: its descriptors close.
+    pub fn exit_proc(&mut self, pid: u32) {
+        if pid == self.pid {
+            self.fds.destroy(&mut self.sys);
+        } else if let Some((mut fds, _)) = self.procs.remove(&pid) {
+            fds.destroy(&mut self.sys);
+        }
+    }
+
+    /// Descriptors 0, 1, 2 on a /dev/null node (what a program run with its standard
+    /// streams redirected sees).
+    pub fn std_streams_on_null(&mut self) {
+        use crate::fs::devices;
+        self.tmpfs.superblock().set_devices(std::sync::Arc::new(
+            devices::DeviceTable::with_memory_devices(),
+        ));
+        devices::add_standard_nodes(&self.tmpfs).unwrap();
+        for _ in 0..3 {
+            self.open("/dev/null", O_RDWR, 0).unwrap();
         }
     }
 
