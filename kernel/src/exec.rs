@@ -45,6 +45,7 @@ fn map_image(
         let start = (seg.vaddr + bias) & !(PAGE_SIZE - 1);
         let stop = (seg.vaddr + bias + seg.memsz).next_multiple_of(PAGE_SIZE);
         let prot = Prot {
+            read: true,
             write: seg.flags.write,
             exec: seg.flags.exec,
         };
@@ -55,6 +56,7 @@ fn map_image(
             let phys = match aspace.translate(va) {
                 Some(t) => {
                     let widened = Prot {
+                        read: true,
                         write: prot.write || t.writable,
                         exec: true,
                     };
@@ -122,10 +124,7 @@ pub fn load(ctx: &FsContext, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
         }
     };
 
-    let rw = Prot {
-        write: true,
-        exec: false,
-    };
+    let rw = Prot::RW;
     let mut va = STACK_TOP - STACK_PREMAPPED;
     while va < STACK_TOP {
         aspace.map_zeroed(va, rw).map_err(vm_err)?;

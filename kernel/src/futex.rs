@@ -21,7 +21,12 @@ fn key(p: &Process, uaddr: u64) -> Result<u64, Errno> {
     if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
-    let t = p.mm.lock().aspace.translate(uaddr).ok_or(Errno::EFAULT)?;
+    let mut mm = p.mm.lock();
+    // The key is the frame: make a lazy page resident so both sides agree on it.
+    if mm.aspace.fault_in(uaddr, false) != Ok(true) {
+        return Err(Errno::EFAULT);
+    }
+    let t = mm.aspace.translate(uaddr).ok_or(Errno::EFAULT)?;
     Ok(KEY_FUTEX | t.phys)
 }
 
@@ -35,7 +40,7 @@ pub fn wait(p: &Process, uaddr: u64, val: u32, deadline_ns: Option<u64>) -> Resu
     let key = key(p, uaddr)?;
     let g0 = generation(key);
     let mut word = [0u8; 4];
-    copy_from_user(&p.mm.lock().aspace, uaddr, &mut word).map_err(|_| Errno::EFAULT)?;
+    copy_from_user(&mut p.mm.lock().aspace, uaddr, &mut word).map_err(|_| Errno::EFAULT)?;
     if u32::from_le_bytes(word) != val {
         return Err(Errno::EAGAIN);
     }

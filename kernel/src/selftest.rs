@@ -222,6 +222,7 @@ fn user() -> Outcome {
         .map_zeroed(
             text,
             Prot {
+                read: true,
                 write: false,
                 exec: true,
             },
@@ -232,13 +233,7 @@ fn user() -> Outcome {
         core::ptr::copy_nonoverlapping(code.as_ptr(), mm::phys_to_virt(phys) as *mut u8, code.len())
     };
     aspace
-        .map_zeroed(
-            stack_top - 4096,
-            Prot {
-                write: true,
-                exec: false,
-            },
-        )
+        .map_zeroed(stack_top - 4096, Prot::RW)
         .map_err(|e| alloc::format!("{e:?}"))?;
     let files = process::console_files().map_err(|e| alloc::format!("{e:?}"))?;
     let mm = process::Mm {

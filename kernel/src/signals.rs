@@ -128,11 +128,11 @@ pub fn sigreturn(proc: &Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
     let mut uc = [0u8; 304];
     let mut fp = FpuState::initial();
     let r = {
-        let mm = proc.mm.lock();
-        copy_from_user(&mm.aspace, frame.rsp, &mut uc).map_err(|_| Errno::EFAULT)?;
+        let mut mm = proc.mm.lock();
+        copy_from_user(&mut mm.aspace, frame.rsp, &mut uc).map_err(|_| Errno::EFAULT)?;
         let r = signal::parse_ucontext(&uc)?;
         if r.fpstate != 0 {
-            copy_from_user(&mm.aspace, r.fpstate, fp.bytes_mut()).map_err(|_| Errno::EFAULT)?;
+            copy_from_user(&mut mm.aspace, r.fpstate, fp.bytes_mut()).map_err(|_| Errno::EFAULT)?;
             fp.sanitize();
         }
         r

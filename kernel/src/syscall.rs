@@ -77,7 +77,7 @@ pub struct ProcMem<'a>(pub &'a Process);
 
 impl UserMemory for ProcMem<'_> {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
-        copy_from_user(&self.0.mm.lock().aspace, addr, buf).map_err(|_| Errno::EFAULT)
+        copy_from_user(&mut self.0.mm.lock().aspace, addr, buf).map_err(|_| Errno::EFAULT)
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Errno> {
@@ -96,6 +96,7 @@ struct Ctx<'a> {
 
 fn prot(p: LinuxProt) -> Prot {
     Prot {
+        read: p.read,
         write: p.write,
         exec: p.exec,
     }
@@ -153,13 +154,10 @@ impl Kernel for Ctx<'_> {
         }
         let old_end = cur.next_multiple_of(PAGE_SIZE);
         let new_end = want.next_multiple_of(PAGE_SIZE);
-        let rw = Prot {
-            write: true,
-            exec: false,
-        };
+        let rw = Prot::RW;
         let mut va = old_end;
         while va < new_end {
-            if mm.aspace.map_zeroed(va, rw).is_err() {
+            if mm.aspace.map_lazy(va, rw).is_err() {
                 let mut u = old_end;
                 while u < va {
                     mm.aspace.unmap(u);
@@ -203,13 +201,13 @@ impl Kernel for Ctx<'_> {
         };
         let mut va = start;
         while va < start + len {
-            let page = mm.aspace.map_zeroed(va, prot(p));
-            if let Ok(phys) = page {
-                // The initial bytes go in through the direct map, whatever the protection.
-                let off = (va - start) as usize;
-                if off < init.len() {
+            // Pages holding initial bytes get their frame now; the rest come on touch.
+            let off = (va - start) as usize;
+            let page = if off < init.len() {
+                mm.aspace.map_zeroed(va, prot(p)).map(|phys| {
                     let n = (init.len() - off).min(PAGE_SIZE as usize);
-                    // SAFETY: a fresh frame of this address space, through the direct map.
+                    // SAFETY: a fresh frame of this address space, through the direct map;
+                    // the bytes go in whatever the page's protection.
                     unsafe {
                         core::ptr::copy_nonoverlapping(
                             init[off..].as_ptr(),
@@ -217,8 +215,10 @@ impl Kernel for Ctx<'_> {
                             n,
                         )
                     };
-                }
-            }
+                })
+            } else {
+                mm.aspace.map_lazy(va, prot(p))
+            };
             if page.is_err() {
                 let mut u = start;
                 while u < va {
@@ -250,7 +250,7 @@ impl Kernel for Ctx<'_> {
         // Linux fails with ENOMEM when part of the range is unmapped, changing nothing.
         let mut va = addr;
         while va < addr + len {
-            if mm.aspace.translate(va).is_none() {
+            if !mm.aspace.is_mapped(va) {
                 return Err(Errno::ENOMEM);
             }
             va += PAGE_SIZE;

@@ -25,11 +25,15 @@ fn chunks(addr: u64, len: usize) -> impl Iterator<Item = (u64, usize, usize)> {
     })
 }
 
-pub fn copy_from_user(aspace: &AddressSpace, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
+pub fn copy_from_user(aspace: &mut AddressSpace, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
     if addr.checked_add(buf.len() as u64).is_none() {
         return Err(Fault);
     }
     for (va, off, n) in chunks(addr, buf.len()) {
+        // A lazy page is zero-filled on this first touch, as a user access would.
+        if aspace.fault_in(va, false) != Ok(true) {
+            return Err(Fault);
+        }
         let t = aspace.translate(va).ok_or(Fault)?;
         // SAFETY: `t.phys..t.phys+n` lies in one user frame owned by `aspace`, reached
         // through the direct map; `buf` is kernel memory.
@@ -48,18 +52,11 @@ pub fn copy_to_user(aspace: &mut AddressSpace, addr: u64, data: &[u8]) -> Result
     if addr.checked_add(data.len() as u64).is_none() {
         return Err(Fault);
     }
-    // Check the whole range first so a failed write changes nothing; pages shared
-    // copy-on-write get their own frame before the kernel writes (through the direct
-    // map, past the page tables' protection).
+    // Make the whole range resident and writable first (lazy pages get frames,
+    // copy-on-write pages their own copy: the kernel writes through the direct map,
+    // past the page tables' protection), so a failed write changes no bytes.
     for (va, _, _) in chunks(addr, data.len()) {
-        match aspace.translate(va) {
-            Some(t) if t.writable => {}
-            Some(t) if t.cow => {}
-            _ => return Err(Fault),
-        }
-    }
-    for (va, _, _) in chunks(addr, data.len()) {
-        if aspace.translate(va).is_some_and(|t| t.cow) && aspace.break_cow(va) != Ok(true) {
+        if aspace.fault_in(va, true) != Ok(true) {
             return Err(Fault);
         }
     }

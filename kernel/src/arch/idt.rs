@@ -172,30 +172,17 @@ fn user_exception(f: &mut TrapFrame) {
     let Some(proc) = crate::process::current() else {
         fatal_exception(f);
     };
-    // Copy-on-write: a write to a present page shared since fork gets its own copy.
-    if f.vector == 14 && f.error & 3 == 3 {
-        match proc
-            .mm
-            .lock()
-            .aspace
-            .break_cow(addr & !(crate::mm::PAGE_SIZE - 1))
-        {
-            Ok(true) => return,
-            Ok(false) => {}
-            // Out of memory for the copy: Linux's OOM path kills; here SIGSEGV below
-            // (SIGKILL would hide the cause from the parent's status).
-            Err(_) => {}
-        }
+    // Lazy pages get their frame, copy-on-write pages their own copy. Out of memory
+    // for it: SIGSEGV below (Linux's OOM killer would choose a victim instead).
+    if f.vector == 14 && proc.mm.lock().aspace.fault_in(addr, f.error & 2 != 0) == Ok(true) {
+        return;
     }
     // Stack growth: a not-present fault inside the stack's reserved range maps a page.
     if f.vector == 14 && f.error & 1 == 0 {
         let top = crate::exec::STACK_TOP;
         if addr < top && addr >= top - crate::exec::STACK_LIMIT {
             let page = addr & !(crate::mm::PAGE_SIZE - 1);
-            let rw = crate::mm::vm::Prot {
-                write: true,
-                exec: false,
-            };
+            let rw = crate::mm::vm::Prot::RW;
             if proc.mm.lock().aspace.map_zeroed(page, rw).is_ok() {
                 return;
             }
