@@ -358,3 +358,13 @@ fn busybox_tree_commands() {
 fn busybox_reads_and_listings() {
     check("mkdir d && for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line$i >> d/file$i; done; wc -l d/file3; head -n 1 d/file12; ls d | sort; du -s d; stat -c '%s %h %F' d/file1 d; rm d/file1 && rmdir d || ls d");
 }
+
+#[test]
+fn busybox_more_commands() {
+    check("mkdir -p x/y && cd x && pwd && touch -d '2020-01-02 03:04:05' y/t && ls -l --full-time y && chmod -R go-rx y && ls -ld y && ln -sf y/t lt && ln -sf y/t lt && realpath lt && test -d y && test -e lt && test ! -e nope && [ -x y ] && echo ok; dd if=/dev/zero of=z bs=100 count=3 2>/dev/null; truncate -s 50 z; wc -c z; mv z y/; find . -type f | sort; find . -name 't*' | sort; cd .. && rm -r x && ls");
+}
+
+#[test]
+fn busybox_copy_commands() {
+    check("echo hello > a && cp a b && cat b && cp -a a c && cat a b c > d && wc -c d && tail -c 4 d && sort -r d -o e && cmp d d && md5sum e && tar cf t.tar a b && mkdir u && tar xf t.tar -C u && ls -l u");
+}

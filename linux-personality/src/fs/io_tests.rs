@@ -57,3 +57,61 @@ fn sync_advise_allocate() {
     assert_eq!(k.mem.peek(buf, 8).unwrap(), b"ab\0\0\0fgh");
     assert_eq!(k.fstat(f).unwrap().st_size, 100);
 }
+
+#[test]
+fn sendfile_between_files_and_pipes() {
+    let mut k = FakeKernel::new();
+    let a = k.open("/a", O_CREAT | O_RDWR, 0o644).unwrap();
+    k.write(a, b"hello world").unwrap();
+    k.sys(nr::LSEEK, &[a, 0, 0]).unwrap();
+    let b = k.open("/b", O_CREAT | O_RDWR, 0o644).unwrap();
+    let ap = k.open("/b", O_WRONLY | O_APPEND, 0).unwrap();
+    let ro = k.open("/a", O_RDONLY, 0).unwrap();
+    let wo = k.open("/a", O_WRONLY, 0).unwrap();
+    let d = k.open("/", O_RDONLY, 0).unwrap();
+    let fds = k.alloc(8);
+    k.sys(nr::PIPE2, &[fds, 0]).unwrap();
+    let pipe = k.mem.peek(fds, 8).unwrap();
+    let (pr, pw) = (u64::from(pipe[0]), u64::from(pipe[4]));
+    assert_eq!(k.sys(nr::SENDFILE, &[b, a, 0, 5]), Ok(5));
+    assert_eq!(
+        k.sys(nr::LSEEK, &[a, 0, 1]),
+        Ok(5),
+        "the input's offset moved"
+    );
+    let off = k.alloc(8);
+    k.mem.poke(off, &6i64.to_le_bytes()).unwrap();
+    assert_eq!(k.sys(nr::SENDFILE, &[b, a, off, 100]), Ok(5));
+    assert_eq!(
+        k.mem.peek(off, 8).unwrap(),
+        11i64.to_le_bytes(),
+        "*offset moved"
+    );
+    assert_eq!(k.sys(nr::LSEEK, &[a, 0, 1]), Ok(5), "not the file's offset");
+    assert_eq!(
+        k.sys(nr::SENDFILE, &[ap, ro, 0, 3]),
+        Err(EINVAL),
+        "O_APPEND output"
+    );
+    assert_eq!(
+        k.sys(nr::SENDFILE, &[b, pr, 0, 3]),
+        Err(EINVAL),
+        "pipe input"
+    );
+    assert_eq!(k.sys(nr::SENDFILE, &[pw, ro, 0, 4]), Ok(4));
+    assert_eq!(k.read(pr, 16).unwrap(), b"hell");
+    assert_eq!(k.sys(nr::SENDFILE, &[b, wo, 0, 3]), Err(EBADF));
+    assert_eq!(k.sys(nr::SENDFILE, &[ro, a, 0, 3]), Err(EBADF));
+    assert_eq!(k.sys(nr::SENDFILE, &[b, ro, 0, 0]), Ok(0));
+    k.mem.poke(off, &(-1i64).to_le_bytes()).unwrap();
+    assert_eq!(k.sys(nr::SENDFILE, &[b, ro, off, 3]), Err(EINVAL));
+    assert_eq!(k.sys(nr::SENDFILE, &[b, ro, 1, 3]), Err(EFAULT));
+    assert_eq!(
+        k.sys(nr::SENDFILE, &[b, d, 0, 3]),
+        Err(EINVAL),
+        "directory input"
+    );
+    let buf = k.alloc(16);
+    assert_eq!(k.sys(nr::PREAD64, &[b, buf, 16, 0]), Ok(10));
+    assert_eq!(k.mem.peek(buf, 10).unwrap(), b"helloworld");
+}

@@ -67,6 +67,7 @@ pub mod open;
 pub mod ops;
 pub mod perm;
 pub mod rename;
+pub mod statfs;
 
 #[cfg(test)]
 mod busybox_replay_tests;

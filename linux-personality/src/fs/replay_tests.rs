@@ -32,6 +32,9 @@ pub(super) enum Arg {
 
 pub(super) fn parse_int(s: &str) -> Option<i64> {
     let s = s.trim();
+    if s == "NULL" {
+        return Some(0);
+    }
     let (neg, s) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s),
@@ -179,7 +182,11 @@ pub(super) fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, E
                 k.mem.poke(at, &b).unwrap();
                 at
             }
-            Arg::Out => k.alloc(4096),
+            Arg::Out => {
+                let at = k.alloc(4096);
+                k.mem.poke(at, &[0u8; 4096]).unwrap();
+                at
+            }
             Arg::Truncated => return None,
         };
     }
@@ -222,6 +229,7 @@ pub(super) fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, E
         "umask" => nr::UMASK,
         "fcntl" => nr::FCNTL,
         "dup" => nr::DUP,
+        "sendfile" => nr::SENDFILE,
         "dup2" => nr::DUP2,
         "dup3" => nr::DUP3,
         "pipe2" => nr::PIPE2,
@@ -239,6 +247,20 @@ pub(super) fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, E
         "write" => nr::WRITE,
         _ => return None,
     };
+    if t.name == "utimensat" && a[2] != 0 {
+        // The two timespecs, as strace printed them.
+        let mut times = Vec::new();
+        for part in t.text.split("tv_sec=").skip(1) {
+            let sec = parse_int(part.split([',', '}']).next()?)?;
+            let nsec_text = part.split("tv_nsec=").nth(1)?;
+            let nsec = parse_int(nsec_text.split(['}', ',', ' ']).next()?)?;
+            times.extend_from_slice(&sec.to_le_bytes());
+            times.extend_from_slice(&nsec.to_le_bytes());
+        }
+        if times.len() == 32 {
+            k.mem.poke(a[2], &times).unwrap();
+        }
+    }
     Some((k.sys(n, &a), a))
 }
 

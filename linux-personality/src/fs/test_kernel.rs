@@ -293,7 +293,22 @@ impl Kernel for FakeKernel {
     fn execve(&mut self, _p: &[u8], _a: Vec<Vec<u8>>, _e: Vec<Vec<u8>>) -> Result<(), Errno> {
         Err(ENOSYS)
     }
-    fn wait_child(&mut self, _pid: i32, _nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+    fn mremap(
+        &mut self,
+        _o: u64,
+        _ol: u64,
+        _nl: u64,
+        _m: bool,
+        _f: Option<u64>,
+    ) -> Result<u64, Errno> {
+        Err(Errno::ENOSYS)
+    }
+    fn wait_child(
+        &mut self,
+        _pid: i32,
+        _nohang: bool,
+        _reap: bool,
+    ) -> Result<Option<(u32, u32)>, Errno> {
         Err(ECHILD)
     }
     fn signals<R>(&mut self, f: impl FnOnce(&mut Signals) -> R) -> R {

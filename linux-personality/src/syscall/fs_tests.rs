@@ -701,7 +701,7 @@ fn statfs_reports_tmpfs() {
     let mut k = FakeKernel::new();
     let buf = k.alloc(120);
     assert_eq!(k.path_call(nr::STATFS, "/", &[buf]), Ok(0));
-    let sf: super::fscalls::Statfs = read_struct(&k.mem, buf).unwrap();
+    let sf: crate::fs::statfs::Statfs = read_struct(&k.mem, buf).unwrap();
     assert_eq!(
         (sf.f_type, sf.f_bsize, sf.f_namelen),
         (0x0102_1994, 4096, 255)

@@ -14,7 +14,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use caps::Rights;
-use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::fdcalls::stat_of;
 use super::{Kernel, SysResult};
@@ -25,7 +24,7 @@ use crate::fs::namei::Walker;
 use crate::fs::ops::{self, TimeSet};
 use crate::fs::perm::Creds;
 use crate::fs::{dev_split, open, FsContext, Inode};
-use crate::uaccess::{read_cstring, write_struct, UserSlice, PATH_MAX};
+use crate::uaccess::{read_cstring, write_struct, UserSlice, MAX_RW_COUNT, PATH_MAX};
 
 pub const AT_FDCWD: i64 = -100;
 pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -37,27 +36,6 @@ pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
 const STATX_RESERVED: u64 = 0x8000_0000;
 pub const UTIME_NOW: i64 = (1 << 30) - 1;
 pub const UTIME_OMIT: i64 = (1 << 30) - 2;
-pub const TMPFS_MAGIC: i64 = 0x0102_1994;
-
-/// `struct statfs` (x86_64, 120 bytes).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
-)]
-#[repr(C)]
-pub struct Statfs {
-    pub f_type: i64,
-    pub f_bsize: i64,
-    pub f_blocks: u64,
-    pub f_bfree: u64,
-    pub f_bavail: u64,
-    pub f_files: u64,
-    pub f_ffree: u64,
-    pub f_fsid: [i32; 2],
-    pub f_namelen: i64,
-    pub f_frsize: i64,
-    pub f_flags: i64,
-    pub f_spare: [i64; 4],
-}
 
 fn path_arg<K: Kernel>(k: &mut K, addr: u64) -> Result<Vec<u8>, Errno> {
     read_cstring(k.mem(), addr, PATH_MAX)
@@ -627,40 +605,18 @@ pub fn umask<K: Kernel>(k: &mut K, mask: u64) -> SysResult {
     Ok(u64::from(old))
 }
 
-fn statfs_of(ctx: &FsContext) -> Statfs {
-    let sb = ctx.superblock();
-    let (used, limit) = sb.usage();
-    let blocks = limit / 4096;
-    let free = limit.saturating_sub(used) / 4096;
-    let files = blocks.max(1024);
-    Statfs {
-        f_type: TMPFS_MAGIC,
-        f_bsize: 4096,
-        f_blocks: blocks,
-        f_bfree: free,
-        f_bavail: free,
-        f_files: files,
-        f_ffree: files.saturating_sub(sb.live_inodes() as u64),
-        f_namelen: crate::fs::NAME_MAX as i64,
-        f_frsize: 4096,
-        // ST_VALID | ST_RELATIME
-        f_flags: 0x20 | 0x1000,
-        ..Statfs::default()
-    }
-}
-
 pub fn statfs<K: Kernel>(k: &mut K, path: u64, buf: u64) -> SysResult {
     let path = nonempty_path(k, path)?;
     let (ctx, creds) = context(k);
     target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
-    write_struct(k.mem(), buf, &statfs_of(&ctx))?;
+    write_struct(k.mem(), buf, &ctx.superblock().statfs())?;
     Ok(0)
 }
 
 pub fn fstatfs<K: Kernel>(k: &mut K, fd: u64, buf: u64) -> SysResult {
     fd_file(k, fd as i32 as i64, Rights::empty())?;
     let ctx = k.fs().clone();
-    write_struct(k.mem(), buf, &statfs_of(&ctx))?;
+    write_struct(k.mem(), buf, &ctx.superblock().statfs())?;
     Ok(0)
 }
 
@@ -739,6 +695,94 @@ pub fn fallocate<K: Kernel>(k: &mut K, fd: u64, mode: u64, off: u64, len: u64) -
     Ok(0)
 }
 
+/// sendfile: copies up to `count` bytes from `in_fd` (a file, read at `*offset` if
+/// given, else at and advancing its own offset) to `out_fd`, in kernel buffers. EBADF
+/// without READ on `in_fd` or WRITE on `out_fd`; EINVAL for an unseekable input or an
+/// O_APPEND output, as Linux says.
+pub fn sendfile<K: Kernel>(
+    k: &mut K,
+    out_fd: u64,
+    in_fd: u64,
+    offset: u64,
+    count: u64,
+) -> SysResult {
+    let input = fd_file(k, in_fd as i32 as i64, Rights::READ)?;
+    let output = fd_file(k, out_fd as i32 as i64, Rights::WRITE)?;
+    let ctx = k.fs().clone();
+    let dir_input = inode_of(&ctx, &input).is_some_and(|n| n.is_dir());
+    if !input.ops.seekable() || dir_input || output.status() & O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut pos = if offset == 0 {
+        *input.offset.lock()
+    } else {
+        let p: i64 = crate::uaccess::read_struct(k.mem(), offset)?;
+        u64::try_from(p).map_err(|_| Errno::EINVAL)?
+    };
+    let count = count.min(MAX_RW_COUNT);
+    let mut done = 0u64;
+    let mut buf = alloc::vec![0u8; (count as usize).min(64 * 1024)];
+    while done < count {
+        let want = ((count - done) as usize).min(buf.len());
+        let n = match input.ops.read(pos, &mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        match send_all(k, &output, &buf[..n]) {
+            Ok(w) => {
+                done += w as u64;
+                pos += w as u64;
+                if w < n {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    if offset == 0 {
+        *input.offset.lock() = pos;
+    } else {
+        crate::uaccess::write_struct(k.mem(), offset, &(pos as i64))?;
+    }
+    Ok(done)
+}
+
+/// Writes `data` to an open file as write(2) would (at and advancing its offset when
+/// seekable, waiting while a pipe or socket is full unless non-blocking); returns how
+/// much was written before the first short write.
+fn send_all<K: Kernel>(k: &mut K, f: &OpenFile, data: &[u8]) -> Result<usize, Errno> {
+    let mut done = 0;
+    while done < data.len() {
+        let r = if f.ops.seekable() {
+            let mut off = f.offset.lock();
+            let r = f.ops.write(*off, &data[done..]);
+            if let Ok(n) = r {
+                *off += n as u64;
+            }
+            r
+        } else {
+            f.ops.write(0, &data[done..])
+        };
+        match r {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(Errno::EAGAIN) if done == 0 && !f.nonblocking() => {
+                let ops = f.ops.clone();
+                let want = crate::file::poll::POLLOUT
+                    | crate::file::poll::POLLERR
+                    | crate::file::poll::POLLHUP;
+                k.wait(ops.wait_key(), &mut || ops.poll() & want != 0)?;
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
 /// Every call of this module by number, for [`super::dispatch`].
 pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
     use crate::abi::nr;
@@ -791,6 +835,7 @@ pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::SYNCFS => syncfs(k, a[0]),
         nr::FADVISE64 => fadvise64(k, a[0], a[1], a[2], a[3]),
         nr::FALLOCATE => fallocate(k, a[0], a[1], a[2], a[3]),
+        nr::SENDFILE => sendfile(k, a[0], a[1], a[2], a[3]),
         nr::STATFS => statfs(k, a[0], a[1]),
         nr::FSTATFS => fstatfs(k, a[0], a[1]),
         _ => return None,
