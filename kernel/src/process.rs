@@ -237,7 +237,12 @@ impl Process {
     }
 
     /// wait4's core: reap an ended child matching `pid` (-1 or <= 0: any).
-    pub fn wait_child(&self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+    pub fn wait_child(
+        &self,
+        pid: i32,
+        nohang: bool,
+        reap: bool,
+    ) -> Result<Option<(u32, u32)>, Errno> {
         let matches = |c: &Arc<Process>| pid <= 0 || c.pid == pid as u32;
         let mut found = None;
         let mut any = false;
@@ -249,7 +254,11 @@ impl Process {
                 .iter()
                 .position(|c| matches(c) && c.status.lock().is_some())
             {
-                let c = kids.remove(i);
+                let c = if reap {
+                    kids.remove(i)
+                } else {
+                    kids[i].clone()
+                };
                 let st = c.status.lock().expect("checked");
                 found = Some((c.pid, st.wait_status()));
                 return true;

@@ -292,8 +292,100 @@ impl Kernel for Ctx<'_> {
         Ok(())
     }
 
-    fn wait_child(&mut self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
-        self.proc.wait_child(pid, nohang)
+    fn wait_child(
+        &mut self,
+        pid: i32,
+        nohang: bool,
+        reap: bool,
+    ) -> Result<Option<(u32, u32)>, Errno> {
+        self.proc.wait_child(pid, nohang, reap)
+    }
+
+    fn mremap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        let mut mm = self.proc.mm.lock();
+        let mut va = old;
+        while va < old + old_len {
+            if !mm.aspace.is_mapped(va) {
+                return Err(Errno::EFAULT);
+            }
+            va += PAGE_SIZE;
+        }
+        let prot = mm.aspace.prot_of(old).unwrap_or(Prot::RW);
+        if fixed.is_none() && new_len <= old_len {
+            let mut va = old + new_len;
+            while va < old + old_len {
+                mm.aspace.unmap(va);
+                va += PAGE_SIZE;
+            }
+            return Ok(old);
+        }
+        // Grow in place when the pages after the mapping are free.
+        let grow_here = fixed.is_none() && {
+            let mut va = old + old_len;
+            let end = old.checked_add(new_len).filter(|e| *e <= USER_TOP);
+            end.is_some_and(|end| {
+                while va < end {
+                    if mm.aspace.is_mapped(va) {
+                        return false;
+                    }
+                    va += PAGE_SIZE;
+                }
+                true
+            })
+        };
+        if grow_here {
+            let mut va = old + old_len;
+            while va < old + new_len {
+                mm.aspace.map_lazy(va, prot).map_err(|_| Errno::ENOMEM)?;
+                va += PAGE_SIZE;
+            }
+            return Ok(old);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        let dest = match fixed {
+            Some(d) => {
+                let mut va = d;
+                while va < d + new_len {
+                    mm.aspace.unmap(va);
+                    va += PAGE_SIZE;
+                }
+                d
+            }
+            None => {
+                let top = mm.mmap_top.checked_sub(new_len).ok_or(Errno::ENOMEM)?;
+                mm.mmap_top = top;
+                top
+            }
+        };
+        let keep = old_len.min(new_len);
+        let mut off = 0;
+        while off < keep {
+            mm.aspace
+                .move_page(old + off, dest + off)
+                .map_err(|_| Errno::ENOMEM)?;
+            off += PAGE_SIZE;
+        }
+        while off < old_len {
+            mm.aspace.unmap(old + off);
+            off += PAGE_SIZE;
+        }
+        let mut off = keep;
+        while off < new_len {
+            mm.aspace
+                .map_lazy(dest + off, prot)
+                .map_err(|_| Errno::ENOMEM)?;
+            off += PAGE_SIZE;
+        }
+        Ok(dest)
     }
 
     fn signals<R>(&mut self, f: impl FnOnce(&mut linux_personality::signal::Signals) -> R) -> R {

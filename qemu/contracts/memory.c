@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* The memory calls a libc makes before main and malloc: brk grows and shrinks the
  * heap, anonymous mmap gives zeroed memory, munmap and mprotect return what Linux
  * returns, and bad arguments get Linux's errors. */
@@ -81,5 +82,23 @@ int main(void) {
     big[(64 << 20) - 1] = 7;
     printf("last byte of it: %d, first: %d\n", big[(64 << 20) - 1], big[0]);
     CHECK("munmap 64 MiB", munmap(big, 64 << 20));
+
+    /* mremap: shrink in place, grow (in place or moved) keeping the contents. */
+    char *r = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    strcpy(r, "remapped");
+    r[2 * 4096] = 'z';
+    char *r2 = mremap(r, 3 * 4096, 4096, 0);
+    printf("mremap shrink in place: %s\n", r2 == r ? "same address" : "moved");
+    char *r3 = mremap(r2, 4096, 16 * 4096, MREMAP_MAYMOVE);
+    printf("mremap grow: %s, contents %s, new tail zero: %s\n", r3 == MAP_FAILED ? errname(errno) : "OK", r3, r3[15 * 4096] == 0 ? "yes" : "no");
+    errno = 0;
+    void *bad = mremap(r3 + 1, 4096, 8192, MREMAP_MAYMOVE);
+    printf("mremap unaligned: %s\n", bad == MAP_FAILED ? errname(errno) : "OK");
+    errno = 0;
+    bad = mremap(r3, 4096, 8192, MREMAP_FIXED);
+    printf("mremap FIXED without MAYMOVE: %s\n", bad == MAP_FAILED ? errname(errno) : "OK");
+    errno = 0;
+    bad = mremap((void *)0x10000000 + (64 << 20), 4096, 8192, MREMAP_MAYMOVE);
+    printf("mremap of nothing: %s\n", bad == MAP_FAILED ? errname(errno) : "OK");
     return 0;
 }

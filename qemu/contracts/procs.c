@@ -3,6 +3,7 @@
  * and by exec unless close-on-exec; wait4's errors and WNOHANG are Linux's. */
 #include "common.h"
 #include <fcntl.h>
+#include <string.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -110,6 +111,18 @@ int main(int argc, char **argv) {
     }
     waitpid(p, &st, 0);
     report("child 4 (exec'd)", st);
+
+    /* waitid: WNOWAIT peeks, the next call reaps; siginfo carries pid and status. */
+    p = fork();
+    if (p == 0) _exit(33);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    CHECK("waitid WEXITED|WNOWAIT", waitid(P_PID, p, &si, WEXITED | WNOWAIT));
+    printf("waitid: signo=%d code=%d status=%d pid-ok=%d\n", si.si_signo, si.si_code, si.si_status, si.si_pid == p);
+    CHECK("waitid again reaps", waitid(P_PID, p, &si, WEXITED));
+    CHECK("waitid once more", waitid(P_PID, p, &si, WEXITED));
+    CHECK("waitid without event flags", waitid(P_ALL, 0, &si, 0));
+    CHECK("waitid bad idtype", waitid(7, 0, &si, WEXITED));
 
     p = fork();
     if (p == 0) {

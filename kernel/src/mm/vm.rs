@@ -240,6 +240,43 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// The protection of the mapping at `va` (for growing it alike).
+    pub fn prot_of(&self, va: u64) -> Option<Prot> {
+        let e = self.leaf_entry(va).filter(|e| is_mapped(*e))?;
+        if e & NOACCESS != 0 {
+            return Some(Prot {
+                read: false,
+                write: false,
+                exec: false,
+            });
+        }
+        Some(Prot {
+            read: true,
+            write: e & (WRITABLE | COW) != 0,
+            exec: e & NO_EXECUTE == 0,
+        })
+    }
+
+    /// Moves whatever is mapped at `from` (frame and state) to the unmapped `to`.
+    pub fn move_page(&mut self, from: u64, to: u64) -> Result<(), VmError> {
+        let Ok(Some((t, i))) = self.leaf(from, false) else {
+            return Ok(());
+        };
+        let e = entry(t, i);
+        if !is_mapped(e) {
+            return Ok(());
+        }
+        let (t2, i2) = self.leaf(to, true)?.expect("created");
+        if is_mapped(entry(t2, i2)) {
+            return Err(VmError::AlreadyMapped);
+        }
+        // Page tables never move, so (t, i) stays valid while tables for `to` are made.
+        set_entry(t2, i2, e);
+        set_entry(t, i, 0);
+        self.flush(from);
+        Ok(())
+    }
+
     /// Removes the mapping at `va`, dropping its frame. Returns whether one existed.
     pub fn unmap(&mut self, va: u64) -> bool {
         let Ok(Some((t, i))) = self.leaf(va, false) else {

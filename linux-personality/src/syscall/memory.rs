@@ -153,3 +153,50 @@ pub fn arch_prctl<K: Kernel>(k: &mut K, code: u64, addr: u64) -> SysResult {
         _ => Err(Errno::EINVAL),
     }
 }
+
+const MREMAP_MAYMOVE: u64 = 1;
+const MREMAP_FIXED: u64 = 2;
+const MREMAP_DONTUNMAP: u64 = 4;
+
+pub fn mremap<K: Kernel>(
+    k: &mut K,
+    old: u64,
+    old_len: u64,
+    new_len: u64,
+    flags: u64,
+    new_addr: u64,
+) -> SysResult {
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || old % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        // Leaving the old range mapped while moving its pages needs VMAs.
+        return Err(Errno::EINVAL);
+    }
+    let round = |l: u64| l.checked_add(PAGE_SIZE - 1).map(|v| v & !(PAGE_SIZE - 1));
+    let old_len = round(old_len).ok_or(Errno::EINVAL)?;
+    let new_len = round(new_len).ok_or(Errno::EINVAL)?;
+    if new_len == 0 || old_len == 0 {
+        // old_len 0 duplicates a shared mapping on Linux; there are none to duplicate.
+        return Err(Errno::EINVAL);
+    }
+    if new_len > USER_END || old.checked_add(old_len).is_none_or(|e| e > USER_END) {
+        return Err(Errno::EINVAL);
+    }
+    let fixed = if flags & MREMAP_FIXED != 0 {
+        if new_addr % PAGE_SIZE != 0 || new_addr.checked_add(new_len).is_none_or(|e| e > USER_END) {
+            return Err(Errno::EINVAL);
+        }
+        // The new range may not overlap the old one.
+        if new_addr < old + old_len && old < new_addr + new_len {
+            return Err(Errno::EINVAL);
+        }
+        Some(new_addr)
+    } else {
+        None
+    };
+    k.mremap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)
+}

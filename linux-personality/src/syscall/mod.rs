@@ -91,7 +91,23 @@ pub trait Kernel {
     /// Reaps a child that has ended: `pid` > 0 that child, -1 any, 0 or < -1 a process
     /// group (any child, until process groups exist). `Ok(None)` with `nohang` when
     /// none has ended; ECHILD when there is no such child.
-    fn wait_child(&mut self, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno>;
+    fn wait_child(
+        &mut self,
+        pid: i32,
+        nohang: bool,
+        reap: bool,
+    ) -> Result<Option<(u32, u32)>, Errno>;
+    /// mremap's page work, after the personality checked the arguments: resize the
+    /// mapping at `old` (page multiples), in place or (if `may_move`) elsewhere, or at
+    /// `fixed`. Returns the new address; EFAULT if `old..old+old_len` is not mapped.
+    fn mremap(
+        &mut self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno>;
     /// Runs `f` on the caller's signal state.
     fn signals<R>(&mut self, f: impl FnOnce(&mut crate::signal::Signals) -> R) -> R;
     /// Posts a signal: `pid` > 0 one process, 0 the caller's group, -1 every process it
@@ -166,6 +182,8 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::CLONE => proc::clone(k, a[0], a[1], a[2], a[3], a[4]),
         nr::EXECVE => proc::execve(k, a[0], a[1], a[2]),
         nr::WAIT4 => proc::wait4(k, a[0], a[1], a[2], a[3]),
+        nr::WAITID => proc::waitid(k, a[0], a[1], a[2], a[3]),
+        nr::MREMAP => memory::mremap(k, a[0], a[1], a[2], a[3], a[4]),
         nr::GETPPID => Ok(u64::from(k.ppid())),
         nr::RT_SIGACTION => sig::rt_sigaction(k, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPROCMASK => sig::rt_sigprocmask(k, a[0], a[1], a[2], a[3]),

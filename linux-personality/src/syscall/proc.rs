@@ -163,7 +163,7 @@ pub fn wait4<K: Kernel>(k: &mut K, pid: u64, status: u64, options: u64, rusage: 
     if pid == i32::MIN {
         return Err(Errno::ESRCH);
     }
-    match k.wait_child(pid, options & WNOHANG != 0)? {
+    match k.wait_child(pid, options & WNOHANG != 0, true)? {
         None => Ok(0),
         Some((child, st)) => {
             if status != 0 {
@@ -176,4 +176,62 @@ pub fn wait4<K: Kernel>(k: &mut K, pid: u64, status: u64, options: u64, rusage: 
             Ok(u64::from(child))
         }
     }
+}
+
+const P_ALL: u64 = 0;
+const P_PID: u64 = 1;
+const P_PGID: u64 = 2;
+const WEXITED: u64 = 4;
+const WSTOPPED: u64 = 2;
+const WNOWAIT: u64 = 0x0100_0000;
+
+/// waitid: like wait4, reporting through a siginfo; WNOWAIT leaves the child to be
+/// waited for again.
+pub fn waitid<K: Kernel>(k: &mut K, idtype: u64, id: u64, infop: u64, options: u64) -> SysResult {
+    if options & !(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | WALL | WCLONE | WNOTHREAD)
+        != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    if options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = match idtype {
+        P_ALL => -1,
+        P_PID => {
+            let p = id as i32;
+            if p <= 0 {
+                return Err(Errno::EINVAL);
+            }
+            p
+        }
+        // Process groups come with job control: until then, any child.
+        P_PGID => 0,
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & WEXITED == 0 {
+        // Only stop/continue events asked for, and those are not generated yet.
+        return if options & WNOHANG != 0 {
+            Ok(0)
+        } else {
+            Err(Errno::ECHILD)
+        };
+    }
+    let found = k.wait_child(pid, options & WNOHANG != 0, options & WNOWAIT == 0)?;
+    if infop != 0 {
+        let mut si = [0u8; 128];
+        if let Some((child, status)) = found {
+            let (code, value) = if status & 0x7f == 0 {
+                (crate::signal::CLD_EXITED, (status >> 8) & 0xff)
+            } else {
+                (crate::signal::CLD_KILLED, status & 0x7f)
+            };
+            si[0..4].copy_from_slice(&(crate::signal::SIGCHLD as i32).to_le_bytes());
+            si[8..12].copy_from_slice(&code.to_le_bytes());
+            si[16..20].copy_from_slice(&(child as i32).to_le_bytes());
+            si[24..28].copy_from_slice(&(value as i32).to_le_bytes());
+        }
+        k.mem().write(infop, &si)?;
+    }
+    Ok(0)
 }
