@@ -24,6 +24,13 @@ use crate::fs::test_kernel::FakeKernel;
 /// Copies the host's `path` (and its parents, and a symlink's target) into the tmpfs
 /// if the tmpfs lacks it.
 fn mirror(k: &mut FakeKernel, path: &Path, depth: u32) {
+    // The copying is the test's doing, not the traced user's.
+    let creds = std::mem::replace(&mut k.creds, crate::fs::Creds::root());
+    mirror_as_root(k, path, depth);
+    k.creds = creds;
+}
+
+fn mirror_as_root(k: &mut FakeKernel, path: &Path, depth: u32) {
     if depth > 8 || !path.is_absolute() {
         return;
     }
@@ -52,7 +59,7 @@ fn mirror(k: &mut FakeKernel, path: &Path, depth: u32) {
             };
             let _ = k.path2(nr::SYMLINK, &target.to_string_lossy(), &text);
             let resolved = cur.parent().unwrap_or(Path::new("/")).join(&target);
-            mirror(k, &resolved, depth + 1);
+            mirror_as_root(k, &resolved, depth + 1);
         } else {
             return;
         }
@@ -99,7 +106,9 @@ fn whole_lines(trace: &str) -> Vec<(u32, String)> {
     out
 }
 
-fn run_script(script: &str) -> Option<()> {
+/// Runs `script` under busybox sh on the host (as `user` if given, which needs root
+/// and setpriv) and replays it; None if this host cannot.
+fn run_script(script: &str, user: Option<u32>) -> Option<()> {
     let shm = PathBuf::from("/dev/shm");
     if !shm.is_dir() || Command::new("strace").arg("-V").output().is_err() {
         return None;
@@ -115,12 +124,19 @@ fn run_script(script: &str) -> Option<()> {
     ));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir(&scratch).ok()?;
+    if let Some(u) = user {
+        std::os::unix::fs::chown(&scratch, Some(u), Some(u)).ok()?;
+    }
     let log = scratch.with_extension("strace");
     // Descriptors the test harness let the child inherit (cargo's jobserver pipes)
     // are closed first, by a wrapper shell outside the trace: the traced shell must
     // start with only 0, 1 and 2, as the fake kernel does.
     let close_inherited: String = (3..64).map(|fd| format!("{fd}>&- ")).collect();
-    let wrapper = format!("exec {close_inherited}; exec \"$@\"");
+    let drop_privilege = match user {
+        Some(u) => format!("/usr/bin/setpriv --reuid={u} --regid={u} --clear-groups"),
+        None => String::new(),
+    };
+    let wrapper = format!("exec {close_inherited}; exec {drop_privilege} \"$@\"");
     let out = Command::new(&busybox)
         .args([
             "sh", "-c", &wrapper, "sh", "strace", "-f", "-v", "-X", "raw", "-s", "65536", "-o",
@@ -133,6 +149,11 @@ fn run_script(script: &str) -> Option<()> {
         .output()
         .ok()?;
     let trace = std::fs::read_to_string(&log).ok();
+    // The scratch directory and its ancestors as the host has them (`..` reaches them).
+    let ancestry: Vec<(String, std::fs::Metadata)> = scratch
+        .ancestors()
+        .filter_map(|a| Some((a.to_string_lossy().into_owned(), std::fs::metadata(a).ok()?)))
+        .collect();
     let _ = std::fs::remove_file(&log);
     let _ = std::fs::remove_dir_all(&scratch);
     if !out.status.success() {
@@ -148,17 +169,12 @@ fn run_script(script: &str) -> Option<()> {
         path.push_str(comp);
         k.mkdir(&path, 0o755).unwrap();
     }
-    // The scratch directory's ancestors as the host has them (`..` reaches them).
-    for anc in Path::new(&base).ancestors() {
-        let Ok(meta) = std::fs::metadata(anc) else {
-            continue;
-        };
-        let text = anc.to_string_lossy();
+    for (text, meta) in &ancestry {
         let mode = u64::from(meta.permissions().mode() & 0o7777);
-        k.path_call(nr::CHMOD, &text, &[mode]).unwrap();
+        k.path_call(nr::CHMOD, text, &[mode]).unwrap();
         k.path_call(
             nr::CHOWN,
-            &text,
+            text,
             &[u64::from(meta.uid()), u64::from(meta.gid())],
         )
         .unwrap();
@@ -166,6 +182,9 @@ fn run_script(script: &str) -> Option<()> {
     k.path_call(nr::CHDIR, &path, &[]).unwrap();
     k.std_streams_on_null();
     k.sys(nr::UMASK, &[0o022]).unwrap();
+    if let Some(u) = user {
+        k.creds = crate::fs::Creds::user(u, u);
+    }
 
     let lines = whole_lines(&trace);
     let first = lines.first()?.0;
@@ -343,8 +362,23 @@ fn retry_blocked(
     *blocked = still;
 }
 
+fn check_as_user(script: &str) {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    if !root
+        || Command::new("/usr/bin/setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        || run_script(script, Some(65534)).is_none()
+    {
+        std::eprintln!("skipped: needs root, setpriv, busybox, strace and /dev/shm");
+    }
+}
+
 fn check(script: &str) {
-    if run_script(script).is_none() {
+    if run_script(script, None).is_none() {
         std::eprintln!("skipped: busybox, strace or /dev/shm unavailable");
     }
 }
@@ -367,4 +401,9 @@ fn busybox_more_commands() {
 #[test]
 fn busybox_copy_commands() {
     check("echo hello > a && cp a b && cat b && cp -a a c && cat a b c > d && wc -c d && tail -c 4 d && sort -r d -o e && cmp d d && md5sum e && tar cf t.tar a b && mkdir u && tar xf t.tar -C u && ls -l u");
+}
+
+#[test]
+fn busybox_permissions_as_a_user() {
+    check_as_user("mkdir d && echo x > d/f && chmod 000 d && ls d; cat d/f; test -r d/f || echo no; chmod 700 d && chmod 000 d/f && cat d/f; echo y >> d/f; rm -f d/f && ls -la d; mkdir e && chmod 500 e && touch e/x; mkdir e/y; rmdir e; chmod 700 e; ln -s /etc/passwd p && cat p | head -c 4; chmod 4755 d; ls -ld d; true");
 }
