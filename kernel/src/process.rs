@@ -83,6 +83,10 @@ pub struct Process {
     /// Set by exit_group (or a fatal signal, or execve for the other threads): every
     /// thread leaves at its next kernel exit, and the last one ends the process with it.
     dying: Mutex<Option<ExitStatus>>,
+    /// Something may need doing before returning to user mode (a signal, death, an
+    /// exit request): set by whoever causes it, so the common system call return
+    /// checks one atomic instead of taking locks.
+    pub attention: AtomicBool,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -143,6 +147,7 @@ impl Process {
             ids: Mutex::new(Ids::default()),
             threads: Mutex::new(Vec::new()),
             dying: Mutex::new(None),
+            attention: AtomicBool::new(false),
         });
         PROCS.lock().insert(p.pid, Arc::downgrade(&p));
         p
@@ -201,6 +206,7 @@ impl Process {
     /// Posts a signal and wakes the process's threads if they are blocked.
     pub fn post_signal(&self, info: SigInfo) {
         if self.signals.lock().post(info) {
+            self.attention.store(true, Ordering::Release);
             self.kick_threads();
         }
     }
@@ -212,6 +218,7 @@ impl Process {
             *d = Some(status);
         }
         drop(d);
+        self.attention.store(true, Ordering::Release);
         self.kick_threads();
     }
 
@@ -503,6 +510,26 @@ pub fn leave_if_dying(p: &Process) {
     }
 }
 
+/// The system call return's check: nothing to do unless `attention` is set; then
+/// leave if dying, deliver signals, and keep the flag only while something remains
+/// (a blocked-but-pending signal keeps it, so unblocking is noticed).
+pub fn before_user_return(p: &Arc<Process>, frame: &mut TrapFrame) {
+    if !p.attention.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    leave_if_dying(p);
+    crate::signals::deliver(p, frame);
+    let again = p.signals.lock().pending != 0
+        || p.dying.lock().is_some()
+        || p.threads
+            .lock()
+            .iter()
+            .any(|t| t.exit_requested.load(Ordering::Acquire));
+    if again {
+        p.attention.store(true, Ordering::Release);
+    }
+}
+
 /// execve in a multi-threaded process: every other thread exits first, as Linux's
 /// de_thread does. Fails with EINTR if the process is dying meanwhile.
 pub fn kill_other_threads(p: &Arc<Process>) -> Result<(), Errno> {
@@ -521,6 +548,7 @@ pub fn kill_other_threads(p: &Arc<Process>) -> Result<(), Errno> {
         if p.is_dying() {
             return Err(Errno::EINTR);
         }
+        p.attention.store(true, Ordering::Release);
         for t in &others {
             t.exit_requested.store(true, Ordering::Release);
             let key = t.waiting_on.load(Ordering::Acquire);

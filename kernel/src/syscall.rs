@@ -25,7 +25,9 @@ use crate::uaccess::{copy_from_user, copy_to_user};
 static LOGGED: Mutex<BTreeSet<u64>> = Mutex::new(BTreeSet::new());
 
 #[no_mangle]
-extern "C" fn writ_syscall(frame: &mut TrapFrame) {
+extern "C" fn writ_syscall(frame: &mut TrapFrame) -> u64 {
+    // Where the call returns to; if that is still so at the end, sysret may return.
+    let (rip0, rsp0, flags0) = (frame.rip, frame.rsp, frame.rflags);
     x86_64::instructions::interrupts::enable();
     let Some(proc) = process::current() else {
         panic!("syscall from a thread without a process");
@@ -68,8 +70,11 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) {
     } = ctx;
     // The FsContext lock must not be held into signal delivery (which may exit).
     drop(fs_guard);
-    crate::signals::deliver(&proc, frame);
+    process::before_user_return(&proc, frame);
     x86_64::instructions::interrupts::disable();
+    // sysret needs a canonical user RIP (a non-canonical one would fault in ring 0).
+    let same = frame.rip == rip0 && frame.rsp == rsp0 && frame.rflags == flags0;
+    u64::from(!(same && frame.rip < crate::mm::vm::USER_TOP))
 }
 
 /// The calling process's memory, reached only through page-table-checked copies.
@@ -389,7 +394,15 @@ impl Kernel for Ctx<'_> {
     }
 
     fn signals<R>(&mut self, f: impl FnOnce(&mut linux_personality::signal::Signals) -> R) -> R {
-        f(&mut self.proc.signals.lock())
+        let mut s = self.proc.signals.lock();
+        let r = f(&mut s);
+        // A new mask may have unblocked a pending signal; a new action may matter too.
+        if s.pending != 0 {
+            self.proc
+                .attention
+                .store(true, core::sync::atomic::Ordering::Release);
+        }
+        r
     }
 
     fn send_signal(

@@ -81,8 +81,10 @@ writ_trap_return:
 
 /* syscall: RCX = user RIP, R11 = user RFLAGS, interrupts masked by SFMASK. Build the
  * same TrapFrame an interrupt would (vector 0x100 marks a system call) on the thread's
- * kernel stack, call writ_syscall, and leave through writ_trap_return (iretq), which
- * also serves execve and signal delivery that rewrite the frame. */
+ * kernel stack and call writ_syscall. It returns 0 when the frame still returns to
+ * where the call came from: then sysretq (RCX and R11 are clobbered, as the ABI
+ * allows). Otherwise (execve, a signal frame, rt_sigreturn, a restart) every register
+ * matters: leave through writ_trap_return (iretq). */
 .global writ_syscall_entry
 writ_syscall_entry:
     swapgs
@@ -99,4 +101,26 @@ writ_syscall_entry:
     mov %rsp, %rdi
     cld
     call writ_syscall
-    jmp writ_trap_return
+    test %rax, %rax
+    jnz writ_trap_return
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    add $8, %rsp            /* r11: becomes RFLAGS below */
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    add $8, %rsp            /* rcx: becomes RIP below */
+    pop %rbx
+    pop %rax
+    add $16, %rsp           /* vector, error */
+    mov (%rsp), %rcx        /* rip */
+    mov 16(%rsp), %r11      /* rflags */
+    mov 24(%rsp), %rsp      /* user stack */
+    swapgs
+    sysretq
