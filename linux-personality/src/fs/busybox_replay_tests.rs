@@ -117,11 +117,9 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
         .into_iter()
         .map(PathBuf::from)
         .find(|p| p.is_file())?;
-    let scratch = shm.join(format!(
-        "lp-bbreplay-{}-{}",
-        std::process::id(),
-        script.len()
-    ));
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch = shm.join(format!("lp-bbreplay-{}-{run}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir(&scratch).ok()?;
     if let Some(u) = user {
@@ -409,7 +407,7 @@ fn busybox_copy_commands() {
 
 #[test]
 fn busybox_permissions_as_a_user() {
-    check_as_user("mkdir d && echo x > d/f && chmod 000 d && ls d; cat d/f; test -r d/f || echo no; chmod 700 d && chmod 000 d/f && cat d/f; echo y >> d/f; rm -f d/f && ls -la d; mkdir e && chmod 500 e && touch e/x; mkdir e/y; rmdir e; chmod 700 e; ln -s /etc/passwd p && cat p | head -c 4; chmod 4755 d; ls -ld d; true");
+    check_as_user("mkdir d && echo x > d/f && chmod 000 d && ls d; cat d/f; test -r d/f || echo no; chmod 700 d && chmod 000 d/f && cat d/f; echo y >> d/f; rm -f d/f && ls -la d; mkdir e && chmod 500 e && touch e/x; mkdir e/y; rmdir e; chmod 700 e; ln -s /etc/passwd p && head -c 4 p; chmod 4755 d; ls -ld d; true");
 }
 
 #[test]
