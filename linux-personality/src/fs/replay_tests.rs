@@ -365,6 +365,9 @@ fn run_contract(name: &str) -> Option<()> {
         .output()
         .ok()?;
     let trace = std::fs::read_to_string(&log).ok();
+    if let Some(dir) = exe.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     let _ = std::fs::remove_file(&log);
     let _ = std::fs::remove_dir_all(&scratch);
     if !status.status.success() {
