@@ -5,7 +5,7 @@ KERNEL_TARGET := x86_64-unknown-none
 KERNEL := target/$(KERNEL_TARGET)/release/writ-kernel
 CARGO ?= cargo
 
-.PHONY: all setup kernel run test check fmt clippy unit integration bench clean
+.PHONY: all setup kernel rootfs run test check fmt clippy unit integration bench clean
 
 all: kernel
 
@@ -15,7 +15,12 @@ setup:
 kernel: setup
 	$(CARGO) build --release -p writ-kernel --target $(KERNEL_TARGET)
 
-run: kernel
+# The Alpine 3.23 root filesystem as a newc cpio under ~/.cache/writ (qemu/src/rootfs.rs,
+# qemu/rootfs-overlay/). Cached by wheel and overlay hash: a no-op when up to date.
+rootfs: setup
+	$(CARGO) run --release -q -p writ-qemu --bin writ-rootfs
+
+run: kernel rootfs
 	$(CARGO) run --release -q -p writ-qemu --bin writ-run -- $(RUN_ARGS)
 
 fmt: setup
@@ -35,7 +40,7 @@ integration: kernel
 
 check: fmt clippy
 
-test: fmt clippy kernel unit integration
+test: fmt clippy kernel rootfs unit integration
 
 bench: kernel
 	$(CARGO) bench

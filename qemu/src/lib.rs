@@ -16,6 +16,7 @@
 //!   `--overlay` and `--exec` build.
 //! - [`alpine`]: the pinned Alpine wheel (linux-virt kernel, initramfs, disk) for
 //!   `--kernel linux` and for rootfs building.
+//! - [`rootfs`]: the Alpine root filesystem as a newc cpio (`make rootfs`).
 //! - [`paths`], [`size`], [`error`]: where things are, `-m` sizes, the error type.
 //!
 //! A test reads like a session:
@@ -41,6 +42,7 @@ pub mod exit;
 pub mod initrd;
 pub mod machine;
 pub mod paths;
+pub mod rootfs;
 pub mod size;
 
 pub use config::{Net, QemuConfig};
