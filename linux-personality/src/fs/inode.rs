@@ -142,7 +142,7 @@ impl Directory {
     /// The entries at getdents position `pos` or later, in position order. Listings
     /// run newest first, as Linux 6.18's tmpfs lists them: an entry's position is
     /// [`cookie`] of its link sequence number, which falls as the sequence rises.
-    pub fn at_or_after(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+    pub fn at_or_after(&self, pos: u64, max: usize) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
         let max_seq = SEQ_TOP - pos.max(FIRST_POS).saturating_sub(FIRST_POS).min(SEQ_TOP);
         self.by_pos
             .range(..=max_seq)
@@ -152,6 +152,7 @@ impl Directory {
                     .get(name)
                     .map(|(n, _)| (cookie(*seq), name.clone(), n.clone()))
             })
+            .take(max)
             .collect()
     }
 }
@@ -440,10 +441,11 @@ impl Inode {
         }
     }
 
-    /// Entries at getdents position `pos` or later: (position, name, inode).
-    pub fn entries_from(&self, pos: u64) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+    /// At most `max` entries at getdents position `pos` or later: (position, name,
+    /// inode).
+    pub fn entries_from(&self, pos: u64, max: usize) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
         match &self.state.lock().body {
-            Body::Dir { entries, .. } => entries.at_or_after(pos),
+            Body::Dir { entries, .. } => entries.at_or_after(pos, max),
             _ => Vec::new(),
         }
     }

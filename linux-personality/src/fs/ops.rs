@@ -390,12 +390,14 @@ pub struct DirEntry {
 
 /// The entries of `dir` from position `pos` on: `.` is 0, `..` is 1, then the entries
 /// newest first, each at a position that removals do not move.
+/// At most `max` entries (a getdents64 buffer of N bytes holds at most N / 24).
 /// ENOENT for a removed directory, as Linux says.
 pub fn read_dir(
     ctx: &FsContext,
     creds: &Creds,
     dir: &Arc<Inode>,
     pos: u64,
+    max: usize,
 ) -> Result<Vec<DirEntry>, Errno> {
     if !dir.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -422,7 +424,7 @@ pub fn read_dir(
             next: 2,
         });
     }
-    for (at, name, node) in dir.entries_from(pos) {
+    for (at, name, node) in dir.entries_from(pos, max) {
         out.push(DirEntry {
             name,
             ino: node.ino,

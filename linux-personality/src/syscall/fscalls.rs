@@ -269,7 +269,11 @@ pub fn getdents64<K: Kernel>(k: &mut K, fd: u64, dirp: u64, count: u64) -> SysRe
         .ok_or(Errno::ENOTDIR)?;
     let user = UserSlice::new(dirp, count)?;
     let pos = *f.offset.lock();
-    let entries = ops::read_dir(&ctx, &creds, &node, pos)?;
+    // No record is shorter than 24 bytes: more entries than that cannot fit.
+    let max = usize::try_from(count / 24)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let entries = ops::read_dir(&ctx, &creds, &node, pos, max)?;
     let space = usize::try_from(count).unwrap_or(usize::MAX);
     let mut out = Vec::new();
     let mut next = pos;
