@@ -504,22 +504,30 @@ impl Inode {
 
     /// Reads file data at `offset` (0 bytes at or past the end).
     pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let st = self.state.lock();
-        match &st.body {
-            Body::File(data) => {
-                let Ok(off) = usize::try_from(offset) else {
-                    return Ok(0);
-                };
-                if off >= data.len() {
-                    return Ok(0);
+        let now = self.sb.now();
+        let mut st = self.state.lock();
+        let n = match &st.body {
+            Body::File(data) => match usize::try_from(offset) {
+                Ok(off) if off < data.len() => {
+                    let n = buf.len().min(data.len() - off);
+                    buf[..n].copy_from_slice(&data[off..off + n]);
+                    n
                 }
-                let n = buf.len().min(data.len() - off);
-                buf[..n].copy_from_slice(&data[off..off + n]);
-                Ok(n)
-            }
-            Body::Dir { .. } => Err(Errno::EISDIR),
-            _ => Err(Errno::EINVAL),
+                _ => 0,
+            },
+            Body::Dir { .. } => return Err(Errno::EISDIR),
+            _ => return Err(Errno::EINVAL),
+        };
+        if !buf.is_empty() {
+            relatime(&mut st, now);
         }
+        Ok(n)
+    }
+
+    /// A read of the contents (file data, directory listing) happened.
+    pub(crate) fn accessed(&self) {
+        let now = self.sb.now();
+        relatime(&mut self.state.lock(), now);
     }
 
     /// A copy of a regular file's whole contents (for exec; empty for other kinds).
@@ -657,6 +665,15 @@ impl Inode {
         if let Body::Dir { parent: p, .. } = &mut self.state.lock().body {
             *p = Arc::downgrade(parent);
         }
+    }
+}
+
+/// Linux's default `relatime`: a read moves atime only if it is not newer than mtime
+/// or ctime, or is a day old.
+fn relatime(st: &mut State, now: (i64, i64)) {
+    const DAY: i64 = 24 * 60 * 60;
+    if st.atime <= st.mtime || st.atime <= st.ctime || now.0 - st.atime.0 >= DAY {
+        st.atime = now;
     }
 }
 

@@ -424,6 +424,7 @@ pub fn read_dir(
             next: 2,
         });
     }
+    dir.accessed();
     for (at, name, node) in dir.entries_from(pos, max) {
         out.push(DirEntry {
             name,

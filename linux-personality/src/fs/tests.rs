@@ -238,3 +238,43 @@ fn open_exec_rules() {
         Some(Errno::EACCES)
     );
 }
+
+#[test]
+fn reads_move_atime_as_relatime_does() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NOW: AtomicI64 = AtomicI64::new(1000);
+    fn clock() -> (i64, i64) {
+        (NOW.load(Ordering::Relaxed), 0)
+    }
+    let fs = Tmpfs::new(1 << 20);
+    fs.superblock().set_clock(clock);
+    let ctx = FsContext::new(&fs);
+    let root = Creds::root();
+    let o = open(&ctx, &root, &ctx.root, b"/f", O_CREAT | O_RDWR, 0o644).unwrap();
+    o.ops.write(0, b"abc").unwrap();
+    let mut buf = [0u8; 4];
+    NOW.store(2000, Ordering::Relaxed);
+    o.ops.read(0, &mut buf).unwrap();
+    assert_eq!(
+        o.node.stat().atime.0,
+        2000,
+        "atime was not newer than mtime"
+    );
+    NOW.store(3000, Ordering::Relaxed);
+    o.ops.read(0, &mut buf).unwrap();
+    assert_eq!(
+        o.node.stat().atime.0,
+        2000,
+        "already newer than mtime: kept"
+    );
+    NOW.store(2000 + 24 * 3600, Ordering::Relaxed);
+    o.ops.read(0, &mut buf).unwrap();
+    assert_eq!(o.node.stat().atime.0, 2000 + 24 * 3600, "a day old: moved");
+    NOW.store(90_000, Ordering::Relaxed);
+    ops::read_dir(&ctx, &root, &ctx.root, 0, 8).unwrap();
+    assert_eq!(
+        ctx.root.stat().atime.0,
+        90_000,
+        "listing a directory reads it"
+    );
+}
