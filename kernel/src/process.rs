@@ -190,6 +190,48 @@ impl Process {
         }
     }
 
+    /// Blocks until `ready()`, woken by any of `keys` or at `deadline_ns` (uptime);
+    /// EINTR for a signal or death. Ok(false) means the deadline passed.
+    pub fn wait_any_interruptible(
+        &self,
+        keys: &[u64],
+        deadline_ns: Option<u64>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, Errno> {
+        let me = current_thread();
+        // A thread waits on many keys here; its own key is the one signals kick.
+        let own = me.as_ref().map_or(0, |t| KEY_THREAD | u64::from(t.tid));
+        if let Some(t) = &me {
+            t.waiting_on.store(own, Ordering::Release);
+        }
+        if let Some(d) = deadline_ns {
+            waits::wake_at(d, own);
+        }
+        let mut all: Vec<u64> = keys.to_vec();
+        all.push(own);
+        let (mut done, mut late) = (false, false);
+        waits::wait_any(&all, &mut || {
+            done = ready();
+            late = !done && deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d);
+            done || late
+                || self.signals.lock().has_deliverable()
+                || self.dying.lock().is_some()
+                || me
+                    .as_ref()
+                    .is_some_and(|t| t.exit_requested.load(Ordering::Acquire))
+        });
+        if let Some(t) = &me {
+            t.waiting_on.store(0, Ordering::Release);
+        }
+        if done {
+            Ok(true)
+        } else if late {
+            Ok(false)
+        } else {
+            Err(Errno::EINTR)
+        }
+    }
+
     /// Wakes every thread of the process that is blocked (to notice a signal or death).
     fn kick_threads(&self) {
         let keys: Vec<u64> = self

@@ -453,6 +453,35 @@ pub fn stats() -> (usize, u64) {
     with(|s| (s.threads.len(), s.switches))
 }
 
+/// Blocks until `cond` holds, woken by any of `queues` (poll waits on many files).
+/// Same protocol as [`WaitQueue::wait_until`]: register everywhere, then test.
+pub fn wait_any(queues: &[&WaitQueue], mut cond: impl FnMut() -> bool) {
+    let me = current();
+    loop {
+        for q in queues {
+            q.waiters.lock().push_back(me);
+        }
+        with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
+        if cond() {
+            with(|s| {
+                let t = s.threads.get_mut(&me).unwrap();
+                // Woken meanwhile (Ready, queued) or not: either way, running on.
+                t.state = State::Running;
+            });
+            for q in queues {
+                q.waiters.lock().retain(|&x| x != me);
+            }
+            return;
+        }
+        // Still Blocked: sleep until woken. Woken already (Ready): this is a yield.
+        schedule_with(|_| {});
+        // Drop stale registrations before registering again.
+        for q in queues {
+            q.waiters.lock().retain(|&x| x != me);
+        }
+    }
+}
+
 /// Threads waiting for a condition; wakers call [`WaitQueue::wake_all`] after making it
 /// true.
 pub struct WaitQueue {
@@ -470,23 +499,8 @@ impl WaitQueue {
     /// `cond` (Linux's prepare_to_wait), so a wake-up between the test and the sleep
     /// is never lost, and `cond` runs with interrupts enabled: it may take ordinary
     /// locks even if their holder is a preempted thread.
-    pub fn wait_until(&self, mut cond: impl FnMut() -> bool) {
-        let me = current();
-        loop {
-            self.waiters.lock().push_back(me);
-            with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
-            if cond() {
-                with(|s| {
-                    let t = s.threads.get_mut(&me).unwrap();
-                    // Woken meanwhile (Ready, queued) or not: either way, running on.
-                    t.state = State::Running;
-                });
-                self.waiters.lock().retain(|&x| x != me);
-                return;
-            }
-            // Still Blocked: sleep until woken. Woken already (Ready): this is a yield.
-            schedule_with(|_| {});
-        }
+    pub fn wait_until(&self, cond: impl FnMut() -> bool) {
+        wait_any(&[self], cond);
     }
 
     pub fn wake_all(&self) {

@@ -475,6 +475,16 @@ impl Kernel for Ctx<'_> {
         crate::HOSTNAME.lock().clone()
     }
 
+    fn wait_any(
+        &mut self,
+        keys: &[u64],
+        deadline_ns: Option<u64>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, Errno> {
+        // Deadlines come in monotonic ns, which is the kernel's uptime.
+        self.proc.wait_any_interruptible(keys, deadline_ns, ready)
+    }
+
     fn ids(&mut self) -> linux::Ids {
         self.proc.ids.lock().clone()
     }

@@ -22,6 +22,13 @@ pub fn wait(key: u64, ready: &mut dyn FnMut() -> bool) {
     queue(key).wait_until(ready);
 }
 
+/// Blocks until `ready()`, woken by any of `keys` (poll, select).
+pub fn wait_any(keys: &[u64], ready: &mut dyn FnMut() -> bool) {
+    let qs: alloc::vec::Vec<Arc<WaitQueue>> = keys.iter().map(|&k| queue(k)).collect();
+    let refs: alloc::vec::Vec<&WaitQueue> = qs.iter().map(|q| &**q).collect();
+    crate::sched::wait_any(&refs, ready);
+}
+
 pub fn wake(key: u64) {
     let q = QUEUES.lock().get(&key).cloned();
     if let Some(q) = q {

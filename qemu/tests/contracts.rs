@@ -178,3 +178,8 @@ fn files() {
 fn paths() {
     contract("paths", &[]);
 }
+
+#[test]
+fn poll() {
+    contract("poll", &[]);
+}

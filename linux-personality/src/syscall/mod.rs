@@ -13,6 +13,7 @@ pub use ids::Ids;
 mod fscalls;
 mod memory;
 mod misc;
+mod poll;
 mod proc;
 pub use proc::ForkArgs;
 mod sig;
@@ -132,6 +133,22 @@ pub trait Kernel {
     fn yield_now(&mut self);
     /// The node name uname reports.
     fn hostname(&self) -> Vec<u8>;
+    /// Sleeps until woken through any of `keys` (and `ready()` holds), or until
+    /// `deadline_ns` (monotonic, see [`Kernel::now_ns`]). Ok(false) when the deadline
+    /// passed, EINTR for a signal.
+    fn wait_any(
+        &mut self,
+        keys: &[u64],
+        deadline_ns: Option<u64>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> Result<bool, Errno>;
+    /// Monotonic nanoseconds (the clock of `wait_any` deadlines).
+    fn now_ns(&self) -> u64 {
+        let (s, ns) = self.clock_now(false);
+        (s as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ns as u64)
+    }
     /// The caller's user and group ids.
     fn ids(&mut self) -> Ids;
     /// Replaces the caller's ids (after the personality checked Linux's rules). The
@@ -182,6 +199,10 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::CLONE => proc::clone(k, a[0], a[1], a[2], a[3], a[4]),
         nr::EXECVE => proc::execve(k, a[0], a[1], a[2]),
         nr::WAIT4 => proc::wait4(k, a[0], a[1], a[2], a[3]),
+        nr::POLL => poll::poll(k, a[0], a[1], a[2]),
+        nr::PPOLL => poll::ppoll(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::SELECT => poll::select(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::PSELECT6 => poll::pselect6(k, a[0], a[1], a[2], a[3], a[4], a[5]),
         nr::WAITID => proc::waitid(k, a[0], a[1], a[2], a[3]),
         nr::MREMAP => memory::mremap(k, a[0], a[1], a[2], a[3], a[4]),
         nr::GETPPID => Ok(u64::from(k.ppid())),
