@@ -31,6 +31,15 @@
 //! inode number) and [`Superblock::inode`], so no downcast is needed and a descriptor
 //! reaches only the inode its own capability names.
 //!
+//! ## How it is checked against Linux
+//!
+//! Besides unit tests and model-based property tests (link counts, `..`, no orphan
+//! inodes), three kinds of test hold it to the host's Linux: `host_diff_tests` runs
+//! random operations on the host file system and here and compares every result;
+//! `replay_tests` runs the contract programs (`qemu/contracts/files.c`, `paths.c`)
+//! under strace and makes every file-system call again here; `busybox_replay_tests`
+//! does the same for busybox shell scripts, process by process.
+//!
 //! ## What the kernel does with it
 //!
 //! ```
