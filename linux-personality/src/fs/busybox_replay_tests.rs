@@ -106,9 +106,19 @@ fn whole_lines(trace: &str) -> Vec<(u32, String)> {
     out
 }
 
-/// Runs `script` under busybox sh on the host (as `user` if given, which needs root
-/// and setpriv) and replays it; None if this host cannot.
-fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
+/// A program's run on the host, traced: the strace log, the scratch directory it ran
+/// in, that directory and its ancestors' metadata, and the user it ran as.
+pub(super) struct HostRun {
+    trace: String,
+    base: String,
+    ancestry: Vec<(String, std::fs::Metadata)>,
+    user: Option<u32>,
+}
+
+/// Runs `program args` on the host under strace -f in a fresh scratch directory on
+/// /dev/shm (as `user` if given, which needs root and setpriv); None if this host
+/// cannot.
+pub(super) fn trace_on_host(program: &Path, args: &[&str], user: Option<u32>) -> Option<HostRun> {
     let shm = PathBuf::from("/dev/shm");
     if !shm.is_dir() || Command::new("strace").arg("-V").output().is_err() {
         return None;
@@ -140,8 +150,8 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
             "sh", "-c", &wrapper, "sh", "strace", "-f", "-v", "-X", "raw", "-s", "65536", "-o",
         ])
         .arg(&log)
-        .arg(&busybox)
-        .args(["sh", "-c", script])
+        .arg(program)
+        .args(args)
         .current_dir(&scratch)
         .stdin(Stdio::null())
         .output()
@@ -157,8 +167,18 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
     if !out.status.success() {
         return None;
     }
-    let trace = trace?;
-    let base = scratch.to_str()?.to_string();
+    Some(HostRun {
+        trace: trace?,
+        base: scratch.to_str()?.to_string(),
+        ancestry,
+        user,
+    })
+}
+
+/// Replays a host run on a fake kernel set up as the host was; returns how many calls
+/// were compared. Any difference fails the test.
+pub(super) fn replay_run(run: &HostRun, label: &str) -> Option<u32> {
+    let (trace, base, ancestry, user) = (&run.trace, &run.base, &run.ancestry, run.user);
 
     let mut k = FakeKernel::new();
     let mut path = String::new();
@@ -167,7 +187,7 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
         path.push_str(comp);
         k.mkdir(&path, 0o755).unwrap();
     }
-    for (text, meta) in &ancestry {
+    for (text, meta) in ancestry {
         let mode = u64::from(meta.permissions().mode() & 0o7777);
         k.path_call(nr::CHMOD, text, &[mode]).unwrap();
         k.path_call(
@@ -184,7 +204,7 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
         k.creds = crate::fs::Creds::user(u, u);
     }
 
-    let lines = whole_lines(&trace);
+    let lines = whole_lines(trace);
     let first = lines.first()?.0;
     k.pid = first;
     let mut known: BTreeSet<u32> = BTreeSet::from([first]);
@@ -197,7 +217,7 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
     let mut compared = 0;
     let mut blocked: Vec<(u32, TraceLine, bool)> = Vec::new();
     for (pid, text) in lines {
-        retry_blocked(&mut k, &mut blocked, &mut compared, script, &base);
+        retry_blocked(&mut k, &mut blocked, &mut compared, label, base);
         if let Some(head) = text.strip_prefix("__forking ") {
             let _ = head;
             forking.push(pid);
@@ -311,20 +331,30 @@ fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
         }
         compared += 1;
         let got_cmp = got.map(|v| v as i64).map_err(|e| String::from(e.name()));
-        assert_eq!(got_cmp, t.ret, "{script}: pid {pid}: {}", t.text);
+        assert_eq!(got_cmp, t.ret, "{label}: pid {pid}: {}", t.text);
         if let Ok(v) = got {
             if !outside {
-                compare_output(&k, &t, &addrs, v, script, true, &base);
+                compare_output(&k, &t, &addrs, v, label, true, base);
             }
         }
     }
-    retry_blocked(&mut k, &mut blocked, &mut compared, script, &base);
+    retry_blocked(&mut k, &mut blocked, &mut compared, label, base);
     assert!(
         blocked.is_empty(),
-        "{script}: reads that never got their data"
+        "{label}: reads that never got their data"
     );
     std::eprintln!("{compared} calls compared");
     Some(compared)
+}
+
+/// Runs `script` under busybox sh on the host and replays it.
+fn run_script(script: &str, user: Option<u32>) -> Option<u32> {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())?;
+    let run = trace_on_host(&busybox, &["sh", "-c", script], user)?;
+    replay_run(&run, script)
 }
 
 /// Makes the deferred reads again; those that now complete are compared.

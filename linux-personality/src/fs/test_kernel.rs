@@ -243,6 +243,9 @@ impl Kernel for FakeKernel {
     fn with_caps<R>(&mut self, f: impl FnOnce(&mut CapSystem, &mut FdTable) -> R) -> R {
         f(&mut self.sys, &mut self.fds)
     }
+    fn pgrp(&mut self, _op: crate::syscall::PgrpOp) -> Result<u32, Errno> {
+        Err(ENOSYS)
+    }
     fn wait_any(
         &mut self,
         _keys: &[u64],
