@@ -399,12 +399,12 @@ fn paths_contract_replays_identically() {
     }
 }
 
-/// The other single-process contract programs, as far as their calls are
-/// file-system and descriptor calls.
+/// The other contract programs that make file or descriptor calls, as far as those
+/// calls go (forks included).
 #[test]
 fn other_contracts_replay_identically() {
     // badargs is left out: its huge lengths meet our stand-in buffers, not its own.
-    for name in ["fds", "pipes", "mmapfile"] {
+    for name in ["fds", "pipes", "mmapfile", "procs", "exec", "poll"] {
         if run_contract_min(name, 1).is_none() {
             std::eprintln!("{name}: skipped");
         }
