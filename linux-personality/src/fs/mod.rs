@@ -22,6 +22,7 @@
 //! - [`cpio`] — building the tree from initramfs (cpio newc) members.
 //! - [`devices`] — device numbers, the standard `/dev` nodes, `/dev/null` and
 //!   `/dev/zero`, and a [`devices::DeviceTable`] registry.
+//! - [`statfs`] — what statfs(2) reports (TMPFS_MAGIC, blocks from the space limit).
 //!
 //! The system calls on top are in `crate::syscall` (fscalls): they read the user's
 //! arguments, find the starting directory (root, cwd or a dirfd capability) and call
