@@ -5,9 +5,9 @@
 //! a weak pointer to its parent for `..` and getcwd. The superblock knows every live
 //! inode by number (weakly) so an open file's `stat()` leads back to its inode.
 //!
-//! Locking: changes to the namespace (create, unlink, rename) hold
-//! [`Superblock::namespace`] for their whole check-then-change, so they never see each
-//! other half-done; within it, and everywhere else, at most one inode lock is held at a
+//! Locking: changes to the namespace (create, unlink, rename) hold the superblock's
+//! namespace lock for their whole check-then-change, so they never see each other
+//! half-done; within it, and everywhere else, at most one inode lock is held at a
 //! time. The inode table's lock is never held while an `Arc<Inode>` is dropped
 //! (dropping an inode takes that lock to remove itself).
 
