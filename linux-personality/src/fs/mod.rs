@@ -80,6 +80,8 @@ pub mod rename;
 pub mod statfs;
 
 #[cfg(test)]
+mod bench_tests;
+#[cfg(test)]
 mod busybox_replay_tests;
 #[cfg(test)]
 mod fuzz_tests;

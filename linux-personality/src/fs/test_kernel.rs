@@ -64,6 +64,11 @@ impl FakeKernel {
         }
     }
 
+    /// Forgets the scratch memory handed out after `keep` (earlier buffers stay).
+    pub fn reset_alloc_keep(&mut self, keep: u64) {
+        self.next = keep.max(BASE);
+    }
+
     /// Forgets the scratch memory handed out so far (between replayed calls).
     pub fn reset_alloc(&mut self) {
         self.next = BASE;
