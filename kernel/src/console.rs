@@ -1,28 +1,65 @@
-//! The console tty on COM1 as a file: output goes to the UART; input arrives through
-//! the UART's receive interrupt into a buffer that `read` drains. This is the raw
-//! half of a tty: the line discipline (canonical mode, echo, ^C) is issue 6's work.
+//! The console tty on COM1 as a file. Input arrives through the UART's receive
+//! interrupt and goes through the line discipline (`linux_personality::tty`):
+//! canonical editing, echo, and ^C/^\/^Z as signals to the foreground process group.
+//! Output goes through the discipline's output processing (ONLCR) to the UART.
 
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux_personality::abi::Errno;
 use linux_personality::file::{poll, FileOps, FileStat};
+use linux_personality::signal::{SigInfo, SI_KERNEL};
+use linux_personality::tty::{LineDiscipline, Termios, TERMIOS_LEN};
 use linux_personality::uaccess::UserMemory;
 
 use crate::sync::IrqMutex;
 use crate::waits;
 
-const INPUT_MAX: usize = 4096;
-static INPUT: IrqMutex<VecDeque<u8>> = IrqMutex::new(VecDeque::new());
+static LD: IrqMutex<Option<LineDiscipline>> = IrqMutex::new(None);
+/// The foreground process group (TIOCSPGRP); 0 until a shell sets one.
+static FOREGROUND: AtomicU32 = AtomicU32::new(0);
+/// The session the console is the controlling terminal of (TIOCSCTTY), 0 for none.
+static SESSION: AtomicU32 = AtomicU32::new(0);
+static WINSIZE: IrqMutex<[u8; 8]> = IrqMutex::new([24, 0, 80, 0, 0, 0, 0, 0]);
+
+fn with<R>(f: impl FnOnce(&mut LineDiscipline) -> R) -> R {
+    let mut g = LD.lock();
+    f(g.get_or_insert_with(LineDiscipline::default))
+}
 
 /// Called from the UART interrupt with each received byte.
 pub fn input(b: u8) {
-    let mut q = INPUT.lock();
-    if q.len() < INPUT_MAX {
-        q.push_back(b);
+    let fx = with(|ld| ld.input(b));
+    if !fx.echo.is_empty() {
+        crate::serial::write_raw(&fx.echo);
     }
-    drop(q);
-    waits::wake(waits::KEY_CONSOLE);
+    if let Some(sig) = fx.signal {
+        signal_foreground(sig);
+    }
+    if fx.readable {
+        waits::wake(waits::KEY_CONSOLE);
+    }
+}
+
+/// ^C and friends: the signal goes to every process of the foreground group (or, with
+/// none set yet, to every process of the console's session leader's group).
+fn signal_foreground(sig: u32) {
+    let fg = FOREGROUND.load(Ordering::Acquire);
+    let info = SigInfo {
+        signo: sig,
+        code: SI_KERNEL,
+        ..SigInfo::default()
+    };
+    for p in crate::process::all() {
+        let target = if fg != 0 {
+            p.pgid() == fg
+        } else {
+            p.pgid() == 1 || p.pid == 1
+        };
+        if target && !p.has_exited() {
+            p.post_signal(info);
+        }
+    }
 }
 
 pub struct Console;
@@ -31,61 +68,35 @@ const TCGETS: u32 = 0x5401;
 const TCSETS: u32 = 0x5402;
 const TCSETSW: u32 = 0x5403;
 const TCSETSF: u32 = 0x5404;
+const TCSBRK: u32 = 0x5409;
+const TCXONC: u32 = 0x540a;
+const TCFLSH: u32 = 0x540b;
+const TIOCSCTTY: u32 = 0x540e;
+const TIOCGPGRP: u32 = 0x540f;
+const TIOCSPGRP: u32 = 0x5410;
 const TIOCGWINSZ: u32 = 0x5413;
-
-/// struct termios as the TCGETS family passes it (kernel layout).
-const TERMIOS_LEN: usize = 36;
-
-/// Linux's defaults for a console: iflag ICRNL|IXON, oflag OPOST|ONLCR, cflag
-/// B38400|CS8|CREAD|HUPCL, lflag ISIG|ICANON|ECHO|ECHOE|ECHOK|ECHOCTL|ECHOKE|IEXTEN,
-/// line 0, then c_cc (VINTR ^C, VQUIT ^\\, VERASE DEL, VKILL ^U, VEOF ^D, VMIN 1, ...).
-const fn default_termios() -> [u8; TERMIOS_LEN] {
-    let mut t = [0u8; TERMIOS_LEN];
-    let words: [u32; 4] = [0x0500, 0x0005, 0x04bf, 0x8a3b];
-    let mut i = 0;
-    while i < 4 {
-        let b = words[i].to_le_bytes();
-        t[4 * i] = b[0];
-        t[4 * i + 1] = b[1];
-        t[4 * i + 2] = b[2];
-        t[4 * i + 3] = b[3];
-        i += 1;
-    }
-    let cc: [u8; 17] = [3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0];
-    let mut j = 0;
-    while j < 17 {
-        t[17 + j] = cc[j];
-        j += 1;
-    }
-    t
-}
-
-static TERMIOS: IrqMutex<[u8; TERMIOS_LEN]> = IrqMutex::new(default_termios());
+const TIOCSWINSZ: u32 = 0x5414;
+const FIONREAD: u32 = 0x541b;
+const TIOCNOTTY: u32 = 0x5422;
+const TIOCGSID: u32 = 0x5429;
 
 /// /dev/console is character device 5:1.
 const CONSOLE_RDEV: u64 = (5 << 8) | 1;
 
 impl FileOps for Console {
     fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        let mut q = INPUT.lock();
-        if q.is_empty() {
-            return Err(Errno::EAGAIN);
-        }
-        let n = buf.len().min(q.len());
-        for b in buf.iter_mut().take(n) {
-            *b = q.pop_front().unwrap_or(0);
-        }
-        Ok(n)
+        with(|ld| ld.read(buf)).ok_or(Errno::EAGAIN)
     }
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
-        crate::serial::write_bytes(data);
+        let out = with(|ld| ld.output(data));
+        crate::serial::write_raw(&out);
         Ok(data.len())
     }
 
     fn poll(&self) -> u16 {
         let mut ev = poll::POLLOUT;
-        if !INPUT.lock().is_empty() {
+        if with(|ld| ld.readable()) {
             ev |= poll::POLLIN;
         }
         ev
@@ -112,24 +123,92 @@ impl FileOps for Console {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result<usize, Errno> {
+        let read_u32 = |mem: &mut dyn UserMemory| -> Result<u32, Errno> {
+            let mut b = [0u8; 4];
+            mem.read(arg, &mut b)?;
+            Ok(u32::from_le_bytes(b))
+        };
         match cmd {
+            TCGETS => {
+                let t = with(|ld| ld.termios.to_bytes());
+                mem.write(arg, &t)?;
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let mut b = [0u8; TERMIOS_LEN];
+                mem.read(arg, &mut b)?;
+                // Output is written synchronously, so TCSETSW has nothing to drain.
+                with(|ld| {
+                    if cmd == TCSETSF {
+                        ld.flush_input();
+                    }
+                    ld.set_termios(Termios::from_bytes(&b));
+                });
+                waits::wake(waits::KEY_CONSOLE);
+                Ok(0)
+            }
             TIOCGWINSZ => {
-                let mut ws = [0u8; 8];
-                ws[0..2].copy_from_slice(&24u16.to_le_bytes());
-                ws[2..4].copy_from_slice(&80u16.to_le_bytes());
+                let ws = *WINSIZE.lock();
                 mem.write(arg, &ws)?;
                 Ok(0)
             }
-            TCGETS => {
-                mem.write(arg, &*TERMIOS.lock())?;
+            TIOCSWINSZ => {
+                let mut ws = [0u8; 8];
+                mem.read(arg, &mut ws)?;
+                *WINSIZE.lock() = ws;
                 Ok(0)
             }
-            // Settings are kept and reported back by TCGETS; the line discipline that
-            // acts on them (canonical mode, echo, signals) is issue 6's work.
-            TCSETS | TCSETSW | TCSETSF => {
-                let mut t = [0u8; TERMIOS_LEN];
-                mem.read(arg, &mut t)?;
-                *TERMIOS.lock() = t;
+            FIONREAD => {
+                let n = with(|ld| ld.pending()) as u32;
+                mem.write(arg, &n.to_le_bytes())?;
+                Ok(0)
+            }
+            TCFLSH => {
+                if arg > 2 {
+                    return Err(Errno::EINVAL);
+                }
+                if arg != 1 {
+                    with(|ld| ld.flush_input());
+                }
+                Ok(0)
+            }
+            // Output is never queued: draining and breaks complete at once.
+            TCSBRK | TCXONC => Ok(0),
+            TIOCGPGRP => {
+                let fg = match FOREGROUND.load(Ordering::Acquire) {
+                    0 => crate::process::current().map_or(0, |p| p.pgid()),
+                    g => g,
+                };
+                mem.write(arg, &fg.to_le_bytes())?;
+                Ok(0)
+            }
+            TIOCSPGRP => {
+                let g = read_u32(mem)?;
+                if (g as i32) < 0 {
+                    return Err(Errno::EINVAL);
+                }
+                if !crate::process::all().iter().any(|p| p.pgid() == g) {
+                    return Err(Errno::EPERM);
+                }
+                FOREGROUND.store(g, Ordering::Release);
+                Ok(0)
+            }
+            TIOCSCTTY => {
+                if let Some(p) = crate::process::current() {
+                    SESSION.store(p.sid(), Ordering::Release);
+                    if FOREGROUND.load(Ordering::Acquire) == 0 {
+                        FOREGROUND.store(p.pgid(), Ordering::Release);
+                    }
+                }
+                Ok(0)
+            }
+            TIOCNOTTY => Ok(0),
+            TIOCGSID => {
+                let sid = match SESSION.load(Ordering::Acquire) {
+                    0 => return Err(Errno::ENOTTY),
+                    s => s,
+                };
+                mem.write(arg, &sid.to_le_bytes())?;
                 Ok(0)
             }
             _ => Err(Errno::ENOTTY),

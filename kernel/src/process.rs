@@ -70,23 +70,28 @@ pub struct Process {
     pub files: Mutex<FdTable>,
     /// Root, working directory and umask.
     pub fs: Mutex<FsContext>,
-    status: Mutex<Option<ExitStatus>>,
+    status: IrqMutex<Option<ExitStatus>>,
     /// Children not yet reaped (zombies keep their status here until wait4).
     children: Mutex<Vec<Arc<Process>>>,
     /// Set when a vfork child has exec'd or exited, releasing its parent.
     vfork_done: AtomicBool,
-    pub signals: Mutex<Signals>,
+    /// Interrupt handlers post signals (the console's ^C): an IrqMutex, so no
+    /// handler can find it held by the code it interrupted.
+    pub signals: IrqMutex<Signals>,
     /// User and group ids (root for the first process).
     pub ids: Mutex<Ids>,
     /// The process's threads (the first one's tid is the pid).
-    threads: Mutex<Vec<Arc<Thread>>>,
+    threads: IrqMutex<Vec<Arc<Thread>>>,
     /// Set by exit_group (or a fatal signal, or execve for the other threads): every
     /// thread leaves at its next kernel exit, and the last one ends the process with it.
-    dying: Mutex<Option<ExitStatus>>,
+    dying: IrqMutex<Option<ExitStatus>>,
     /// Something may need doing before returning to user mode (a signal, death, an
     /// exit request): set by whoever causes it, so the common system call return
     /// checks one atomic instead of taking locks.
     pub attention: AtomicBool,
+    /// Process group and session (job control).
+    pgid: AtomicU32,
+    sid: AtomicU32,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -104,7 +109,7 @@ pub struct Thread {
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
 static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Thread>>> = IrqMutex::new(BTreeMap::new());
 /// Every live process by pid (for kill); entries go when the process is reaped.
-static PROCS: Mutex<BTreeMap<u32, Weak<Process>>> = Mutex::new(BTreeMap::new());
+static PROCS: IrqMutex<BTreeMap<u32, Weak<Process>>> = IrqMutex::new(BTreeMap::new());
 
 /// The process with `pid`, if it exists (zombies included until reaped).
 pub fn by_pid(pid: u32) -> Option<Arc<Process>> {
@@ -140,15 +145,21 @@ impl Process {
             mm: Mutex::new(mm),
             files: Mutex::new(files),
             fs: Mutex::new(fs),
-            status: Mutex::new(None),
+            status: IrqMutex::new(None),
             children: Mutex::new(Vec::new()),
             vfork_done: AtomicBool::new(false),
-            signals: Mutex::new(Signals::default()),
+            signals: IrqMutex::new(Signals::default()),
             ids: Mutex::new(Ids::default()),
-            threads: Mutex::new(Vec::new()),
-            dying: Mutex::new(None),
+            threads: IrqMutex::new(Vec::new()),
+            dying: IrqMutex::new(None),
             attention: AtomicBool::new(false),
+            pgid: AtomicU32::new(0),
+            sid: AtomicU32::new(0),
         });
+        // The first process leads its own group and session; fork overrides this with
+        // the parent's.
+        p.pgid.store(p.pid, Ordering::Relaxed);
+        p.sid.store(p.pid, Ordering::Relaxed);
         PROCS.lock().insert(p.pid, Arc::downgrade(&p));
         p
     }
@@ -264,6 +275,53 @@ impl Process {
         self.kick_threads();
     }
 
+    pub fn pgid(&self) -> u32 {
+        self.pgid.load(Ordering::Acquire)
+    }
+
+    pub fn sid(&self) -> u32 {
+        self.sid.load(Ordering::Acquire)
+    }
+
+    /// setpgid(pid, pgid) called by `self`, with Linux's rules.
+    pub fn setpgid(self: &Arc<Self>, pid: i32, pgid: i32) -> Result<(), Errno> {
+        if pgid < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let target = if pid == 0 || pid as u32 == self.pid {
+            self.clone()
+        } else {
+            let kids = self.children.lock();
+            kids.iter()
+                .find(|c| c.pid == pid as u32 && !c.has_exited())
+                .cloned()
+                .ok_or(Errno::ESRCH)?
+        };
+        if target.sid() != self.sid() || target.sid() == target.pid {
+            return Err(Errno::EPERM);
+        }
+        let pgid = if pgid == 0 { target.pid } else { pgid as u32 };
+        if pgid != target.pid
+            && !all()
+                .iter()
+                .any(|p| p.pgid() == pgid && p.sid() == self.sid())
+        {
+            return Err(Errno::EPERM);
+        }
+        target.pgid.store(pgid, Ordering::Release);
+        Ok(())
+    }
+
+    /// setsid: a new session and group led by the caller, unless it leads a group.
+    pub fn setsid(&self) -> Result<u32, Errno> {
+        if all().iter().any(|p| p.pgid() == self.pid) {
+            return Err(Errno::EPERM);
+        }
+        self.sid.store(self.pid, Ordering::Release);
+        self.pgid.store(self.pid, Ordering::Release);
+        Ok(self.pid)
+    }
+
     pub fn is_dying(&self) -> bool {
         self.dying.lock().is_some()
     }
@@ -292,7 +350,13 @@ impl Process {
         nohang: bool,
         reap: bool,
     ) -> Result<Option<(u32, u32)>, Errno> {
-        let matches = |c: &Arc<Process>| pid <= 0 || c.pid == pid as u32;
+        let my_group = self.pgid();
+        let matches = |c: &Arc<Process>| match pid {
+            -1 => true,
+            0 => c.pgid() == my_group,
+            p if p < -1 => c.pgid() == p.unsigned_abs(),
+            p => c.pid == p as u32,
+        };
         let mut found = None;
         let mut any = false;
         let key = KEY_CHILDREN | u64::from(self.pid);
@@ -415,6 +479,8 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     let fsctx = parent.fs.lock().clone();
     let child = Process::new(&parent.name(), parent.pid, mm, files, fsctx);
     *child.ids.lock() = parent.ids.lock().clone();
+    child.pgid.store(parent.pgid(), Ordering::Release);
+    child.sid.store(parent.sid(), Ordering::Release);
     {
         let ps = parent.signals.lock();
         let mut cs = child.signals.lock();
@@ -559,14 +625,15 @@ pub fn before_user_return(p: &Arc<Process>, frame: &mut TrapFrame) {
     if !p.attention.swap(false, Ordering::AcqRel) {
         return;
     }
-    leave_if_dying(p);
+    if p.is_dying() || current_thread().is_some_and(|t| t.exit_requested.load(Ordering::Acquire)) {
+        // The flag is the process's: the other threads must still see it.
+        p.attention.store(true, Ordering::Release);
+        leave_if_dying(p);
+    }
     crate::signals::deliver(p, frame);
     let again = p.signals.lock().pending != 0
-        || p.dying.lock().is_some()
-        || p.threads
-            .lock()
-            .iter()
-            .any(|t| t.exit_requested.load(Ordering::Acquire));
+        || p.is_dying()
+        || p.threads.lock().iter().any(|t| t.exit_requested.load(Ordering::Acquire));
     if again {
         p.attention.store(true, Ordering::Release);
     }

@@ -100,14 +100,11 @@ pub fn force_unlock() {
     unsafe { CONSOLE.force_unlock() };
 }
 
-/// Raw bytes from user programs (newlines become CRLF like every console line).
-pub fn write_bytes(data: &[u8]) {
+/// Bytes exactly as given (the tty's line discipline did any output processing).
+pub fn write_raw(data: &[u8]) {
     x86_64::instructions::interrupts::without_interrupts(|| {
         let mut c = CONSOLE.lock();
         for &b in data {
-            if b == b'\n' {
-                c.put(b'\r');
-            }
             c.put(b);
         }
     });

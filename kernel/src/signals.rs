@@ -77,7 +77,10 @@ pub fn deliver(proc: &Arc<Process>, frame: &mut TrapFrame) {
     loop {
         let d = proc.signals.lock().take();
         match d {
-            None => return,
+            None => {
+                proc.signals.lock().restore_saved_mask();
+                return;
+            }
             Some(Delivery::Kill { sig, .. }) => {
                 process::exit_current(ExitStatus::Signaled(sig as u8))
             }

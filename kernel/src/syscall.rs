@@ -411,13 +411,24 @@ impl Kernel for Ctx<'_> {
         info: linux_personality::signal::SigInfo,
     ) -> Result<(), Errno> {
         let targets: Vec<Arc<Process>> = match pid {
-            // Process groups come with job control: the caller's group is the caller.
-            0 => alloc::vec![self.proc.clone()],
+            0 => {
+                let g = self.proc.pgid();
+                process::all()
+                    .into_iter()
+                    .filter(|p| p.pgid() == g)
+                    .collect()
+            }
             -1 => process::all()
                 .into_iter()
                 .filter(|p| p.pid != 1 || p.pid == self.proc.pid)
                 .collect(),
-            p if p < -1 => process::by_pid(p.unsigned_abs()).into_iter().collect(),
+            p if p < -1 => {
+                let g = p.unsigned_abs();
+                process::all()
+                    .into_iter()
+                    .filter(|p| p.pgid() == g)
+                    .collect()
+            }
             p => process::by_pid(p as u32).into_iter().collect(),
         };
         // A zombie still exists for kill (Linux answers 0); posting to it is harmless.
@@ -483,6 +494,24 @@ impl Kernel for Ctx<'_> {
     ) -> Result<bool, Errno> {
         // Deadlines come in monotonic ns, which is the kernel's uptime.
         self.proc.wait_any_interruptible(keys, deadline_ns, ready)
+    }
+
+    fn pgrp(&mut self, op: linux::PgrpOp) -> Result<u32, Errno> {
+        let find = |pid: i32| -> Result<Arc<Process>, Errno> {
+            if pid == 0 {
+                Ok(self.proc.clone())
+            } else {
+                process::by_pid(pid as u32)
+                    .filter(|p| !p.has_exited())
+                    .ok_or(Errno::ESRCH)
+            }
+        };
+        match op {
+            linux::PgrpOp::SetPgid(pid, pgid) => self.proc.setpgid(pid, pgid).map(|_| 0),
+            linux::PgrpOp::GetPgid(pid) => find(pid).map(|p| p.pgid()),
+            linux::PgrpOp::SetSid => self.proc.setsid(),
+            linux::PgrpOp::GetSid(pid) => find(pid).map(|p| p.sid()),
+        }
     }
 
     fn ids(&mut self) -> linux::Ids {

@@ -76,6 +76,7 @@ pub mod pipe;
 pub mod signal;
 pub mod stack;
 pub mod syscall;
+pub mod tty;
 pub mod uaccess;
 
 pub use abi::errno::{Errno, SysResult};

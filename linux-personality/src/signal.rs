@@ -151,6 +151,9 @@ pub struct Signals {
     pub blocked: u64,
     pub pending: u64,
     pub info: [SigInfo; NSIG as usize],
+    /// The mask to restore after rt_sigsuspend/ppoll/pselect's temporary one: the
+    /// handler's frame records it, so sigreturn brings it back.
+    pub saved_mask: Option<u64>,
 }
 
 impl Default for Signals {
@@ -160,6 +163,7 @@ impl Default for Signals {
             blocked: 0,
             pending: 0,
             info: [SigInfo::default(); NSIG as usize],
+            saved_mask: None,
         }
     }
 }
@@ -230,7 +234,7 @@ impl Signals {
                     DefaultAction::Stop => return Some(Delivery::Stop { sig }),
                 },
                 _ => {
-                    let old_mask = self.blocked;
+                    let old_mask = self.saved_mask.take().unwrap_or(self.blocked);
                     let mut add = a.mask;
                     if a.flags & SA_NODEFER == 0 {
                         add |= bit(sig);
@@ -247,6 +251,13 @@ impl Signals {
                     });
                 }
             }
+        }
+    }
+
+    /// After delivery: a temporary mask no handler took over is put back now.
+    pub fn restore_saved_mask(&mut self) {
+        if let Some(m) = self.saved_mask.take() {
+            self.blocked = m;
         }
     }
 

@@ -122,7 +122,11 @@ const EXCEPTION_NAMES: [&str; 22] = [
 extern "C" fn writ_trap(frame: &mut TrapFrame) {
     let vector = frame.vector as u8;
     match vector {
-        0..=31 if frame.cs & 3 == 3 => user_exception(frame),
+        0..=31 if frame.cs & 3 == 3 => {
+            user_exception(frame);
+            // Back to the iretq path with interrupts off, as it expects.
+            x86_64::instructions::interrupts::disable();
+        }
         0..=31 => fatal_exception(frame),
         VECTOR_TIMER => {
             super::apic::eoi();
@@ -144,8 +148,11 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
     // (e.g. a kill while preempted).
     if frame.cs & 3 == 3 && !(0..=31).contains(&vector) {
         if let Some(proc) = crate::process::current() {
-            crate::process::leave_if_dying(&proc);
-            crate::signals::deliver(&proc, frame);
+            // This work takes ordinary locks another (preempted) thread may hold: do it
+            // with interrupts on, as on the system call path.
+            x86_64::instructions::interrupts::enable();
+            crate::process::before_user_return(&proc, frame);
+            x86_64::instructions::interrupts::disable();
         }
     }
 }
@@ -172,6 +179,9 @@ fn user_exception(f: &mut TrapFrame) {
     let Some(proc) = crate::process::current() else {
         fatal_exception(f);
     };
+    // Faults from user mode may sleep on ordinary locks (the address space's, held
+    // by a preempted thread of the same process): interrupts on, as for a syscall.
+    x86_64::instructions::interrupts::enable();
     // Lazy pages get their frame, copy-on-write pages their own copy. Out of memory
     // for it: SIGSEGV below (Linux's OOM killer would choose a victim instead).
     if f.vector == 14 && proc.mm.lock().aspace.fault_in(addr, f.error & 2 != 0) == Ok(true) {

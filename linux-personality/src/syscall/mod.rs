@@ -38,6 +38,15 @@ pub struct Prot {
     pub exec: bool,
 }
 
+/// Process-group operations, arguments as the system calls give them (0 = caller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PgrpOp {
+    SetPgid(i32, i32),
+    GetPgid(i32),
+    SetSid,
+    GetSid(i32),
+}
+
 /// What the personality needs from the kernel: the caller's memory and capabilities,
 /// blocking, and the operations only the kernel can do (page tables, CPU state,
 /// process lifetime). Everything Linux-specific about argument checking stays on this
@@ -149,6 +158,8 @@ pub trait Kernel {
             .saturating_mul(1_000_000_000)
             .saturating_add(ns as u64)
     }
+    /// Process groups and sessions (job control): the kernel keeps the process table.
+    fn pgrp(&mut self, op: PgrpOp) -> Result<u32, Errno>;
     /// The caller's user and group ids.
     fn ids(&mut self) -> Ids;
     /// Replaces the caller's ids (after the personality checked Linux's rules). The
@@ -199,6 +210,23 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::CLONE => proc::clone(k, a[0], a[1], a[2], a[3], a[4]),
         nr::EXECVE => proc::execve(k, a[0], a[1], a[2]),
         nr::WAIT4 => proc::wait4(k, a[0], a[1], a[2], a[3]),
+        nr::SETPGID => k
+            .pgrp(PgrpOp::SetPgid(a[0] as i32, a[1] as i32))
+            .map(u64::from),
+        nr::GETPGID => {
+            if (a[0] as i32) < 0 {
+                return Err(Errno::ESRCH);
+            }
+            k.pgrp(PgrpOp::GetPgid(a[0] as i32)).map(u64::from)
+        }
+        nr::GETPGRP => k.pgrp(PgrpOp::GetPgid(0)).map(u64::from),
+        nr::SETSID => k.pgrp(PgrpOp::SetSid).map(u64::from),
+        nr::GETSID => {
+            if (a[0] as i32) < 0 {
+                return Err(Errno::ESRCH);
+            }
+            k.pgrp(PgrpOp::GetSid(a[0] as i32)).map(u64::from)
+        }
         nr::POLL => poll::poll(k, a[0], a[1], a[2]),
         nr::PPOLL => poll::ppoll(k, a[0], a[1], a[2], a[3], a[4]),
         nr::SELECT => poll::select(k, a[0], a[1], a[2], a[3], a[4]),
@@ -209,6 +237,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::RT_SIGACTION => sig::rt_sigaction(k, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPROCMASK => sig::rt_sigprocmask(k, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPENDING => sig::rt_sigpending(k, a[0], a[1]),
+        nr::RT_SIGSUSPEND => sig::rt_sigsuspend(k, a[0], a[1]),
         nr::RT_SIGRETURN => k.sigreturn(),
         nr::KILL => sig::kill(k, a[0], a[1]),
         // Sleeps until a signal handler runs: always EINTR, never restarted.

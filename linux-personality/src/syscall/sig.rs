@@ -110,3 +110,21 @@ pub fn tgkill<K: Kernel>(k: &mut K, tgid: i64, tid: u64, sig: u64) -> SysResult 
     };
     k.send_signal(tid, info).map(|_| 0)
 }
+
+/// rt_sigsuspend: wait for a signal with `mask` in place; returns EINTR once a handler
+/// ran, with the old mask restored by the handler's sigreturn (Linux's saved_sigmask).
+pub fn rt_sigsuspend<K: Kernel>(k: &mut K, mask: u64, size: u64) -> SysResult {
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.mem().read(mask, &mut b)?;
+    let m = u64::from_le_bytes(b) & !UNBLOCKABLE;
+    k.signals(|s| {
+        s.saved_mask = Some(s.blocked);
+        s.blocked = m;
+    });
+    let r = k.wait(0, &mut || false);
+    debug_assert!(r.is_err());
+    Err(Errno::EINTR)
+}
