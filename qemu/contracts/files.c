@@ -233,6 +233,24 @@ int main(void) {
     CHECK("unlink symlink", unlink("l"));
     show("target kept", "d/c", 0);
 
+    /* A fifo, opened without blocking. */
+    CHECK("mkfifo", mkfifo("fifo", 0644));
+    show("fifo", "fifo", 0);
+    CHECK("fifo writer without reader", open("fifo", O_WRONLY | O_NONBLOCK));
+    int fr = open("fifo", O_RDONLY | O_NONBLOCK);
+    printf("fifo reader: %s\n", fr >= 0 ? "OK" : errname(errno));
+    int fw = open("fifo", O_WRONLY | O_NONBLOCK);
+    printf("fifo writer: %s\n", fw >= 0 ? "OK" : errname(errno));
+    CHECK("fifo write", write(fw, "pipe", 4));
+    memset(buf, 0, sizeof buf);
+    CHECK("fifo read", read(fr, buf, sizeof buf));
+    printf("fifo data: %s\n", buf);
+    CHECK("fifo lseek", lseek(fr, 0, SEEK_SET));
+    close(fw);
+    CHECK("fifo read after writer closed", read(fr, buf, sizeof buf));
+    close(fr);
+    CHECK("unlink fifo", unlink("fifo"));
+
     /* Hard links. */
     CHECK("link", link("d/c", "hl"));
     show("linked", "hl", 0);

@@ -135,7 +135,8 @@ impl Tmpfs {
             NodeKind::CharDev | NodeKind::BlockDev => {
                 sb.new_inode(kind, perm, owner, e.rdev, Body::Special)
             }
-            NodeKind::Fifo | NodeKind::Socket => sb.new_inode(kind, perm, owner, 0, Body::Special),
+            NodeKind::Fifo => sb.new_inode(kind, perm, owner, 0, Body::Fifo(Default::default())),
+            NodeKind::Socket => sb.new_inode(kind, perm, owner, 0, Body::Special),
         };
         dir.insert_entry(last.to_vec(), node);
         Ok(())

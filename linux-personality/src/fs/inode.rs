@@ -172,8 +172,10 @@ pub(crate) enum Body {
     },
     File(Vec<u8>),
     Symlink(Vec<u8>),
-    /// Devices, fifos and sockets: only the metadata lives here.
+    /// Devices and sockets: only the metadata lives here.
     Special,
+    /// A named pipe: the pipe its openers share.
+    Fifo(super::fifo::FifoState),
 }
 
 pub(crate) struct State {
@@ -653,6 +655,18 @@ impl Inode {
         st.ctime = now;
     }
 
+    /// Opens a fifo node: the pipe ends an open with `flags` gets.
+    pub(crate) fn open_fifo(
+        self: &Arc<Self>,
+        flags: u32,
+    ) -> Result<super::fifo::FifoHandle, Errno> {
+        let ends = match &mut self.state.lock().body {
+            Body::Fifo(f) => f.open(flags)?,
+            _ => return Err(Errno::ENXIO),
+        };
+        Ok(super::fifo::FifoHandle::new(self.clone(), ends))
+    }
+
     /// A hard link adds a name.
     pub(crate) fn add_link(&self) {
         let now = self.sb.now();
@@ -682,7 +696,7 @@ fn size_of_state(st: &State) -> u64 {
         Body::File(d) => d.len() as u64,
         Body::Symlink(t) => t.len() as u64,
         Body::Dir { entries, .. } => (entries.len() as u64 + 2) * BOGO_DIRENT_SIZE,
-        Body::Special => 0,
+        Body::Special | Body::Fifo(_) => 0,
     }
 }
 

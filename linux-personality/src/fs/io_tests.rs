@@ -115,3 +115,48 @@ fn sendfile_between_files_and_pipes() {
     assert_eq!(k.sys(nr::PREAD64, &[b, buf, 16, 0]), Ok(10));
     assert_eq!(k.mem.peek(buf, 10).unwrap(), b"helloworld");
 }
+
+#[test]
+fn fifos_connect_their_openers() {
+    use crate::fs::mode::*;
+    let mut k = FakeKernel::new();
+    assert_eq!(
+        k.path_call(nr::MKNOD, "/p", &[u64::from(S_IFIFO | 0o644), 0]),
+        Ok(0)
+    );
+    assert_eq!(
+        k.open("/p", O_WRONLY | O_NONBLOCK, 0),
+        Err(ENXIO),
+        "no reader"
+    );
+    let r = k.open("/p", O_RDONLY | O_NONBLOCK, 0).unwrap();
+    assert_eq!(
+        k.fstat(r).unwrap().st_mode,
+        S_IFIFO | 0o644,
+        "the node's stat"
+    );
+    assert_eq!(k.read(r, 8), Err(EAGAIN), "a writer is still to come");
+    let w = k.open("/p", O_WRONLY | O_NONBLOCK, 0).unwrap();
+    assert_eq!(k.write(w, b"hi"), Ok(2));
+    assert_eq!(k.read(r, 8).unwrap(), b"hi");
+    assert_eq!(k.sys(nr::LSEEK, &[r, 0, 0]), Err(ESPIPE));
+    assert_eq!(k.read(w, 1), Err(EBADF));
+    k.sys(nr::CLOSE, &[w]).unwrap();
+    assert_eq!(k.read(r, 8).unwrap(), b"", "the last writer closed: EOF");
+    k.sys(nr::CLOSE, &[r]).unwrap();
+    // A writer first: its data waits in the pipe for the reader.
+    let w = k.open("/p", O_WRONLY, 0).unwrap();
+    assert_eq!(k.write(w, b"early"), Ok(5));
+    let r = k.open("/p", O_RDONLY, 0).unwrap();
+    assert_eq!(k.read(r, 8).unwrap(), b"early");
+    k.sys(nr::CLOSE, &[r]).unwrap();
+    assert_eq!(k.write(w, b"x"), Err(EPIPE), "the reader is gone");
+    k.sys(nr::CLOSE, &[w]).unwrap();
+    // O_RDWR holds both ends.
+    let rw = k.open("/p", O_RDWR, 0).unwrap();
+    assert_eq!(k.write(rw, b"self"), Ok(4));
+    assert_eq!(k.read(rw, 8).unwrap(), b"self");
+    // A user without read permission is refused before any pipe is made.
+    k.creds = crate::fs::Creds::user(1000, 1000);
+    assert_eq!(k.open("/p", O_WRONLY | O_NONBLOCK, 0), Err(EACCES));
+}

@@ -23,6 +23,8 @@
 //! - [`devices`] — device numbers, the standard `/dev` nodes, `/dev/null` and
 //!   `/dev/zero`, and a [`devices::DeviceTable`] registry.
 //! - [`statfs`] — what statfs(2) reports (TMPFS_MAGIC, blocks from the space limit).
+//! - [`fifo`] — named pipes: a fifo node hands its openers the ends of one
+//!   [`crate::pipe`] (opens never block; see the module for how that differs).
 //!
 //! The system calls on top are in `crate::syscall` (fscalls): they read the user's
 //! arguments, find the starting directory (root, cwd or a dirfd capability) and call
@@ -70,6 +72,7 @@
 
 pub mod cpio;
 pub mod devices;
+pub mod fifo;
 pub mod handle;
 pub mod inode;
 pub mod namei;

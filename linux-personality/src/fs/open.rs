@@ -9,7 +9,7 @@
 //! on the directory (EACCES); then: O_CREAT on a directory EISDIR, O_DIRECTORY or a
 //! trailing slash on a non-directory ENOTDIR, writing (or O_TRUNC) a directory EISDIR,
 //! the file's permission for the access mode EACCES (not for a file just created),
-//! a device without a driver ENXIO.
+//! a device without a driver ENXIO, a fifo written with O_NONBLOCK and no reader ENXIO.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -193,8 +193,9 @@ pub fn open(
                 driver,
             })
         }
-        // Block devices, fifos and sockets have no driver in this personality yet.
-        NodeKind::BlockDev | NodeKind::Fifo | NodeKind::Socket => return Err(Errno::ENXIO),
+        NodeKind::Fifo => Arc::new(node.open_fifo(flags)?),
+        // Block devices and sockets have no driver in this personality yet.
+        NodeKind::BlockDev | NodeKind::Socket => return Err(Errno::ENXIO),
         NodeKind::Symlink => return Err(Errno::ELOOP),
     };
     // O_ACCMODE 3 asks for both permissions and grants neither (Linux's ioctl-only

@@ -146,6 +146,7 @@ pub fn mknod(
     };
     create(&p, creds, false, checks, |owner, _| match kind {
         NodeKind::File => sb.new_file(perm, owner, Vec::new()),
+        NodeKind::Fifo => Ok(sb.new_inode(kind, perm, owner, 0, Body::Fifo(Default::default()))),
         _ => Ok(sb.new_inode(
             kind,
             perm,

@@ -253,6 +253,8 @@ pub(super) fn replay(k: &mut FakeKernel, t: &TraceLine) -> Option<(Result<u64, E
         "dup3" => nr::DUP3,
         "pipe2" => nr::PIPE2,
         "pipe" => nr::PIPE,
+        "mknod" => nr::MKNOD,
+        "mknodat" => nr::MKNODAT,
         "chown" => nr::CHOWN,
         "lchown" => nr::LCHOWN,
         "fchown" => nr::FCHOWN,
