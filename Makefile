@@ -20,8 +20,12 @@ kernel: setup
 rootfs: setup
 	$(CARGO) run --release -q -p writ-qemu --bin writ-rootfs
 
+# Boots Writ with Alpine's root filesystem: its /init (busybox init) starts a root
+# shell on this terminal. Ctrl-A X quits. RUN_ARGS go to writ-run (see --help).
 run: kernel rootfs
-	$(CARGO) run --release -q -p writ-qemu --bin writ-run -- $(RUN_ARGS)
+	$(CARGO) run --release -q -p writ-qemu --bin writ-run -- \
+	  --initrd "$$($(CARGO) run --release -q -p writ-qemu --bin writ-rootfs -- --print-path)" \
+	  --memory 1G $(RUN_ARGS)
 
 fmt: setup
 	$(CARGO) fmt --all -- --check

@@ -16,6 +16,8 @@ pub struct Args {
     pub poweroff: bool,
     /// `writ.exec=PATH`: the command file `writ-run --exec` put in the initramfs.
     pub exec: Option<&'static str>,
+    /// `init=PATH`: the program to run as process 1 (default /init, then /sbin/init).
+    pub init: Option<&'static str>,
     pub unknown: ArrayVec<&'static str, MAX_WORDS>,
     pub bad_values: ArrayVec<&'static str, MAX_WORDS>,
     pub dropped: usize,
@@ -27,6 +29,7 @@ pub fn parse(line: &'static str) -> Args {
         selftests: ArrayVec::new(),
         poweroff: false,
         exec: None,
+        init: None,
         unknown: ArrayVec::new(),
         bad_values: ArrayVec::new(),
         dropped: 0,
@@ -56,6 +59,13 @@ pub fn parse(line: &'static str) -> Args {
                 args.exec = Some(v);
                 false
             }
+            ("init", Some(v)) if v.starts_with('/') => {
+                args.init = Some(v);
+                false
+            }
+            // Linux's console= and quiet are meaningful to a shared command line (the
+            // same rootfs boots Linux): Writ's console is always COM1.
+            ("console", Some(_)) | ("quiet", None) => false,
             _ => args.unknown.try_push(word).is_err(),
         };
         if full {

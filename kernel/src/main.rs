@@ -80,8 +80,45 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     if let Some(path) = args.exec {
         run_exec_file(path);
     }
-    log::info!("writ: no init to run yet; idling (quit QEMU with Ctrl-A X)");
-    sched::idle_loop()
+    run_init(args.init);
+}
+
+/// Starts the initramfs's init as process 1, as Linux does for an initramfs
+/// (`init=PATH` on the command line chooses another), and powers off when it ends.
+/// Without one, the kernel idles.
+fn run_init(chosen: Option<&str>) -> ! {
+    let ctx = vfs::initial_context();
+    let root = linux_personality::fs::Creds::root();
+    let candidates: &[&str] = match chosen {
+        Some(p) => &[p][..],
+        None => &["/init", "/sbin/init"],
+    };
+    let found = candidates
+        .iter()
+        .copied()
+        .find(|p| vfs::read_file(&ctx, &root, p.as_bytes(), true).is_ok());
+    let Some(path) = found else {
+        log::info!("writ: no init in the initramfs; idling (quit QEMU with Ctrl-A X)");
+        sched::idle_loop()
+    };
+    log::info!("writ: starting {path} as process 1 (quit QEMU with Ctrl-A X)");
+    let envp: [&[u8]; 3] = [
+        b"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        b"HOME=/",
+        b"TERM=linux",
+    ];
+    match exec::spawn(path, &[path.as_bytes()], &envp) {
+        Ok(proc) => {
+            let status = proc.wait();
+            log::warn!("writ: init ended ({status:?}); powering off");
+            println!("writ: poweroff status={}", status.shell_code());
+            power::exit(power::Exit::Success)
+        }
+        Err(e) => {
+            log::error!("writ: cannot start {path}: {}", e.name());
+            power::exit(power::Exit::Failure)
+        }
+    }
 }
 
 /// `writ.exec=PATH` (what `writ-run --exec` sets up): run the command in PATH, print

@@ -633,7 +633,10 @@ pub fn before_user_return(p: &Arc<Process>, frame: &mut TrapFrame) {
     crate::signals::deliver(p, frame);
     let again = p.signals.lock().pending != 0
         || p.is_dying()
-        || p.threads.lock().iter().any(|t| t.exit_requested.load(Ordering::Acquire));
+        || p.threads
+            .lock()
+            .iter()
+            .any(|t| t.exit_requested.load(Ordering::Acquire));
     if again {
         p.attention.store(true, Ordering::Release);
     }

@@ -130,8 +130,14 @@ impl QemuConfig {
         for a in [
             "-display",
             "none",
+            // The console: ^C goes to the guest (signal=off), and Ctrl-A X quits
+            // QEMU (the mux's escape; Ctrl-A C reaches QEMU's monitor).
+            "-chardev",
+            "stdio,id=con,mux=on,signal=off",
             "-serial",
-            "stdio",
+            "chardev:con",
+            "-mon",
+            "chardev=con,mode=readline",
             "-nic",
             "none",
             "-no-reboot",
@@ -195,7 +201,7 @@ mod tests {
         let c = QemuConfig::new(KernelKind::Writ, "/k".into());
         assert_eq!(
             strings(&c).join(" "),
-            "-accel tcg -cpu max -m 256M -display none -serial stdio -nic none -no-reboot \
+            "-accel tcg -cpu max -m 256M -display none -chardev stdio,id=con,mux=on,signal=off -serial chardev:con -mon chardev=con,mode=readline -nic none -no-reboot \
              -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel /k"
         );
     }

@@ -103,6 +103,8 @@ fn write_once<K: Kernel>(
 
 fn do_read<K: Kernel>(k: &mut K, fd: u64, buf: u64, len: u64, pos: Option<u64>) -> SysResult {
     let f = file(k, fd, Rights::READ)?;
+    // Linux checks the whole buffer the caller named, then moves at most MAX_RW_COUNT.
+    UserSlice::new(buf, len)?;
     let len = len.min(MAX_RW_COUNT);
     let user = UserSlice::new(buf, len)?;
     if len == 0 {
@@ -137,6 +139,7 @@ fn do_write_inner<K: Kernel>(
     pos: Option<u64>,
 ) -> SysResult {
     let f = file(k, fd, Rights::WRITE)?;
+    UserSlice::new(buf, len)?;
     let len = len.min(MAX_RW_COUNT);
     let user = UserSlice::new(buf, len)?;
     let mut done = 0u64;
