@@ -165,40 +165,14 @@ impl Process {
     }
 
     /// Blocks the calling thread until `ready()`, or until a signal can be delivered or
-    /// the process is dying (EINTR).
+    /// the process is dying (EINTR). Key 0 means nothing but a signal wakes it (pause).
     pub fn wait_interruptible(
         &self,
         key: u64,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<(), Errno> {
-        let me = current_thread();
-        // Key 0 means "nothing but a signal wakes me" (pause): use the thread's own key,
-        // since 0 also marks a thread that is not waiting.
-        let key = match (&me, key) {
-            (Some(t), 0) => KEY_THREAD | u64::from(t.tid),
-            _ => key,
-        };
-        if let Some(t) = &me {
-            t.waiting_on.store(key, Ordering::Release);
-            log::trace!("wait: pid {} tid {} on key {:#x}", self.pid, t.tid, key);
-        }
-        let mut done = false;
-        waits::wait(key, &mut || {
-            done = ready();
-            done || self.signals.lock().has_deliverable()
-                || self.dying.lock().is_some()
-                || me
-                    .as_ref()
-                    .is_some_and(|t| t.exit_requested.load(Ordering::Acquire))
-        });
-        if let Some(t) = &me {
-            t.waiting_on.store(0, Ordering::Release);
-        }
-        if done {
-            Ok(())
-        } else {
-            Err(Errno::EINTR)
-        }
+        let keys: &[u64] = if key == 0 { &[] } else { &[key] };
+        self.wait_any_interruptible(keys, None, ready).map(|_| ())
     }
 
     /// Blocks until `ready()`, woken by any of `keys` or at `deadline_ns` (uptime);
