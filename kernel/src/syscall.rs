@@ -483,7 +483,26 @@ impl Kernel for Ctx<'_> {
     }
 
     fn hostname(&self) -> Vec<u8> {
-        crate::HOSTNAME.lock().clone()
+        let h = crate::HOSTNAME.lock().clone();
+        if h.is_empty() {
+            b"(none)".to_vec()
+        } else {
+            h
+        }
+    }
+
+    fn set_hostname(&mut self, name: &[u8]) {
+        *crate::HOSTNAME.lock() = name.to_vec();
+    }
+
+    fn sysinfo(&self) -> linux_personality::syscall::misc::SysInfo {
+        let f = crate::mm::frames::stats();
+        linux_personality::syscall::misc::SysInfo {
+            uptime_s: crate::time::uptime_ns() / 1_000_000_000,
+            total_ram: f.total * PAGE_SIZE,
+            free_ram: f.free * PAGE_SIZE,
+            procs: process::all().len().min(u16::MAX as usize) as u16,
+        }
     }
 
     fn wait_any(

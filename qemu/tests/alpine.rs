@@ -21,7 +21,8 @@ fn alpine(name: &str, append: &str) -> Machine {
 #[test]
 fn interactive_shell_with_job_control_keys() {
     let mut m = alpine("alpine_interactive", "log=error");
-    m.wait_for(r"~# ", T).unwrap();
+    // busybox init ran the overlay's inittab: the hostname is set, the shell is up.
+    m.wait_for(r"writ:~# ", T).unwrap();
     m.send("echo hello $((6*7))\r").unwrap();
     m.wait_for(r"hello 42", T).unwrap();
     m.send("sleep 100\r").unwrap();

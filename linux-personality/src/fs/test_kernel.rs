@@ -372,6 +372,10 @@ impl Kernel for FakeKernel {
         buf.fill(4);
     }
     fn yield_now(&mut self) {}
+    fn set_hostname(&mut self, _name: &[u8]) {}
+    fn sysinfo(&self) -> crate::syscall::misc::SysInfo {
+        crate::syscall::misc::SysInfo::default()
+    }
     fn hostname(&self) -> Vec<u8> {
         b"fake".to_vec()
     }

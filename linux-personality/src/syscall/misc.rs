@@ -214,3 +214,39 @@ pub fn getrlimit<K: Kernel>(k: &mut K, res: u64, old: u64) -> SysResult {
 pub fn setrlimit<K: Kernel>(k: &mut K, res: u64, new: u64) -> SysResult {
     prlimit64(k, 0, res, new, 0)
 }
+
+/// What sysinfo(2) reports; the kernel fills it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SysInfo {
+    pub uptime_s: u64,
+    pub total_ram: u64,
+    pub free_ram: u64,
+    pub procs: u16,
+}
+
+pub fn sysinfo<K: Kernel>(k: &mut K, buf: u64) -> SysResult {
+    let i = k.sysinfo();
+    // struct sysinfo (x86_64, 112 bytes), mem_unit 1.
+    let mut b = [0u8; 112];
+    b[0..8].copy_from_slice(&i.uptime_s.to_le_bytes());
+    b[32..40].copy_from_slice(&i.total_ram.to_le_bytes());
+    b[40..48].copy_from_slice(&i.free_ram.to_le_bytes());
+    b[80..82].copy_from_slice(&i.procs.to_le_bytes());
+    b[104..108].copy_from_slice(&1u32.to_le_bytes());
+    k.mem().write(buf, &b)?;
+    Ok(0)
+}
+
+/// sethostname: root only, at most 64 bytes (__NEW_UTS_LEN).
+pub fn sethostname<K: Kernel>(k: &mut K, name: u64, len: u64) -> SysResult {
+    if k.ids().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if len > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = alloc::vec![0u8; len as usize];
+    k.mem().read(name, &mut v)?;
+    k.set_hostname(&v);
+    Ok(0)
+}

@@ -12,7 +12,7 @@ mod ids;
 pub use ids::Ids;
 mod fscalls;
 mod memory;
-mod misc;
+pub mod misc;
 mod poll;
 mod proc;
 pub use proc::ForkArgs;
@@ -142,6 +142,10 @@ pub trait Kernel {
     fn yield_now(&mut self);
     /// The node name uname reports.
     fn hostname(&self) -> Vec<u8>;
+    /// sethostname (the personality checked privilege and length).
+    fn set_hostname(&mut self, name: &[u8]);
+    /// Figures for sysinfo(2).
+    fn sysinfo(&self) -> misc::SysInfo;
     /// Sleeps until woken through any of `keys` (and `ready()` holds), or until
     /// `deadline_ns` (monotonic, see [`Kernel::now_ns`]). Ok(false) when the deadline
     /// passed, EINTR for a signal.
@@ -251,6 +255,8 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::NANOSLEEP => misc::nanosleep(k, a[0], a[1]),
         nr::CLOCK_NANOSLEEP => misc::clock_nanosleep(k, a[0], a[1], a[2], a[3]),
         nr::UNAME => misc::uname(k, a[0]),
+        nr::SYSINFO => misc::sysinfo(k, a[0]),
+        nr::SETHOSTNAME => misc::sethostname(k, a[0], a[1]),
         nr::GETRANDOM => misc::getrandom(k, a[0], a[1], a[2]),
         nr::SCHED_YIELD => {
             k.yield_now();
