@@ -101,6 +101,32 @@ fn context<K: Kernel>(k: &mut K) -> (FsContext, Creds) {
     (k.fs().clone(), k.creds())
 }
 
+/// The start of the `*at` calls that take AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH: check
+/// the flags (EINVAL for others), read the path, resolve it as they say.
+fn at_target<K: Kernel>(
+    k: &mut K,
+    dirfd: u64,
+    path: u64,
+    flags: u64,
+) -> Result<(Arc<Inode>, Creds), Errno> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(k, path)?;
+    let (ctx, creds) = context(k);
+    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
+    let node = target(
+        k,
+        &ctx,
+        &creds,
+        dirfd,
+        &path,
+        follow,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    Ok((node, creds))
+}
+
 /// The inode `dirfd` + `path` names; an empty path with `empty_ok` (AT_EMPTY_PATH)
 /// names the dirfd itself.
 fn target<K: Kernel>(
@@ -422,21 +448,7 @@ pub fn fchmodat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64) -> SysRe
 
 /// fchmodat2: fchmodat with flags; a symlink's own mode cannot change (EOPNOTSUPP).
 pub fn fchmodat2<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64, flags: u64) -> SysResult {
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let path = path_arg(k, path)?;
-    let (ctx, creds) = context(k);
-    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let node = target(
-        k,
-        &ctx,
-        &creds,
-        dirfd,
-        &path,
-        follow,
-        flags & AT_EMPTY_PATH != 0,
-    )?;
+    let (node, creds) = at_target(k, dirfd, path, flags)?;
     if node.is_symlink() {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -465,21 +477,7 @@ pub fn fchownat<K: Kernel>(
     gid: u64,
     flags: u64,
 ) -> SysResult {
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let path = path_arg(k, path)?;
-    let (ctx, creds) = context(k);
-    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let node = target(
-        k,
-        &ctx,
-        &creds,
-        dirfd,
-        &path,
-        follow,
-        flags & AT_EMPTY_PATH != 0,
-    )?;
+    let (node, creds) = at_target(k, dirfd, path, flags)?;
     ops::chown(&node, &creds, id_arg(uid), id_arg(gid)).map(|_| 0)
 }
 
