@@ -114,17 +114,29 @@ fn at_target<K: Kernel>(
     }
     let path = path_arg(k, path)?;
     let (ctx, creds) = context(k);
+    let node = target_at(k, &ctx, &creds, dirfd, &path, flags)?;
+    Ok((node, creds))
+}
+
+/// [`target`] with AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH taken from `flags`.
+fn target_at<K: Kernel>(
+    k: &mut K,
+    ctx: &FsContext,
+    creds: &Creds,
+    dirfd: u64,
+    path: &[u8],
+    flags: u64,
+) -> Result<Arc<Inode>, Errno> {
     let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let node = target(
+    target(
         k,
-        &ctx,
-        &creds,
+        ctx,
+        creds,
         dirfd,
-        &path,
+        path,
         follow,
         flags & AT_EMPTY_PATH != 0,
-    )?;
-    Ok((node, creds))
+    )
 }
 
 /// The inode `dirfd` + `path` names; an empty path with `empty_ok` (AT_EMPTY_PATH)
@@ -187,16 +199,7 @@ fn stat_at<K: Kernel>(k: &mut K, dirfd: u64, path: u64, flags: u64) -> Result<Fi
         let f = fd_file(k, dirfd as i32 as i64, Rights::empty())?;
         return Ok(f.ops.stat());
     }
-    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let node = target(
-        k,
-        &ctx,
-        &creds,
-        dirfd,
-        &path,
-        follow,
-        flags & AT_EMPTY_PATH != 0,
-    )?;
+    let node = target_at(k, &ctx, &creds, dirfd, &path, flags)?;
     Ok(node.stat())
 }
 
@@ -270,16 +273,7 @@ pub fn faccessat2<K: Kernel>(k: &mut K, dirfd: u64, path: u64, mode: u64, flags:
     } else {
         creds.real()
     };
-    let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-    let node = target(
-        k,
-        &ctx,
-        &creds,
-        dirfd,
-        &path,
-        follow,
-        flags & AT_EMPTY_PATH != 0,
-    )?;
+    let node = target_at(k, &ctx, &creds, dirfd, &path, flags)?;
     // R_OK, W_OK, X_OK are MAY_READ, MAY_WRITE, MAY_EXEC bit for bit.
     if mode != 0 {
         node.permission(&creds, mode as u32)?;
@@ -525,16 +519,7 @@ pub fn utimensat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, times: u64, flags:
         node
     } else {
         let path = path_arg(k, path)?;
-        let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
-        target(
-            k,
-            &ctx,
-            &creds,
-            dirfd,
-            &path,
-            follow,
-            flags & AT_EMPTY_PATH != 0,
-        )?
+        target_at(k, &ctx, &creds, dirfd, &path, flags)?
     };
     ops::utimens(&node, &creds, atime, mtime).map(|_| 0)
 }
