@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 
 use linux_personality::abi::auxv::*;
 use linux_personality::elf::{self, ElfImage, ElfKind, LoadRole};
+use linux_personality::script;
 use linux_personality::Errno;
 
 use crate::mm::vm::{AddressSpace, Prot};
@@ -28,8 +29,8 @@ fn vm_err(_: crate::mm::vm::VmError) -> Errno {
     Errno::ENOMEM
 }
 
-fn read_program(ctx: &FsContext, path: &[u8]) -> Result<Vec<u8>, Errno> {
-    crate::vfs::read_file(ctx, &Creds::root(), path, true)
+fn read_program(ctx: &FsContext, creds: &Creds, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    crate::vfs::read_file(ctx, creds, path, true)
 }
 
 /// Maps every PT_LOAD of `img` (file bytes `file`) at `bias`; returns the end of the
@@ -101,8 +102,44 @@ pub struct Loaded {
 
 /// Loads `path` with `argv` and `envp` into a new address space (execve's work up to
 /// the point of no return: the caller's memory is untouched until it installs this).
-pub fn load(ctx: &FsContext, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Loaded, Errno> {
-    let file = read_program(ctx, path.as_bytes())?;
+///
+/// A `#!` script runs its interpreter with the rewritten arguments
+/// (`linux_personality::script`); AT_EXECFN still names the file the caller asked for,
+/// as on Linux.
+pub fn load(
+    ctx: &FsContext,
+    creds: &Creds,
+    path: &str,
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+) -> Result<Loaded, Errno> {
+    let mut file = read_program(ctx, creds, path.as_bytes())?;
+    let mut args: Option<Vec<Vec<u8>>> = None;
+    let mut depth = 0;
+    while let Some(sb) = script::parse(&file)? {
+        depth += 1;
+        if depth > script::MAX_DEPTH {
+            return Err(Errno::ELOOP);
+        }
+        let current: Vec<Vec<u8>> = match args.take() {
+            Some(a) => a,
+            None => argv.iter().map(|a| a.to_vec()).collect(),
+        };
+        let name = current.first().cloned();
+        // The script's own name as the caller gave it: the original path for the
+        // first script, the interpreter's path for a script run as an interpreter.
+        let script_path = if depth == 1 {
+            path.as_bytes().to_vec()
+        } else {
+            name.unwrap_or_default()
+        };
+        let next = read_program(ctx, creds, sb.interp)?;
+        args = Some(script::rewrite_argv(&sb, &script_path, &current));
+        file = next;
+    }
+    let rewritten: Option<Vec<&[u8]>> =
+        args.as_ref().map(|a| a.iter().map(Vec::as_slice).collect());
+    let argv = rewritten.as_deref().unwrap_or(argv);
     let file = &file[..];
     let img = elf::parse(file)?;
     let mut aspace = AddressSpace::new().map_err(vm_err)?;
@@ -112,7 +149,7 @@ pub fn load(ctx: &FsContext, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
     let (entry, interp_base) = match &img.kind {
         ElfKind::Static | ElfKind::StaticPie => (img.entry + bias, 0),
         ElfKind::Dynamic { interp } => {
-            let interp_file = read_program(ctx, interp.as_bytes())?;
+            let interp_file = read_program(ctx, creds, interp.as_bytes())?;
             let interp_file = &interp_file[..];
             let interp_img = elf::parse(interp_file)?;
             if !matches!(interp_img.kind, ElfKind::StaticPie | ElfKind::Static) {
@@ -139,11 +176,14 @@ pub fn load(ctx: &FsContext, path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Resu
         (AT_BASE, interp_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, img.entry + bias),
-        (AT_UID, 0),
-        (AT_EUID, 0),
-        (AT_GID, 0),
-        (AT_EGID, 0),
-        (AT_SECURE, 0),
+        (AT_UID, u64::from(creds.uid)),
+        (AT_EUID, u64::from(creds.euid)),
+        (AT_GID, u64::from(creds.gid)),
+        (AT_EGID, u64::from(creds.egid)),
+        (
+            AT_SECURE,
+            u64::from(creds.uid != creds.euid || creds.gid != creds.egid)
+        ),
         (AT_HWCAP, u64::from(core::arch::x86_64::__cpuid(1).edx)),
         (AT_CLKTCK, 100),
         (AT_HWCAP2, 0),
@@ -187,7 +227,7 @@ pub fn comm(path: &str) -> &str {
 /// Loads `path` and starts it as a new process whose parent is the kernel.
 pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>, Errno> {
     let ctx = crate::vfs::initial_context();
-    let loaded = load(&ctx, path, argv, envp)?;
+    let loaded = load(&ctx, &Creds::root(), path, argv, envp)?;
     let files = process::console_files()?;
     let proc = Process::new(comm(path), 0, loaded.mm, files, ctx);
     process::start(&proc, loaded.entry, loaded.rsp);

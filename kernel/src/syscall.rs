@@ -291,7 +291,8 @@ impl Kernel for Ctx<'_> {
         let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         let envp: Vec<&[u8]> = envp.iter().map(Vec::as_slice).collect();
         let ctx = self.fs().clone();
-        let loaded = crate::exec::load(&ctx, path, &argv, &envp)?;
+        let creds = self.creds();
+        let loaded = crate::exec::load(&ctx, &creds, path, &argv, &envp)?;
         process::kill_other_threads(self.proc)?;
         process::exec_current(self.proc, loaded, self.frame, crate::exec::comm(path));
         Ok(())

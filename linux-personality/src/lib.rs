@@ -73,6 +73,7 @@ pub mod fd;
 pub mod file;
 pub mod fs;
 pub mod pipe;
+pub mod script;
 pub mod signal;
 pub mod stack;
 pub mod syscall;
