@@ -559,6 +559,7 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
     // Closing every descriptor is deleting the CSpace: each file's last capability
     // goes, and its object is finalized.
     crate::capsys::with(|sys| p.files.lock().destroy(sys));
+    linux_personality::locks::release_process(p.pid);
     // Unreaped children have no one to wait for them now: forget them (there is no
     // init to adopt orphans yet).
     p.children.lock().clear();

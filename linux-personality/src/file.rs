@@ -181,6 +181,26 @@ impl OpenFile {
     }
 }
 
+/// The last descriptor of a description is gone: its OFD locks and flock go with it.
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if !crate::locks::LOCKS.any() {
+            return;
+        }
+        let me = self as *const OpenFile as usize;
+        let st = self.ops.stat();
+        let file = (st.dev, st.ino);
+        for owner in [
+            crate::locks::Owner::Description(me),
+            crate::locks::Owner::Flock(me),
+        ] {
+            for id in crate::locks::LOCKS.release(owner, Some(file)) {
+                wake(crate::locks::wait_key(id));
+            }
+        }
+    }
+}
+
 /// The capability object behind a file descriptor.
 pub struct FileObject(pub Arc<OpenFile>);
 

@@ -72,6 +72,7 @@ pub mod elf;
 pub mod fd;
 pub mod file;
 pub mod fs;
+pub mod locks;
 pub mod pipe;
 pub mod script;
 pub mod signal;

@@ -38,6 +38,7 @@ static const char *errname(int e) {
     case ERANGE: return "ERANGE";
     case ENXIO: return "ENXIO";
     case ENOSPC: return "ENOSPC";
+    case EDEADLK: return "EDEADLK";
     case EXDEV: return "EXDEV";
     case EFBIG: return "EFBIG";
     default: return "E?";

@@ -180,6 +180,11 @@ fn paths() {
 }
 
 #[test]
+fn locks() {
+    contract("locks", &[]);
+}
+
+#[test]
 fn poll() {
     contract("poll", &[]);
 }

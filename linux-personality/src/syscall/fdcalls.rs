@@ -257,6 +257,7 @@ pub fn writev<K: Kernel>(k: &mut K, fd: u64, iov: u64, cnt: u64) -> SysResult {
 }
 
 pub fn close<K: Kernel>(k: &mut K, fd: u64) -> SysResult {
+    super::lockcalls::release_on_close(k, fd);
     k.with_caps(|sys, t| t.close(sys, fd as i32 as i64))
         .map(|_| 0)
 }
@@ -317,6 +318,10 @@ pub fn fcntl<K: Kernel>(k: &mut K, fd: u64, cmd: u64, arg: u64) -> SysResult {
             let f = file(k, fd as u64, Rights::empty())?;
             f.set_status(arg as u32);
             Ok(0)
+        }
+        super::lockcalls::F_GETLK..=super::lockcalls::F_SETLKW
+        | super::lockcalls::F_OFD_GETLK..=super::lockcalls::F_OFD_SETLKW => {
+            super::lockcalls::fcntl_lock(k, fd as u64, cmd, arg)
         }
         _ => {
             file(k, fd as u64, Rights::empty())?;

@@ -9,6 +9,7 @@
 mod fdcalls;
 mod futex;
 mod ids;
+mod lockcalls;
 pub use ids::Ids;
 mod fscalls;
 mod memory;
@@ -193,6 +194,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::DUP2 => fdcalls::dup2(k, a[0], a[1]),
         nr::DUP3 => fdcalls::dup3(k, a[0], a[1], a[2]),
         nr::FCNTL => fdcalls::fcntl(k, a[0], a[1], a[2]),
+        nr::FLOCK => lockcalls::flock(k, a[0], a[1]),
         nr::LSEEK => fdcalls::lseek(k, a[0], a[1], a[2]),
         nr::FSTAT => fdcalls::fstat(k, a[0], a[1]),
         nr::IOCTL => fdcalls::ioctl(k, a[0], a[1], a[2]),
