@@ -50,6 +50,29 @@ impl ExitStatus {
     }
 }
 
+/// Job control: whether the process is stopped, and the stop or continue event its
+/// parent has not yet collected with wait4(WUNTRACED / WCONTINUED).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JobState {
+    pub stopped: bool,
+    report: Option<JobEvent>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JobEvent {
+    Stopped(u8),
+    Continued,
+}
+
+impl JobEvent {
+    fn wait_status(self) -> u32 {
+        match self {
+            JobEvent::Stopped(sig) => (u32::from(sig) << 8) | 0x7f,
+            JobEvent::Continued => 0xffff,
+        }
+    }
+}
+
 pub struct Mm {
     pub aspace: AddressSpace,
     /// Start and current end of the heap that brk moves.
@@ -92,6 +115,9 @@ pub struct Process {
     /// Process group and session (job control).
     pgid: AtomicU32,
     sid: AtomicU32,
+    /// Stopped or running (SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU and SIGCONT). An IrqMutex:
+    /// the console's ^Z posts SIGTSTP from its interrupt handler.
+    pub job: IrqMutex<JobState>,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -133,6 +159,8 @@ pub const MMAP_TOP: u64 = 0x7fff_f000_0000;
 /// on `KEY_VFORK | child pid`.
 const KEY_CHILDREN: u64 = 1 << 61;
 const KEY_VFORK: u64 = 1 << 60;
+/// The threads of a stopped process wait on `KEY_STOPPED | pid` for SIGCONT.
+const KEY_STOPPED: u64 = 1 << 57;
 /// A thread's private key (pause, sigsuspend).
 const KEY_THREAD: u64 = 1 << 58;
 
@@ -152,6 +180,7 @@ impl Process {
             ids: Mutex::new(Ids::default()),
             threads: IrqMutex::new(Vec::new()),
             dying: IrqMutex::new(None),
+            job: IrqMutex::new(JobState::default()),
             attention: AtomicBool::new(false),
             pgid: AtomicU32::new(0),
             sid: AtomicU32::new(0),
@@ -232,6 +261,11 @@ impl Process {
 
     /// Posts a signal and wakes the process's threads if they are blocked.
     pub fn post_signal(&self, info: SigInfo) {
+        // SIGCONT resumes a stopped process when it is sent, whatever its disposition
+        // (Linux's prepare_signal); SIGKILL must reach a stopped process too.
+        if info.signo == signal::SIGCONT || info.signo == signal::SIGKILL {
+            self.resume(info.signo == signal::SIGCONT);
+        }
         if self.signals.lock().post(info) {
             self.attention.store(true, Ordering::Release);
             self.kick_threads();
@@ -317,13 +351,83 @@ impl Process {
         self.status.lock().expect("set before wake")
     }
 
+    /// Stops the process (a stop signal's default action, taken by the calling thread):
+    /// tells the parent, makes the other threads park at their next return to user
+    /// mode, and parks the caller until SIGCONT or SIGKILL.
+    pub fn stop(&self, sig: u32) {
+        let first = {
+            let mut j = self.job.lock();
+            let first = !j.stopped;
+            j.stopped = true;
+            if first {
+                j.report = Some(JobEvent::Stopped(sig as u8));
+            }
+            first
+        };
+        if first {
+            self.notify_parent(signal::CLD_STOPPED, sig as i32);
+        }
+        self.attention.store(true, Ordering::Release);
+        self.kick_threads();
+        self.park();
+    }
+
+    /// Waits while the process is stopped (SIGKILL or death end the wait too).
+    fn park(&self) {
+        let key = KEY_STOPPED | u64::from(self.pid);
+        waits::wait(key, &mut || {
+            !self.job.lock().stopped
+                || self.dying.lock().is_some()
+                || self.signals.lock().pending & signal::bit(signal::SIGKILL) != 0
+        });
+    }
+
+    /// SIGCONT (`report`) or SIGKILL: a stopped process runs again.
+    fn resume(&self, report: bool) {
+        let was = {
+            let mut j = self.job.lock();
+            let was = j.stopped;
+            j.stopped = false;
+            if was && report {
+                j.report = Some(JobEvent::Continued);
+            }
+            was
+        };
+        if was {
+            waits::wake(KEY_STOPPED | u64::from(self.pid));
+            if report {
+                self.notify_parent(signal::CLD_CONTINUED, signal::SIGCONT as i32);
+            }
+        }
+    }
+
+    /// SIGCHLD for a stop or continue (unless the parent asked for SA_NOCLDSTOP), and
+    /// a wake-up for a parent in wait4.
+    fn notify_parent(&self, code: i32, status: i32) {
+        if let Some(parent) = by_pid(self.ppid) {
+            let nocldstop = parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags
+                & signal::SA_NOCLDSTOP
+                != 0;
+            if !nocldstop {
+                parent.post_signal(SigInfo {
+                    signo: signal::SIGCHLD,
+                    code,
+                    pid: self.pid,
+                    status,
+                    ..SigInfo::default()
+                });
+            }
+        }
+        waits::wake(KEY_CHILDREN | u64::from(self.ppid));
+    }
+
     /// wait4's core: reap an ended child matching `pid` (-1 or <= 0: any).
     pub fn wait_child(
         &self,
         pid: i32,
-        nohang: bool,
-        reap: bool,
+        how: linux_personality::syscall::WaitFor,
     ) -> Result<Option<(u32, u32)>, Errno> {
+        let (nohang, reap) = (how.nohang, how.reap);
         let my_group = self.pgid();
         let matches = |c: &Arc<Process>| match pid {
             -1 => true,
@@ -337,9 +441,26 @@ impl Process {
         self.wait_interruptible(key, &mut || {
             let mut kids = self.children.lock();
             any = kids.iter().any(matches);
+            // A stop or continue event, if asked for: reported once (unless WNOWAIT).
+            for c in kids.iter().filter(|c| matches(c)) {
+                let mut j = c.job.lock();
+                let wanted = match j.report {
+                    Some(JobEvent::Stopped(_)) => how.stopped && j.stopped,
+                    Some(JobEvent::Continued) => how.continued,
+                    None => false,
+                };
+                if wanted {
+                    let ev = j.report.expect("matched");
+                    if reap {
+                        j.report = None;
+                    }
+                    found = Some((c.pid, ev.wait_status()));
+                    return true;
+                }
+            }
             if let Some(i) = kids
                 .iter()
-                .position(|c| matches(c) && c.status.lock().is_some())
+                .position(|c| how.exited && matches(c) && c.status.lock().is_some())
             {
                 let c = if reap {
                     kids.remove(i)
@@ -603,6 +724,13 @@ pub fn before_user_return(p: &Arc<Process>, frame: &mut TrapFrame) {
     if p.is_dying() || current_thread().is_some_and(|t| t.exit_requested.load(Ordering::Acquire)) {
         // The flag is the process's: the other threads must still see it.
         p.attention.store(true, Ordering::Release);
+        leave_if_dying(p);
+    }
+    if p.job.lock().stopped {
+        // Another thread stopped the process: this one parks too (the flag stays
+        // set for the rest).
+        p.attention.store(true, Ordering::Release);
+        p.park();
         leave_if_dying(p);
     }
     crate::signals::deliver(p, frame);

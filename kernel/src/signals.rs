@@ -69,6 +69,14 @@ pub fn restarts(proc: &Process) -> bool {
     }
     let sig = ready.trailing_zeros() + 1;
     let a = s.actions[(sig - 1) as usize];
+    if a.handler == signal::SIG_DFL {
+        // No handler runs: a stop (or a SIGCONT) leaves the call to start again when
+        // the process continues, as Linux restarts calls no handler interrupted.
+        return matches!(
+            signal::default_action(sig),
+            signal::DefaultAction::Stop | signal::DefaultAction::Continue
+        );
+    }
     a.handler > signal::SIG_IGN && a.flags & signal::SA_RESTART != 0
 }
 
@@ -84,9 +92,12 @@ pub fn deliver(proc: &Arc<Process>, frame: &mut TrapFrame) {
             Some(Delivery::Kill { sig, .. }) => {
                 process::exit_current(ExitStatus::Signaled(sig as u8))
             }
-            // Job control (stopping) comes with the tty work; until then a stop signal
-            // is discarded rather than half-implemented.
-            Some(Delivery::Stop { .. }) => continue,
+            // Stopped until SIGCONT; then on with the remaining signals.
+            Some(Delivery::Stop { sig }) => {
+                proc.stop(sig);
+                process::leave_if_dying(proc);
+                continue;
+            }
             Some(Delivery::Handler {
                 sig,
                 action,

@@ -298,13 +298,8 @@ impl Kernel for Ctx<'_> {
         Ok(())
     }
 
-    fn wait_child(
-        &mut self,
-        pid: i32,
-        nohang: bool,
-        reap: bool,
-    ) -> Result<Option<(u32, u32)>, Errno> {
-        self.proc.wait_child(pid, nohang, reap)
+    fn wait_child(&mut self, pid: i32, how: linux::WaitFor) -> Result<Option<(u32, u32)>, Errno> {
+        self.proc.wait_child(pid, how)
     }
 
     fn mremap(

@@ -53,6 +53,11 @@ pub const SEGV_ACCERR: i32 = 2;
 pub const CLD_EXITED: i32 = 1;
 pub const CLD_KILLED: i32 = 2;
 pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+
+/// The job-control stop signals.
+pub const STOP_SIGNALS: u64 = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
 
 pub const fn bit(sig: u32) -> u64 {
     1u64 << (sig - 1)
@@ -180,7 +185,7 @@ pub enum Delivery {
     },
     /// End the process (Terminate or CoreDump).
     Kill { sig: u32, core: bool },
-    /// Stop (job control); until stopping exists the kernel treats it as ignored.
+    /// Stop the whole process (job control) until SIGCONT or SIGKILL.
     Stop { sig: u32 },
 }
 
@@ -199,6 +204,13 @@ impl Signals {
         let a = self.actions[(sig - 1) as usize];
         let ignored = a.handler == SIG_IGN
             || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
+        // SIGCONT and the stop signals cancel each other's pending instances at
+        // generation (Linux's prepare_signal), whatever their dispositions.
+        if sig == SIGCONT {
+            self.pending &= !STOP_SIGNALS;
+        } else if STOP_SIGNALS & bit(sig) != 0 {
+            self.pending &= !bit(SIGCONT);
+        }
         if ignored && sig != SIGKILL && sig != SIGSTOP {
             return false;
         }

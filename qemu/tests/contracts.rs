@@ -180,6 +180,11 @@ fn paths() {
 }
 
 #[test]
+fn jobs() {
+    contract("jobs", &[]);
+}
+
+#[test]
 fn locks() {
     contract("locks", &[]);
 }

@@ -327,8 +327,7 @@ impl Kernel for FakeKernel {
     fn wait_child(
         &mut self,
         _pid: i32,
-        _nohang: bool,
-        _reap: bool,
+        _how: crate::syscall::WaitFor,
     ) -> Result<Option<(u32, u32)>, Errno> {
         Err(ECHILD)
     }

@@ -52,6 +52,23 @@ pub enum PgrpOp {
 /// blocking, and the operations only the kernel can do (page tables, CPU state,
 /// process lifetime). Everything Linux-specific about argument checking stays on this
 /// side of the trait, where the host tests reach it.
+/// What a wait4/waitid call waits for. The status word returned with a child's pid is
+/// wait4's: `code << 8` (exited), `sig` (killed), `sig << 8 | 0x7f` (stopped),
+/// `0xffff` (continued).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitFor {
+    /// Return at once if nothing is ready.
+    pub nohang: bool,
+    /// Consume the event (reap an exited child); false for WNOWAIT.
+    pub reap: bool,
+    /// Children that exited or were killed.
+    pub exited: bool,
+    /// Children stopped by a signal (WUNTRACED / WSTOPPED).
+    pub stopped: bool,
+    /// Stopped children resumed by SIGCONT (WCONTINUED).
+    pub continued: bool,
+}
+
 pub trait Kernel {
     /// The calling process's user memory (copies fail with EFAULT, never fault).
     fn mem(&mut self) -> &mut dyn UserMemory;
@@ -102,12 +119,7 @@ pub trait Kernel {
     /// Reaps a child that has ended: `pid` > 0 that child, -1 any, 0 or < -1 a process
     /// group (any child, until process groups exist). `Ok(None)` with `nohang` when
     /// none has ended; ECHILD when there is no such child.
-    fn wait_child(
-        &mut self,
-        pid: i32,
-        nohang: bool,
-        reap: bool,
-    ) -> Result<Option<(u32, u32)>, Errno>;
+    fn wait_child(&mut self, pid: i32, how: WaitFor) -> Result<Option<(u32, u32)>, Errno>;
     /// mremap's page work, after the personality checked the arguments: resize the
     /// mapping at `old` (page multiples), in place or (if `may_move`) elsewhere, or at
     /// `fixed`. Returns the new address; EFAULT if `old..old+old_len` is not mapped.

@@ -163,7 +163,14 @@ pub fn wait4<K: Kernel>(k: &mut K, pid: u64, status: u64, options: u64, rusage: 
     if pid == i32::MIN {
         return Err(Errno::ESRCH);
     }
-    match k.wait_child(pid, options & WNOHANG != 0, true)? {
+    let how = super::WaitFor {
+        nohang: options & WNOHANG != 0,
+        reap: true,
+        exited: true,
+        stopped: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
+    };
+    match k.wait_child(pid, how)? {
         None => Ok(0),
         Some((child, st)) => {
             if status != 0 {
@@ -205,23 +212,30 @@ pub fn waitid<K: Kernel>(k: &mut K, idtype: u64, id: u64, infop: u64, options: u
             }
             p
         }
-        // Process groups come with job control: until then, any child.
-        P_PGID => 0,
+        // P_PGID 0 is the caller's own group, as wait4's pid 0.
+        P_PGID => match id as i32 {
+            0 => 0,
+            g if g > 0 => -g,
+            _ => return Err(Errno::EINVAL),
+        },
         _ => return Err(Errno::EINVAL),
     };
-    if options & WEXITED == 0 {
-        // Only stop/continue events asked for, and those are not generated yet.
-        return if options & WNOHANG != 0 {
-            Ok(0)
-        } else {
-            Err(Errno::ECHILD)
-        };
-    }
-    let found = k.wait_child(pid, options & WNOHANG != 0, options & WNOWAIT == 0)?;
+    let how = super::WaitFor {
+        nohang: options & WNOHANG != 0,
+        reap: options & WNOWAIT == 0,
+        exited: options & WEXITED != 0,
+        stopped: options & WSTOPPED != 0,
+        continued: options & WCONTINUED != 0,
+    };
+    let found = k.wait_child(pid, how)?;
     if infop != 0 {
         let mut si = [0u8; 128];
         if let Some((child, status)) = found {
-            let (code, value) = if status & 0x7f == 0 {
+            let (code, value) = if status == 0xffff {
+                (crate::signal::CLD_CONTINUED, crate::signal::SIGCONT)
+            } else if status & 0xff == 0x7f {
+                (crate::signal::CLD_STOPPED, (status >> 8) & 0xff)
+            } else if status & 0x7f == 0 {
                 (crate::signal::CLD_EXITED, (status >> 8) & 0xff)
             } else {
                 (crate::signal::CLD_KILLED, status & 0x7f)
