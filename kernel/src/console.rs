@@ -8,8 +8,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use linux_personality::abi::Errno;
 use linux_personality::file::{poll, FileOps, FileStat};
-use linux_personality::signal::{SigInfo, SI_KERNEL};
-use linux_personality::tty::{LineDiscipline, Termios, TERMIOS_LEN};
+use linux_personality::signal::{self, SigInfo, SI_KERNEL};
+use linux_personality::tty::{LineDiscipline, Termios, TERMIOS_LEN, TOSTOP};
 use linux_personality::uaccess::UserMemory;
 
 use crate::sync::IrqMutex;
@@ -62,6 +62,62 @@ fn signal_foreground(sig: u32) {
     }
 }
 
+/// Linux's job-control check for a terminal access by a background process
+/// (`tty_check_change`, and `job_control` for reads): a process of the console's session
+/// outside the foreground group gets `sig` (SIGTTIN or SIGTTOU) sent to its whole group
+/// and the call is interrupted (to restart once the group is continued). If the signal
+/// is ignored or blocked, a read fails with EIO while a write or a change goes ahead;
+/// an orphaned group, which nobody could ever continue, gets EIO.
+fn job_control(sig: u32) -> Result<(), Errno> {
+    let Some(p) = crate::process::current() else {
+        return Ok(());
+    };
+    let fg = FOREGROUND.load(Ordering::Acquire);
+    let session = SESSION.load(Ordering::Acquire);
+    if fg == 0 || p.pgid() == fg || session == 0 || p.sid() != session {
+        return Ok(());
+    }
+    let refused = {
+        let s = p.signals.lock();
+        s.blocked & signal::bit(sig) != 0
+            || s.actions[(sig - 1) as usize].handler == signal::SIG_IGN
+    };
+    if refused {
+        return if sig == signal::SIGTTIN {
+            Err(Errno::EIO)
+        } else {
+            Ok(())
+        };
+    }
+    if orphaned(p.pgid(), p.sid()) {
+        return Err(Errno::EIO);
+    }
+    let info = SigInfo {
+        signo: sig,
+        code: SI_KERNEL,
+        ..SigInfo::default()
+    };
+    let group = p.pgid();
+    for q in crate::process::all() {
+        if q.pgid() == group && !q.has_exited() {
+            q.post_signal(info);
+        }
+    }
+    Err(Errno::EINTR)
+}
+
+/// POSIX's orphaned process group: no member has a parent in another group of the
+/// same session (so no shell is left to continue it).
+fn orphaned(pgid: u32, sid: u32) -> bool {
+    !crate::process::all().iter().any(|q| {
+        q.pgid() == pgid
+            && !q.has_exited()
+            && crate::process::by_pid(q.ppid).is_some_and(|parent| {
+                parent.pgid() != pgid && parent.sid() == sid && !parent.has_exited()
+            })
+    })
+}
+
 pub struct Console;
 
 const TCGETS: u32 = 0x5401;
@@ -85,10 +141,14 @@ const CONSOLE_RDEV: u64 = (5 << 8) | 1;
 
 impl FileOps for Console {
     fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        job_control(signal::SIGTTIN)?;
         with(|ld| ld.read(buf)).ok_or(Errno::EAGAIN)
     }
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        if with(|ld| ld.termios.lflag & TOSTOP != 0) {
+            job_control(signal::SIGTTOU)?;
+        }
         let out = with(|ld| ld.output(data));
         crate::serial::write_raw(&out);
         Ok(data.len())
@@ -128,6 +188,13 @@ impl FileOps for Console {
             mem.read(arg, &mut b)?;
             Ok(u32::from_le_bytes(b))
         };
+        // Changing the terminal from the background is a job-control matter too.
+        if matches!(
+            cmd,
+            TCSETS | TCSETSW | TCSETSF | TCFLSH | TCXONC | TIOCSPGRP | TIOCSWINSZ
+        ) {
+            job_control(signal::SIGTTOU)?;
+        }
         match cmd {
             TCGETS => {
                 let t = with(|ld| ld.termios.to_bytes());

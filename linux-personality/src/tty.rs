@@ -34,6 +34,7 @@ pub const ONLCR: u32 = 0o4;
 pub const ISIG: u32 = 0o1;
 pub const ICANON: u32 = 0o2;
 pub const ECHO: u32 = 0o10;
+pub const TOSTOP: u32 = 0o400;
 pub const ECHOE: u32 = 0o20;
 pub const ECHOK: u32 = 0o40;
 pub const ECHONL: u32 = 0o100;

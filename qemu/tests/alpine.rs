@@ -52,3 +52,41 @@ fn alpine_tools_run() {
     m.wait_for(r"\n59\r?\n", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
+
+#[test]
+fn job_control_stop_fg_bg_and_background_reads() {
+    let mut m = alpine("alpine_jobs", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // ^Z stops the foreground job; the shell says so and takes the terminal back.
+    m.send("sleep 100\r").unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    m.send("\x1a").unwrap();
+    m.wait_for(r"\[1\]\+\s+Stopped\s+sleep 100", T).unwrap();
+    m.send("jobs -l; echo listed\r").unwrap();
+    m.wait_for(r"Stopped\s+sleep 100\s*\r?\nlisted", T).unwrap();
+    // fg continues it in the foreground, where ^C ends it.
+    m.send("fg\r").unwrap();
+    m.wait_for(r"sleep 100", T).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    m.send("\x03").unwrap();
+    m.send("echo fg status $?\r").unwrap();
+    m.wait_for(r"fg status 130", T).unwrap();
+    // A stopped job continued in the background with bg runs to the end.
+    m.send("sh -c 'sleep 1; echo bg finished'\r").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    m.send("\x1a").unwrap();
+    m.wait_for(r"Stopped", T).unwrap();
+    m.send("bg; wait; echo after wait\r").unwrap();
+    m.wait_for(r"bg finished", T).unwrap();
+    m.wait_for(r"after wait", T).unwrap();
+    // A background job that reads the terminal is stopped by SIGTTIN.
+    m.send("cat &\r").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    m.send("echo probe\r").unwrap();
+    m.wait_for(r"probe", T).unwrap();
+    m.send("jobs\r").unwrap();
+    m.wait_for(r"Stopped \(tty input\)\s+cat", T).unwrap();
+    m.send("kill -9 %1; sleep 0.2; jobs; echo end\r").unwrap();
+    m.wait_for(r"end", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
