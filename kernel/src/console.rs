@@ -112,7 +112,7 @@ fn orphaned(pgid: u32, sid: u32) -> bool {
     !crate::process::all().iter().any(|q| {
         q.pgid() == pgid
             && !q.has_exited()
-            && crate::process::by_pid(q.ppid).is_some_and(|parent| {
+            && crate::process::by_pid(q.ppid()).is_some_and(|parent| {
                 parent.pgid() != pgid && parent.sid() == sid && !parent.has_exited()
             })
     })

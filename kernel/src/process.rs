@@ -85,7 +85,8 @@ pub struct Mm {
 pub struct Process {
     pub pid: u32,
     /// The parent's pid (0 for the first process, whose parent is the kernel).
-    pub ppid: u32,
+    /// (Atomic: when the parent ends first, init adopts the process.)
+    ppid: AtomicU32,
     /// The command name (`comm`): the file name of the last exec.
     pub name: Mutex<String>,
     pub mm: Mutex<Mm>,
@@ -168,7 +169,7 @@ impl Process {
     pub fn new(name: &str, ppid: u32, mm: Mm, files: FdTable, fs: FsContext) -> Arc<Process> {
         let p = Arc::new(Process {
             pid: NEXT_PID.fetch_add(1, Ordering::Relaxed),
-            ppid,
+            ppid: AtomicU32::new(ppid),
             name: Mutex::new(name.into()),
             mm: Mutex::new(mm),
             files: Mutex::new(files),
@@ -283,6 +284,10 @@ impl Process {
         self.kick_threads();
     }
 
+    pub fn ppid(&self) -> u32 {
+        self.ppid.load(Ordering::Acquire)
+    }
+
     pub fn pgid(&self) -> u32 {
         self.pgid.load(Ordering::Acquire)
     }
@@ -346,7 +351,7 @@ impl Process {
     /// Blocks until the process has exited and returns how (for the kernel's own
     /// waits, like `writ.exec`; Linux parents use [`Process::wait_child`]).
     pub fn wait(&self) -> ExitStatus {
-        let key = KEY_CHILDREN | u64::from(self.ppid);
+        let key = KEY_CHILDREN | u64::from(self.ppid());
         waits::wait(key, &mut || self.status.lock().is_some());
         self.status.lock().expect("set before wake")
     }
@@ -404,7 +409,7 @@ impl Process {
     /// SIGCHLD for a stop or continue (unless the parent asked for SA_NOCLDSTOP), and
     /// a wake-up for a parent in wait4.
     fn notify_parent(&self, code: i32, status: i32) {
-        if let Some(parent) = by_pid(self.ppid) {
+        if let Some(parent) = by_pid(self.ppid()) {
             let nocldstop = parent.signals.lock().actions[(signal::SIGCHLD - 1) as usize].flags
                 & signal::SA_NOCLDSTOP
                 != 0;
@@ -418,7 +423,7 @@ impl Process {
                 });
             }
         }
-        waits::wake(KEY_CHILDREN | u64::from(self.ppid));
+        waits::wake(KEY_CHILDREN | u64::from(self.ppid()));
     }
 
     /// wait4's core: reap an ended child matching `pid` (-1 or <= 0: any).
@@ -681,12 +686,28 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
     // goes, and its object is finalized.
     crate::capsys::with(|sys| p.files.lock().destroy(sys));
     linux_personality::locks::release_process(p.pid);
-    // Unreaped children have no one to wait for them now: forget them (there is no
-    // init to adopt orphans yet).
-    p.children.lock().clear();
+    // Orphans go to init (pid 1), which reaps them; already-dead ones are announced
+    // to it at once. Without an init (a `writ.exec` program) they are forgotten.
+    let orphans: Vec<Arc<Process>> = core::mem::take(&mut *p.children.lock());
+    if let Some(init) = by_pid(1).filter(|i| i.pid != p.pid && !i.has_exited()) {
+        let mut zombies = false;
+        for c in &orphans {
+            c.ppid.store(1, Ordering::Release);
+            zombies |= c.has_exited();
+        }
+        init.children.lock().extend(orphans);
+        if zombies {
+            init.post_signal(SigInfo {
+                signo: signal::SIGCHLD,
+                code: signal::CLD_EXITED,
+                ..SigInfo::default()
+            });
+            waits::wake(KEY_CHILDREN | 1);
+        }
+    }
     *p.status.lock() = Some(status);
     p.release_vfork_parent();
-    if let Some(parent) = by_pid(p.ppid) {
+    if let Some(parent) = by_pid(p.ppid()) {
         let (code, st) = match status {
             ExitStatus::Exited(c) => (signal::CLD_EXITED, i32::from(c)),
             ExitStatus::Signaled(s) => (signal::CLD_KILLED, i32::from(s)),
@@ -699,7 +720,7 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
             ..SigInfo::default()
         });
     }
-    waits::wake(KEY_CHILDREN | u64::from(p.ppid));
+    waits::wake(KEY_CHILDREN | u64::from(p.ppid()));
 }
 
 /// On every return to user mode: a thread of a dying process (or one an execve in

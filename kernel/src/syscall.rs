@@ -279,7 +279,7 @@ impl Kernel for Ctx<'_> {
     }
 
     fn ppid(&self) -> u32 {
-        self.proc.ppid
+        self.proc.ppid()
     }
 
     fn fork_process(&mut self, args: linux::ForkArgs) -> Result<u32, Errno> {
