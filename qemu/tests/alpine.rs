@@ -90,3 +90,42 @@ fn job_control_stop_fg_bg_and_background_reads() {
     m.wait_for(r"end", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
+
+#[test]
+fn shell_features_and_text_tools() {
+    let mut m = alpine("alpine_shell", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // Pipelines and command substitution.
+    m.send("echo \"n=$(printf 'a\\nb\\nc\\n' | wc -l)\"\r").unwrap();
+    m.wait_for(r"n=3", T).unwrap();
+    // Globbing.
+    m.send("mkdir /tmp/g && cd /tmp/g && touch x1.txt x2.txt y.log && echo *.txt; cd /\r")
+        .unwrap();
+    m.wait_for(r"x1\.txt x2\.txt\r?\n", T).unwrap();
+    // A here-document through sort and uniq.
+    m.send("sort <<EOF | uniq -c | tr -s ' ' | tr '\\n' ,\rpear\rapple\rpear\rEOF\r")
+        .unwrap();
+    m.wait_for(r" 1 apple, 2 pear,", T).unwrap();
+    // awk and sed.
+    m.send("echo 'a 1\nb 2\nc 3' | awk '{s+=$2} END {print \"sum\", s}'\r")
+        .unwrap();
+    m.wait_for(r"sum 6", T).unwrap();
+    m.send("printf 'one\\ntwo\\n' > /tmp/f && sed -i 's/two/zwei/' /tmp/f && sed -n 2p /tmp/f\r")
+        .unwrap();
+    m.wait_for(r"\nzwei\r?\n", T).unwrap();
+    // find over the whole tree: Alpine's shared libraries.
+    m.send("echo libs=$(find / -name '*.so*' 2>/dev/null | wc -l)\r")
+        .unwrap();
+    let libs = m.wait_for(r"libs=(\d+)", T).unwrap();
+    let n: u32 = libs.groups[0].as_deref().unwrap().parse().unwrap();
+    assert!(n > 20, "only {n} shared libraries found");
+    // Background jobs and wait.
+    m.send("(sleep 0.3; echo first) & (echo second) & wait; echo both done\r")
+        .unwrap();
+    m.wait_for(r"both done", T).unwrap();
+    // A #! script.
+    m.send("printf '#!/bin/sh\\necho script says $1\\n' > /tmp/s.sh; chmod +x /tmp/s.sh; /tmp/s.sh hi\r")
+        .unwrap();
+    m.wait_for(r"script says hi", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
