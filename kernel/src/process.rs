@@ -73,6 +73,15 @@ impl JobEvent {
     }
 }
 
+/// ITIMER_REAL: when SIGALRM is due (uptime ns) and how often it repeats. `gen`
+/// changes on every setitimer/alarm, so a timer armed earlier finds itself stale.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealTimer {
+    pub deadline_ns: Option<u64>,
+    pub interval_ns: u64,
+    pub gen: u64,
+}
+
 pub struct Mm {
     pub aspace: AddressSpace,
     /// Start and current end of the heap that brk moves.
@@ -119,6 +128,8 @@ pub struct Process {
     /// Stopped or running (SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU and SIGCONT). An IrqMutex:
     /// the console's ^Z posts SIGTSTP from its interrupt handler.
     pub job: IrqMutex<JobState>,
+    /// alarm/setitimer(ITIMER_REAL); the timer interrupt reads it.
+    pub real_timer: IrqMutex<RealTimer>,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -182,6 +193,7 @@ impl Process {
             threads: IrqMutex::new(Vec::new()),
             dying: IrqMutex::new(None),
             job: IrqMutex::new(JobState::default()),
+            real_timer: IrqMutex::new(RealTimer::default()),
             attention: AtomicBool::new(false),
             pgid: AtomicU32::new(0),
             sid: AtomicU32::new(0),
@@ -489,6 +501,75 @@ impl Process {
         if !self.vfork_done.swap(true, Ordering::AcqRel) {
             waits::wake(KEY_VFORK | u64::from(self.pid));
         }
+    }
+}
+
+impl Process {
+    /// setitimer(ITIMER_REAL) / alarm: arms (`value_ns` > 0, repeating every
+    /// `interval_ns` if non-zero) or disarms (0); returns the old (remaining, interval).
+    pub fn set_real_timer(&self, value_ns: u64, interval_ns: u64) -> (u64, u64) {
+        let now = crate::time::uptime_ns();
+        let mut t = self.real_timer.lock();
+        let old = (
+            t.deadline_ns.map_or(0, |d| d.saturating_sub(now).max(1)),
+            t.interval_ns,
+        );
+        t.gen += 1;
+        if value_ns == 0 {
+            t.deadline_ns = None;
+            t.interval_ns = 0;
+        } else {
+            let d = now.saturating_add(value_ns);
+            t.deadline_ns = Some(d);
+            t.interval_ns = interval_ns;
+            waits::at(
+                d,
+                waits::TimerAction::Alarm {
+                    pid: self.pid,
+                    gen: t.gen,
+                },
+            );
+        }
+        old
+    }
+
+    /// getitimer(ITIMER_REAL): (remaining, interval).
+    pub fn real_timer(&self) -> (u64, u64) {
+        let now = crate::time::uptime_ns();
+        let t = self.real_timer.lock();
+        (
+            t.deadline_ns.map_or(0, |d| d.saturating_sub(now).max(1)),
+            t.interval_ns,
+        )
+    }
+}
+
+/// The timer interrupt: a process's ITIMER_REAL came due. SIGALRM, and the next period
+/// if it repeats (missed periods collapse into one signal, as a pending signal does).
+pub fn fire_alarm(pid: u32, gen: u64, now_ns: u64) {
+    let Some(p) = by_pid(pid) else { return };
+    {
+        let mut t = p.real_timer.lock();
+        if t.gen != gen || t.deadline_ns.is_none() {
+            return;
+        }
+        if t.interval_ns == 0 {
+            t.deadline_ns = None;
+        } else {
+            let mut next = t.deadline_ns.unwrap_or(now_ns) + t.interval_ns;
+            if next <= now_ns {
+                next = now_ns + t.interval_ns;
+            }
+            t.deadline_ns = Some(next);
+            waits::at(next, waits::TimerAction::Alarm { pid, gen });
+        }
+    }
+    if !p.has_exited() {
+        p.post_signal(SigInfo {
+            signo: signal::SIGALRM,
+            code: signal::SI_KERNEL,
+            ..SigInfo::default()
+        });
     }
 }
 

@@ -487,6 +487,13 @@ impl Kernel for Ctx<'_> {
         }
     }
 
+    fn real_timer(&mut self, set: Option<(u64, u64)>) -> Result<(u64, u64), Errno> {
+        Ok(match set {
+            Some((value, interval)) => self.proc.set_real_timer(value, interval),
+            None => self.proc.real_timer(),
+        })
+    }
+
     fn set_hostname(&mut self, name: &[u8]) {
         *crate::HOSTNAME.lock() = name.to_vec();
     }

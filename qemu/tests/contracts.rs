@@ -185,6 +185,11 @@ fn jobs() {
 }
 
 #[test]
+fn timers() {
+    contract("timers", &[]);
+}
+
+#[test]
 fn locks() {
     contract("locks", &[]);
 }

@@ -18,6 +18,7 @@ mod poll;
 mod proc;
 pub use proc::ForkArgs;
 mod sig;
+mod timers;
 
 #[cfg(test)]
 mod fs_tests;
@@ -168,6 +169,11 @@ pub trait Kernel {
         deadline_ns: Option<u64>,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<bool, Errno>;
+    /// ITIMER_REAL of the calling process: with `Some((value_ns, interval_ns))` arm it
+    /// (value 0 disarms); either way return the old (remaining_ns, interval_ns).
+    fn real_timer(&mut self, _set: Option<(u64, u64)>) -> Result<(u64, u64), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Monotonic nanoseconds (the clock of `wait_any` deadlines).
     fn now_ns(&self) -> u64 {
         let (s, ns) = self.clock_now(false);
@@ -207,6 +213,9 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::DUP3 => fdcalls::dup3(k, a[0], a[1], a[2]),
         nr::FCNTL => fdcalls::fcntl(k, a[0], a[1], a[2]),
         nr::FLOCK => lockcalls::flock(k, a[0], a[1]),
+        nr::ALARM => timers::alarm(k, a[0]),
+        nr::SETITIMER => timers::setitimer(k, a[0], a[1], a[2]),
+        nr::GETITIMER => timers::getitimer(k, a[0], a[1]),
         nr::LSEEK => fdcalls::lseek(k, a[0], a[1], a[2]),
         nr::FSTAT => fdcalls::fstat(k, a[0], a[1]),
         nr::IOCTL => fdcalls::ioctl(k, a[0], a[1], a[2]),
