@@ -73,6 +73,30 @@ impl JobEvent {
     }
 }
 
+/// CPU time, counted as Linux's tick-based accounting does: each timer tick is charged
+/// to the process that was running, as user time if it interrupted user mode and system
+/// time otherwise. Reaped children's totals (their own and their waited-for children's)
+/// are added to the parent's `children_*` for getrusage(RUSAGE_CHILDREN) and times().
+#[derive(Debug, Default)]
+pub struct CpuTicks {
+    pub user: AtomicU64,
+    pub sys: AtomicU64,
+    pub children_user: AtomicU64,
+    pub children_sys: AtomicU64,
+}
+
+/// The timer interrupt's accounting step (`user`: the tick interrupted ring 3).
+pub fn account_tick(user: bool) {
+    if let Some(t) = BY_THREAD.lock().get(&sched::current()) {
+        let c = &t.proc.cpu;
+        if user {
+            c.user.fetch_add(1, Ordering::Relaxed);
+        } else {
+            c.sys.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// ITIMER_REAL: when SIGALRM is due (uptime ns) and how often it repeats. `gen`
 /// changes on every setitimer/alarm, so a timer armed earlier finds itself stale.
 #[derive(Clone, Copy, Debug, Default)]
@@ -130,6 +154,10 @@ pub struct Process {
     pub job: IrqMutex<JobState>,
     /// alarm/setitimer(ITIMER_REAL); the timer interrupt reads it.
     pub real_timer: IrqMutex<RealTimer>,
+    /// CPU time in timer ticks.
+    pub cpu: CpuTicks,
+    /// prctl's flags: [parent-death signal, dumpable, no_new_privs, child subreaper].
+    pub attrs: IrqMutex<[u64; 4]>,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -194,6 +222,8 @@ impl Process {
             dying: IrqMutex::new(None),
             job: IrqMutex::new(JobState::default()),
             real_timer: IrqMutex::new(RealTimer::default()),
+            cpu: CpuTicks::default(),
+            attrs: IrqMutex::new([0, 1, 0, 0]),
             attention: AtomicBool::new(false),
             pgid: AtomicU32::new(0),
             sid: AtomicU32::new(0),
@@ -480,7 +510,17 @@ impl Process {
                 .position(|c| how.exited && matches(c) && c.status.lock().is_some())
             {
                 let c = if reap {
-                    kids.remove(i)
+                    let c = kids.remove(i);
+                    // The reaped child's CPU time (and its reaped children's) is now
+                    // the parent's children time.
+                    let (cc, pc) = (&c.cpu, &self.cpu);
+                    let user =
+                        cc.user.load(Ordering::Relaxed) + cc.children_user.load(Ordering::Relaxed);
+                    let sys =
+                        cc.sys.load(Ordering::Relaxed) + cc.children_sys.load(Ordering::Relaxed);
+                    pc.children_user.fetch_add(user, Ordering::Relaxed);
+                    pc.children_sys.fetch_add(sys, Ordering::Relaxed);
+                    c
                 } else {
                     kids[i].clone()
                 };
@@ -660,6 +700,8 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     let fsctx = parent.fs.lock().clone();
     let child = Process::new(&parent.name(), parent.pid, mm, files, fsctx);
     *child.ids.lock() = parent.ids.lock().clone();
+    // no_new_privs is inherited; the death signal and subreaper flag are not.
+    child.attrs.lock()[2] = parent.attrs.lock()[2];
     child.pgid.store(parent.pgid(), Ordering::Release);
     child.sid.store(parent.sid(), Ordering::Release);
     {
@@ -767,23 +809,36 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
     // goes, and its object is finalized.
     crate::capsys::with(|sys| p.files.lock().destroy(sys));
     linux_personality::locks::release_process(p.pid);
-    // Orphans go to init (pid 1), which reaps them; already-dead ones are announced
-    // to it at once. Without an init (a `writ.exec` program) they are forgotten.
+    // Orphans go to the nearest ancestor that is a child subreaper (prctl), else to
+    // init (pid 1), which reaps them; already-dead ones are announced to the adopter
+    // at once. Without an init (a `writ.exec` program) they are forgotten.
     let orphans: Vec<Arc<Process>> = core::mem::take(&mut *p.children.lock());
-    if let Some(init) = by_pid(1).filter(|i| i.pid != p.pid && !i.has_exited()) {
+    // prctl(PR_SET_PDEATHSIG): the children asked to hear of their parent's end.
+    for c in orphans.iter().filter(|c| !c.has_exited()) {
+        let sig = c.attrs.lock()[0] as u32;
+        if sig != 0 {
+            c.post_signal(SigInfo {
+                signo: sig,
+                code: signal::SI_USER,
+                pid: p.pid,
+                ..SigInfo::default()
+            });
+        }
+    }
+    if let Some(adopter) = adopter_for(p) {
         let mut zombies = false;
         for c in &orphans {
-            c.ppid.store(1, Ordering::Release);
+            c.ppid.store(adopter.pid, Ordering::Release);
             zombies |= c.has_exited();
         }
-        init.children.lock().extend(orphans);
+        adopter.children.lock().extend(orphans);
         if zombies {
-            init.post_signal(SigInfo {
+            adopter.post_signal(SigInfo {
                 signo: signal::SIGCHLD,
                 code: signal::CLD_EXITED,
                 ..SigInfo::default()
             });
-            waits::wake(KEY_CHILDREN | 1);
+            waits::wake(KEY_CHILDREN | u64::from(adopter.pid));
         }
     }
     *p.status.lock() = Some(status);
@@ -802,6 +857,24 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
         });
     }
     waits::wake(KEY_CHILDREN | u64::from(p.ppid()));
+}
+
+/// Who adopts the children of `p`: its nearest living ancestor marked as a child
+/// subreaper, else init.
+fn adopter_for(p: &Process) -> Option<Arc<Process>> {
+    let mut up = p.ppid();
+    // Bounded: pids form a tree, but a racing exit could make a stale chain loop.
+    for _ in 0..64 {
+        let Some(a) = by_pid(up) else { break };
+        if a.attrs.lock()[3] != 0 && !a.has_exited() {
+            return Some(a);
+        }
+        if a.pid == 1 {
+            break;
+        }
+        up = a.ppid();
+    }
+    by_pid(1).filter(|i| i.pid != p.pid && !i.has_exited())
 }
 
 /// On every return to user mode: a thread of a dying process (or one an execve in

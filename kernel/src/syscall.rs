@@ -6,6 +6,7 @@
 //! What the personality does not know answers ENOSYS, logged once per number.
 
 use alloc::collections::BTreeSet;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -485,6 +486,42 @@ impl Kernel for Ctx<'_> {
         } else {
             h
         }
+    }
+
+    fn cpu_times(&self, who: linux::CpuWho) -> (u64, u64) {
+        use core::sync::atomic::Ordering::Relaxed;
+        let c = &self.proc.cpu;
+        let (u, s) = match who {
+            linux::CpuWho::Process => (c.user.load(Relaxed), c.sys.load(Relaxed)),
+            linux::CpuWho::Children => {
+                (c.children_user.load(Relaxed), c.children_sys.load(Relaxed))
+            }
+        };
+        let tick = 1_000_000_000 / crate::time::HZ;
+        (u * tick, s * tick)
+    }
+
+    fn comm(&self) -> Vec<u8> {
+        self.proc.name().into_bytes()
+    }
+
+    fn set_comm(&mut self, name: &[u8]) {
+        *self.proc.name.lock() = String::from_utf8_lossy(name).into_owned();
+    }
+
+    fn task_attr(&mut self, attr: linux::TaskAttr, set: Option<u64>) -> u64 {
+        let i = match attr {
+            linux::TaskAttr::ParentDeathSignal => 0,
+            linux::TaskAttr::Dumpable => 1,
+            linux::TaskAttr::NoNewPrivs => 2,
+            linux::TaskAttr::ChildSubreaper => 3,
+        };
+        let mut a = self.proc.attrs.lock();
+        let old = a[i];
+        if let Some(v) = set {
+            a[i] = v;
+        }
+        old
     }
 
     fn real_timer(&mut self, set: Option<(u64, u64)>) -> Result<(u64, u64), Errno> {

@@ -266,6 +266,18 @@ impl Signals {
         }
     }
 
+    /// sigtimedwait's dequeue: the lowest pending signal of `set`, taken without being
+    /// delivered.
+    pub fn take_from(&mut self, set: u64) -> Option<SigInfo> {
+        let ready = self.pending & set;
+        if ready == 0 {
+            return None;
+        }
+        let sig = ready.trailing_zeros() + 1;
+        self.pending &= !bit(sig);
+        Some(self.info[(sig - 1) as usize])
+    }
+
     /// After delivery: a temporary mask no handler took over is put back now.
     pub fn restore_saved_mask(&mut self) {
         if let Some(m) = self.saved_mask.take() {

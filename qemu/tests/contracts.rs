@@ -242,6 +242,11 @@ fn dynload() {
 }
 
 #[test]
+fn task() {
+    contract("task", &[]);
+}
+
+#[test]
 fn locks() {
     contract("locks", &[]);
 }

@@ -131,6 +131,7 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
         VECTOR_TIMER => {
             super::apic::eoi();
             crate::time::tick();
+            crate::process::account_tick(frame.cs & 3 == 3);
             crate::waits::on_tick(crate::time::uptime_ns());
             crate::sched::on_timer_tick();
         }
