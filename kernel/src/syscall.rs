@@ -488,6 +488,10 @@ impl Kernel for Ctx<'_> {
         }
     }
 
+    fn kernel_log(&mut self, clear: bool) -> (Vec<u8>, usize) {
+        (crate::logger::buffer(clear), crate::logger::BUFFER_SIZE)
+    }
+
     fn cpu_times(&self, who: linux::CpuWho) -> (u64, u64) {
         use core::sync::atomic::Ordering::Relaxed;
         let c = &self.proc.cpu;

@@ -96,7 +96,8 @@ fn shell_features_and_text_tools() {
     let mut m = alpine("alpine_shell", "log=error");
     m.wait_for(r"writ:~# ", T).unwrap();
     // Pipelines and command substitution.
-    m.send("echo \"n=$(printf 'a\\nb\\nc\\n' | wc -l)\"\r").unwrap();
+    m.send("echo \"n=$(printf 'a\\nb\\nc\\n' | wc -l)\"\r")
+        .unwrap();
     m.wait_for(r"n=3", T).unwrap();
     // Globbing.
     m.send("mkdir /tmp/g && cd /tmp/g && touch x1.txt x2.txt y.log && echo *.txt; cd /\r")
@@ -116,13 +117,17 @@ fn shell_features_and_text_tools() {
     // find over the whole tree: Alpine's shared libraries.
     m.send("echo libs=$(find / -name '*.so*' 2>/dev/null | wc -l)\r")
         .unwrap();
-    let libs = m.wait_for(r"libs=(\d+)", T).unwrap();
+    let libs = m.wait_for(r"libs=(\d+)\r?\n", T).unwrap();
     let n: u32 = libs.groups[0].as_deref().unwrap().parse().unwrap();
     assert!(n > 20, "only {n} shared libraries found");
     // Background jobs and wait.
     m.send("(sleep 0.3; echo first) & (echo second) & wait; echo both done\r")
         .unwrap();
     m.wait_for(r"both done", T).unwrap();
+    // dmesg reads the kernel's message buffer (kept even though log=error is quiet).
+    m.send("dmesg | grep -c 'boot: done'; dmesg -r | grep -m1 -o '^<6>'\r")
+        .unwrap();
+    m.wait_for(r"\n1\r?\n<6>", T).unwrap();
     // A #! script.
     m.send("printf '#!/bin/sh\\necho script says $1\\n' > /tmp/s.sh; chmod +x /tmp/s.sh; /tmp/s.sh hi\r")
         .unwrap();

@@ -189,6 +189,11 @@ pub trait Kernel {
         deadline_ns: Option<u64>,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<bool, Errno>;
+    /// The kernel's message buffer (what `dmesg` shows) and its capacity in bytes;
+    /// `clear` empties it after the copy.
+    fn kernel_log(&mut self, _clear: bool) -> (Vec<u8>, usize) {
+        (Vec::new(), 0)
+    }
     /// CPU time (user_ns, system_ns).
     fn cpu_times(&self, _who: CpuWho) -> (u64, u64) {
         (0, 0)
@@ -256,6 +261,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::GETCPU => task::getcpu(k, a[0], a[1]),
         nr::GETRUSAGE => task::getrusage(k, a[0], a[1]),
         nr::TIMES => task::times(k, a[0]),
+        nr::SYSLOG => task::syslog(k, a[0], a[1], a[2]),
         nr::SETITIMER => timers::setitimer(k, a[0], a[1], a[2]),
         nr::GETITIMER => timers::getitimer(k, a[0], a[1]),
         nr::LSEEK => fdcalls::lseek(k, a[0], a[1], a[2]),

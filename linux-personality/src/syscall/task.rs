@@ -1,5 +1,6 @@
 //! Calls about the calling task itself: prctl, personality, CPU affinity and getcpu,
-//! getrusage and times (CPU time as the kernel's tick accounting measures it).
+//! getrusage and times (CPU time as the kernel's tick accounting measures it); and
+//! syslog(2), the kernel message buffer `dmesg` reads.
 
 use super::{CpuWho, Kernel, SysResult, TaskAttr};
 use crate::abi::Errno;
@@ -218,4 +219,64 @@ pub fn times<K: Kernel>(k: &mut K, out: u64) -> SysResult {
         k.mem().write(out, &b)?;
     }
     Ok(k.now_ns() / tick)
+}
+
+const SYSLOG_ACTION_CLOSE: u64 = 0;
+const SYSLOG_ACTION_OPEN: u64 = 1;
+const SYSLOG_ACTION_READ: u64 = 2;
+const SYSLOG_ACTION_READ_ALL: u64 = 3;
+const SYSLOG_ACTION_READ_CLEAR: u64 = 4;
+const SYSLOG_ACTION_CLEAR: u64 = 5;
+const SYSLOG_ACTION_CONSOLE_LEVEL: u64 = 8;
+const SYSLOG_ACTION_SIZE_UNREAD: u64 = 9;
+const SYSLOG_ACTION_SIZE_BUFFER: u64 = 10;
+
+/// syslog(2) (glibc/musl's klogctl). Reading the buffer is open to everyone, as with
+/// Linux's `kernel.dmesg_restrict = 0`; clearing it and console control need root.
+/// READ (2) takes what is there without waiting for more (Linux would block on an
+/// empty buffer; no Alpine tool reads that way).
+pub fn syslog<K: Kernel>(k: &mut K, action: u64, buf: u64, len: u64) -> SysResult {
+    let action = action as u32 as u64;
+    let root = k.creds().euid == 0;
+    match action {
+        SYSLOG_ACTION_CLOSE | SYSLOG_ACTION_OPEN => Ok(0),
+        SYSLOG_ACTION_READ | SYSLOG_ACTION_READ_ALL | SYSLOG_ACTION_READ_CLEAR => {
+            let len = len as i32;
+            if buf == 0 || len < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let clear = matches!(action, SYSLOG_ACTION_READ_CLEAR | SYSLOG_ACTION_READ);
+            if clear && !root {
+                return Err(Errno::EPERM);
+            }
+            let (text, _) = k.kernel_log(clear);
+            // READ_ALL returns the newest `len` bytes, from a line start.
+            let mut from = text.len().saturating_sub(len as usize);
+            if from > 0 {
+                from = text[from..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(text.len(), |i| from + i + 1);
+            }
+            let part = &text[from..];
+            k.mem().write(buf, part)?;
+            Ok(part.len() as u64)
+        }
+        // CLEAR, CONSOLE_OFF, CONSOLE_ON, CONSOLE_LEVEL.
+        SYSLOG_ACTION_CLEAR..=SYSLOG_ACTION_CONSOLE_LEVEL => {
+            if !root {
+                return Err(Errno::EPERM);
+            }
+            if action == SYSLOG_ACTION_CLEAR {
+                k.kernel_log(true);
+            }
+            if action == SYSLOG_ACTION_CONSOLE_LEVEL && !(1..=8).contains(&(len as i32)) {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        SYSLOG_ACTION_SIZE_UNREAD => Ok(k.kernel_log(false).0.len() as u64),
+        SYSLOG_ACTION_SIZE_BUFFER => Ok(k.kernel_log(false).1 as u64),
+        _ => Err(Errno::EINVAL),
+    }
 }
