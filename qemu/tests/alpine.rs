@@ -134,3 +134,24 @@ fn shell_features_and_text_tools() {
     m.wait_for(r"script says hi", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
+
+#[test]
+fn full_screen_tools_vi_and_less() {
+    let mut m = alpine("alpine_vi", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // busybox vi in raw mode: insert a line, leave with :wq.
+    m.send("vi /tmp/note\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    m.send("iwritten in vi\x1b").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    m.send(":wq\r").unwrap();
+    m.send("cat /tmp/note; echo vi-status=$?\r").unwrap();
+    m.wait_for(r"\nwritten in vi\r?\nvi-status=0", T).unwrap();
+    // less pages a file and quits on q.
+    m.send("seq 1 200 > /tmp/n; less /tmp/n\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    m.send("q").unwrap();
+    m.send("echo less-done\r").unwrap();
+    m.wait_for(r"\nless-done", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
