@@ -77,11 +77,10 @@ fn job_control(sig: u32) -> Result<(), Errno> {
     if fg == 0 || p.pgid() == fg || session == 0 || p.sid() != session {
         return Ok(());
     }
-    let refused = {
-        let s = p.signals.lock();
+    let refused = crate::process::with_signals(&p, |s| {
         s.blocked & signal::bit(sig) != 0
             || s.actions[(sig - 1) as usize].handler == signal::SIG_IGN
-    };
+    });
     if refused {
         return if sig == signal::SIGTTIN {
             Err(Errno::EIO)

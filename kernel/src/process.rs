@@ -170,6 +170,39 @@ pub struct Thread {
     waiting_on: AtomicU64,
     /// execve in another thread asked this one to go.
     exit_requested: AtomicBool,
+    /// sigaltstack: kept by fork, cleared for new threads and by execve.
+    pub altstack: Mutex<signal::AltStack>,
+    /// The thread's signal mask, and the one sigsuspend/pselect/ppoll will put back
+    /// (per thread, as in Linux; the dispositions and pending set are the process's).
+    /// Reached through [`Thread::with_signals`].
+    mask: IrqMutex<(u64, Option<u64>)>,
+}
+
+impl Thread {
+    /// The process's signal state as this thread sees it: its own mask swapped into
+    /// `Signals::blocked`/`saved_mask` for the duration of `f`.
+    pub fn with_signals<R>(&self, f: impl FnOnce(&mut Signals) -> R) -> R {
+        let mut s = self.proc.signals.lock();
+        let mut m = self.mask.lock();
+        s.blocked = m.0;
+        s.saved_mask = m.1;
+        let r = f(&mut s);
+        *m = (s.blocked, s.saved_mask.take());
+        r
+    }
+
+    pub fn blocked(&self) -> u64 {
+        self.mask.lock().0
+    }
+}
+
+/// The signal state as the running thread sees it (its mask), or the bare process
+/// state when called from a thread of another process (kernel work).
+pub fn with_signals<R>(p: &Process, f: impl FnOnce(&mut Signals) -> R) -> R {
+    match current_thread().filter(|t| core::ptr::eq(&*t.proc, p)) {
+        Some(t) => t.with_signals(f),
+        None => f(&mut p.signals.lock()),
+    }
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
@@ -271,7 +304,7 @@ impl Process {
             done = ready();
             late = !done && deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d);
             done || late
-                || self.signals.lock().has_deliverable()
+                || with_signals(self, |s| s.has_deliverable())
                 || self.dying.lock().is_some()
                 || me
                     .as_ref()
@@ -617,7 +650,22 @@ pub fn fire_alarm(pid: u32, gen: u64, now_ns: u64) {
 pub fn start(proc: &Arc<Process>, rip: u64, rsp: u64) -> ThreadId {
     let mut frame = user_frame(rip, rsp);
     frame.rax = 0;
-    start_thread(proc, proc.pid, frame, FpuState::initial(), 0, None)
+    start_thread(
+        proc,
+        proc.pid,
+        frame,
+        FpuState::initial(),
+        0,
+        None,
+        ThreadStart::default(),
+    )
+}
+
+/// How a new thread starts beyond its registers: signal mask and alternate stack.
+#[derive(Clone, Copy, Default)]
+struct ThreadStart {
+    blocked: u64,
+    altstack: signal::AltStack,
 }
 
 fn start_thread(
@@ -627,6 +675,7 @@ fn start_thread(
     fpu: FpuState,
     fs_base: u64,
     clear_child_tid: Option<u64>,
+    init: ThreadStart,
 ) -> ThreadId {
     let cr3 = proc.mm.lock().aspace.cr3();
     let thread = Arc::new(Thread {
@@ -635,6 +684,8 @@ fn start_thread(
         clear_child_tid: Mutex::new(clear_child_tid),
         waiting_on: AtomicU64::new(0),
         exit_requested: AtomicBool::new(false),
+        altstack: Mutex::new(init.altstack),
+        mask: IrqMutex::new((init.blocked, None)),
     });
     proc.threads.lock().push(thread.clone());
     // The table entry must exist before the thread can make its first system call,
@@ -669,7 +720,12 @@ pub fn spawn_thread(proc: &Arc<Process>, frame: &TrapFrame, args: &ForkArgs) -> 
     let mut fpu = FpuState::initial();
     fpu.save();
     let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
-    start_thread(proc, tid, cf, fpu, fs_base, args.child_cleartid);
+    // A new thread inherits the creator's mask; its alternate stack starts disabled.
+    let init = ThreadStart {
+        blocked: current_thread().map_or(0, |t| t.blocked()),
+        altstack: signal::AltStack::default(),
+    };
+    start_thread(proc, tid, cf, fpu, fs_base, args.child_cleartid, init);
     Ok(tid)
 }
 
@@ -708,7 +764,6 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
         let ps = parent.signals.lock();
         let mut cs = child.signals.lock();
         cs.actions = ps.actions;
-        cs.blocked = ps.blocked;
     }
     let mut cf = TrapFrame { ..*frame };
     cf.rax = 0;
@@ -734,7 +789,20 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     fpu.save();
     parent.children.lock().push(child.clone());
     let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
-    start_thread(&child, child.pid, cf, fpu, fs_base, args.child_cleartid);
+    // The child's one thread is a copy of the caller: mask and alternate stack too.
+    let init = current_thread().map_or_else(ThreadStart::default, |me| ThreadStart {
+        blocked: me.blocked(),
+        altstack: *me.altstack.lock(),
+    });
+    start_thread(
+        &child,
+        child.pid,
+        cf,
+        fpu,
+        fs_base,
+        args.child_cleartid,
+        init,
+    );
     if args.vfork {
         let key = KEY_VFORK | u64::from(pid);
         waits::wait(key, &mut || child.vfork_done.load(Ordering::Acquire));
@@ -761,6 +829,9 @@ pub fn exec_current(
     drop(old);
     *proc.name.lock() = name.into();
     proc.signals.lock().reset_for_exec();
+    if let Some(t) = current_thread() {
+        *t.altstack.lock() = signal::AltStack::default();
+    }
     *frame = user_frame(loaded.entry, loaded.rsp);
     crate::arch::cpu::set_fs_base(0);
     FpuState::initial().restore();

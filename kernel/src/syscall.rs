@@ -391,10 +391,9 @@ impl Kernel for Ctx<'_> {
     }
 
     fn signals<R>(&mut self, f: impl FnOnce(&mut linux_personality::signal::Signals) -> R) -> R {
-        let mut s = self.proc.signals.lock();
-        let r = f(&mut s);
+        let (r, pending) = process::with_signals(self.proc, |s| (f(s), s.pending));
         // A new mask may have unblocked a pending signal; a new action may matter too.
-        if s.pending != 0 {
+        if pending != 0 {
             self.proc
                 .attention
                 .store(true, core::sync::atomic::Ordering::Release);
@@ -463,7 +462,7 @@ impl Kernel for Ctx<'_> {
             if now >= deadline {
                 return Ok(());
             }
-            if self.proc.signals.lock().has_deliverable() {
+            if process::with_signals(self.proc, |s| s.has_deliverable()) {
                 return Err(deadline - now);
             }
             // Tick-granular sleeps; a signal is noticed at the next tick at the latest.
@@ -486,6 +485,19 @@ impl Kernel for Ctx<'_> {
         } else {
             h
         }
+    }
+
+    fn altstack(
+        &mut self,
+        set: Option<linux_personality::signal::AltStack>,
+    ) -> Result<(linux_personality::signal::AltStack, u64), Errno> {
+        let t = process::current_thread().ok_or(Errno::EINVAL)?;
+        let mut a = t.altstack.lock();
+        let old = *a;
+        if let Some(new) = set {
+            *a = new;
+        }
+        Ok((old, self.frame.rsp))
     }
 
     fn kernel_log(&mut self, clear: bool) -> (Vec<u8>, usize) {

@@ -247,6 +247,11 @@ fn task() {
 }
 
 #[test]
+fn altstack() {
+    contract("altstack", &[]);
+}
+
+#[test]
 fn locks() {
     contract("locks", &[]);
 }

@@ -213,8 +213,7 @@ fn user_exception(f: &mut TrapFrame) {
     );
     // A synchronous fault cannot be blocked or ignored: Linux forces the default
     // action if the signal is blocked or ignored.
-    {
-        let mut s = proc.signals.lock();
+    crate::process::with_signals(&proc, |s| {
         let a = s.actions[(sig - 1) as usize];
         if s.blocked & signal::bit(sig) != 0 || a.handler == signal::SIG_IGN {
             s.blocked &= !signal::bit(sig);
@@ -226,7 +225,7 @@ fn user_exception(f: &mut TrapFrame) {
             addr,
             ..SigInfo::default()
         });
-    }
+    });
     crate::signals::deliver(&proc, f);
 }
 

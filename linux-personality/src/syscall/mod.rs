@@ -189,6 +189,14 @@ pub trait Kernel {
         deadline_ns: Option<u64>,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<bool, Errno>;
+    /// The calling thread's alternate signal stack, after setting it to `set` if given,
+    /// and the thread's user stack pointer at the system call: (old stack, rsp).
+    fn altstack(
+        &mut self,
+        _set: Option<crate::signal::AltStack>,
+    ) -> Result<(crate::signal::AltStack, u64), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// The kernel's message buffer (what `dmesg` shows) and its capacity in bytes;
     /// `clear` empties it after the copy.
     fn kernel_log(&mut self, _clear: bool) -> (Vec<u8>, usize) {
@@ -314,6 +322,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::RT_SIGPENDING => sig::rt_sigpending(k, a[0], a[1]),
         nr::RT_SIGSUSPEND => sig::rt_sigsuspend(k, a[0], a[1]),
         nr::RT_SIGTIMEDWAIT => sig::rt_sigtimedwait(k, a[0], a[1], a[2], a[3]),
+        nr::SIGALTSTACK => sig::sigaltstack(k, a[0], a[1]),
         nr::RT_SIGRETURN => k.sigreturn(),
         nr::KILL => sig::kill(k, a[0], a[1]),
         // Sleeps until a signal handler runs: always EINTR, never restarted.

@@ -166,6 +166,26 @@ pub fn rt_sigtimedwait<K: Kernel>(k: &mut K, set: u64, info: u64, ts: u64, size:
     Ok(u64::from(got.signo))
 }
 
+/// sigaltstack: checks the new `stack_t` (EINVAL, ENOMEM) and refuses to change the
+/// stack the thread is running on (EPERM); reports the old one with SS_ONSTACK if the
+/// thread is on it.
+pub fn sigaltstack<K: Kernel>(k: &mut K, ss: u64, old: u64) -> SysResult {
+    let (cur, rsp) = k.altstack(None)?;
+    if ss != 0 {
+        let mut b = [0u8; 24];
+        k.mem().read(ss, &mut b)?;
+        let new = signal::AltStack::from_bytes(&b)?;
+        if cur.contains(rsp) {
+            return Err(Errno::EPERM);
+        }
+        k.altstack(Some(new))?;
+    }
+    if old != 0 {
+        k.mem().write(old, &cur.to_bytes(rsp, true))?;
+    }
+    Ok(0)
+}
+
 pub fn rt_sigsuspend<K: Kernel>(k: &mut K, mask: u64, size: u64) -> SysResult {
     if size != 8 {
         return Err(Errno::EINVAL);
