@@ -109,6 +109,7 @@ fn run_init(chosen: Option<&str>) -> ! {
     ];
     match exec::spawn(path, &[path.as_bytes()], &envp) {
         Ok(proc) => {
+            process::protect_init();
             let status = proc.wait();
             log::warn!("writ: init ended ({status:?}); powering off");
             println!("writ: poweroff status={}", status.shell_code());

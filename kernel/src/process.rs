@@ -194,6 +194,13 @@ impl Thread {
     pub fn blocked(&self) -> u64 {
         self.mask.lock().0
     }
+
+    /// Whether the thread blocks `sig`, counting the mask a sigtimedwait or
+    /// sigsuspend will put back (Linux's `blocked | real_blocked`).
+    pub fn blocks(&self, sig: u32) -> bool {
+        let m = self.mask.lock();
+        (m.0 | m.1.unwrap_or(0)) & signal::bit(sig) != 0
+    }
 }
 
 /// The signal state as the running thread sees it (its mask), or the bare process
@@ -206,6 +213,12 @@ pub fn with_signals<R>(p: &Process, f: impl FnOnce(&mut Signals) -> R) -> R {
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+/// Process 1 is the system's init (not a `writ.exec` program): see `post_signal`.
+static INIT_PROTECTED: AtomicBool = AtomicBool::new(false);
+
+pub fn protect_init() {
+    INIT_PROTECTED.store(true, Ordering::Relaxed);
+}
 static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Thread>>> = IrqMutex::new(BTreeMap::new());
 /// Every live process by pid (for kill); entries go when the process is reaped.
 static PROCS: IrqMutex<BTreeMap<u32, Weak<Process>>> = IrqMutex::new(BTreeMap::new());
@@ -337,6 +350,21 @@ impl Process {
 
     /// Posts a signal and wakes the process's threads if they are blocked.
     pub fn post_signal(&self, info: SigInfo) {
+        // Init is unkillable by signals it neither handles nor blocks (Linux's
+        // SIGNAL_UNKILLABLE): `kill -9 1` and a stray SIGTERM do nothing, while busybox
+        // init's blocked-and-sigtimedwait'ed SIGUSR2 still arrives. (Faults are posted
+        // directly and do reach it.) A `writ.exec` program is not such an init.
+        if self.pid == 1 && info.signo != 0 && INIT_PROTECTED.load(Ordering::Relaxed) {
+            let blocked = self
+                .threads
+                .lock()
+                .first()
+                .is_some_and(|t| t.blocks(info.signo));
+            let a = self.signals.lock().actions[(info.signo - 1) as usize];
+            if !blocked && (a.handler == signal::SIG_DFL || a.handler == signal::SIG_IGN) {
+                return;
+            }
+        }
         // SIGCONT resumes a stopped process when it is sent, whatever its disposition
         // (Linux's prepare_signal); SIGKILL must reach a stopped process too.
         if info.signo == signal::SIGCONT || info.signo == signal::SIGKILL {

@@ -414,9 +414,10 @@ impl Kernel for Ctx<'_> {
                     .filter(|p| p.pgid() == g)
                     .collect()
             }
+            // Everyone but init and the caller (Linux's kill_something_info).
             -1 => process::all()
                 .into_iter()
-                .filter(|p| p.pid != 1 || p.pid == self.proc.pid)
+                .filter(|p| p.pid > 1 && p.pid != self.proc.pid)
                 .collect(),
             p if p < -1 => {
                 let g = p.unsigned_abs();
@@ -498,6 +499,21 @@ impl Kernel for Ctx<'_> {
             *a = new;
         }
         Ok((old, self.frame.rsp))
+    }
+
+    fn power_off(&mut self, restart: bool) -> Result<(), Errno> {
+        log::info!(
+            "power: {} by pid {} ({})",
+            if restart {
+                "restart (QEMU runs with -no-reboot: the machine ends)"
+            } else {
+                "power off"
+            },
+            self.proc.pid,
+            self.proc.name()
+        );
+        crate::println!("writ: poweroff status=0");
+        crate::power::exit(crate::power::Exit::Success)
     }
 
     fn kernel_log(&mut self, clear: bool) -> (Vec<u8>, usize) {

@@ -155,3 +155,16 @@ fn full_screen_tools_vi_and_less() {
     m.wait_for(r"\nless-done", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
+
+#[test]
+fn poweroff_from_the_shell_ends_the_machine() {
+    let mut m = alpine("alpine_poweroff", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // A non-root user may not (reboot(2) is root's); root's poweroff goes through
+    // busybox init's shutdown (SIGUSR2 to pid 1, processes killed, reboot(2)).
+    m.send("adduser -D pat; su pat -s /bin/sh -c 'poweroff -f; echo refused=$?'\r")
+        .unwrap();
+    m.send("poweroff\r").unwrap();
+    m.expect_exit(writ_qemu::Outcome::PowerOff { status: 0 }, T)
+        .unwrap();
+}

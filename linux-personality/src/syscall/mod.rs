@@ -197,6 +197,11 @@ pub trait Kernel {
     ) -> Result<(crate::signal::AltStack, u64), Errno> {
         Err(Errno::ENOSYS)
     }
+    /// reboot(2), after the checks: end the machine (`restart`: the caller asked for a
+    /// reboot). Returns only if it cannot.
+    fn power_off(&mut self, _restart: bool) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// The kernel's message buffer (what `dmesg` shows) and its capacity in bytes;
     /// `clear` empties it after the copy.
     fn kernel_log(&mut self, _clear: bool) -> (Vec<u8>, usize) {
@@ -270,6 +275,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::GETRUSAGE => task::getrusage(k, a[0], a[1]),
         nr::TIMES => task::times(k, a[0]),
         nr::SYSLOG => task::syslog(k, a[0], a[1], a[2]),
+        nr::REBOOT => task::reboot(k, a[0], a[1], a[2]),
         nr::SETITIMER => timers::setitimer(k, a[0], a[1], a[2]),
         nr::GETITIMER => timers::getitimer(k, a[0], a[1]),
         nr::LSEEK => fdcalls::lseek(k, a[0], a[1], a[2]),

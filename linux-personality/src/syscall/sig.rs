@@ -141,14 +141,20 @@ pub fn rt_sigtimedwait<K: Kernel>(k: &mut K, set: u64, info: u64, ts: u64, size:
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             return Err(Errno::EAGAIN);
         }
+        // The real mask is kept as the saved one meanwhile (Linux's real_blocked): a
+        // handler that runs for another signal returns to it.
         let saved = k.signals(|s| {
             let old = s.blocked;
+            s.saved_mask = Some(old);
             s.blocked &= !set;
             old
         });
         let r = k.wait_any(&[], deadline, &mut || false);
         // Put the mask back before anything can be delivered on the way out.
-        k.signals(|s| s.blocked = saved);
+        k.signals(|s| {
+            s.blocked = saved;
+            s.saved_mask = None;
+        });
         match r {
             Ok(_) => {}
             Err(e) => {

@@ -1,6 +1,6 @@
 //! Calls about the calling task itself: prctl, personality, CPU affinity and getcpu,
 //! getrusage and times (CPU time as the kernel's tick accounting measures it); and
-//! syslog(2), the kernel message buffer `dmesg` reads.
+//! syslog(2), the kernel message buffer `dmesg` reads; reboot(2).
 
 use super::{CpuWho, Kernel, SysResult, TaskAttr};
 use crate::abi::Errno;
@@ -277,6 +277,38 @@ pub fn syslog<K: Kernel>(k: &mut K, action: u64, buf: u64, len: u64) -> SysResul
         }
         SYSLOG_ACTION_SIZE_UNREAD => Ok(k.kernel_log(false).0.len() as u64),
         SYSLOG_ACTION_SIZE_BUFFER => Ok(k.kernel_log(false).1 as u64),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+const LINUX_REBOOT_MAGIC1: u64 = 0xfee1_dead;
+const LINUX_REBOOT_MAGIC2: [u64; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+const LINUX_REBOOT_CMD_RESTART: u64 = 0x0123_4567;
+const LINUX_REBOOT_CMD_HALT: u64 = 0xcdef_0123;
+const LINUX_REBOOT_CMD_CAD_ON: u64 = 0x89ab_cdef;
+const LINUX_REBOOT_CMD_CAD_OFF: u64 = 0;
+const LINUX_REBOOT_CMD_POWER_OFF: u64 = 0x4321_fedc;
+const LINUX_REBOOT_CMD_RESTART2: u64 = 0xa1b2_c3d4;
+
+/// reboot(2): the magic numbers, then root only; halt and power-off end the machine,
+/// restart does too (the launcher runs QEMU with -no-reboot); Ctrl-Alt-Del settings
+/// are accepted (there is no such key on a serial console).
+pub fn reboot<K: Kernel>(k: &mut K, magic1: u64, magic2: u64, cmd: u64) -> SysResult {
+    let (magic1, magic2, cmd) = (
+        magic1 as u32 as u64,
+        magic2 as u32 as u64,
+        cmd as u32 as u64,
+    );
+    if magic1 != LINUX_REBOOT_MAGIC1 || !LINUX_REBOOT_MAGIC2.contains(&magic2) {
+        return Err(Errno::EINVAL);
+    }
+    if k.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    match cmd {
+        LINUX_REBOOT_CMD_CAD_ON | LINUX_REBOOT_CMD_CAD_OFF => Ok(0),
+        LINUX_REBOOT_CMD_HALT | LINUX_REBOOT_CMD_POWER_OFF => k.power_off(false).map(|_| 0),
+        LINUX_REBOOT_CMD_RESTART | LINUX_REBOOT_CMD_RESTART2 => k.power_off(true).map(|_| 0),
         _ => Err(Errno::EINVAL),
     }
 }
