@@ -5,7 +5,7 @@
 //! the host to compare) and once only counting bytes, for the throughput.
 //!
 //! `selftest=netserve` keeps the stack running afterwards (answering pings, and an echo
-//! service on TCP port 7) and prints a heartbeat with the link counters every second,
+//! service on TCP ports 7 and 8) and prints a heartbeat with the link counters every second,
 //! so a host-side test can throw hostile frames at the guest and check it survives.
 //!
 //! The stack is driven as the kernel's network thread will drive it: `poll`, then sleep
@@ -248,26 +248,30 @@ fn http_get(stack: &NetStack, hash: bool) -> Result<(usize, [u8; 32], f64), Stri
 }
 
 /// `selftest=netserve`: keep the stack up (pings answered by the stack itself, an echo
-/// service on TCP port 7) and print a heartbeat every second, forever.
+/// service on TCP ports 7 and 8) and print a heartbeat every second, forever.
 pub fn serve() -> Outcome {
     let stack = stack()?;
-    let listener = stack
-        .create_tcp(Caller::root())
-        .map_err(|e| format!("tcp socket: {e:?}"))?;
-    listener
-        .bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 7))
-        .map_err(|e| format!("bind :7: {e:?}"))?;
-    listener
-        .listen(16)
-        .map_err(|e| format!("listen :7: {e:?}"))?;
-    log::info!("selftest netserve: ready on {ME} (echo on tcp/7)");
+    // Two echo ports: a test floods one with SYNs and checks the other still serves.
+    let mut listeners = alloc::vec::Vec::new();
+    for port in [7, 8] {
+        let l = stack
+            .create_tcp(Caller::root())
+            .map_err(|e| format!("tcp socket: {e:?}"))?;
+        l.bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+            .map_err(|e| format!("bind :{port}: {e:?}"))?;
+        l.listen(16).map_err(|e| format!("listen :{port}: {e:?}"))?;
+        listeners.push(l);
+    }
+    log::info!("selftest netserve: ready on {ME} (echo on tcp/7 and tcp/8)");
     let mut conns = alloc::vec::Vec::new();
     let mut beat = time::uptime_ns() + 1_000_000_000;
     let mut buf = vec![0u8; 4096];
     loop {
         step(&stack, beat);
-        while let Ok((c, _)) = listener.accept() {
-            conns.push(c);
+        for l in &listeners {
+            while let Ok((c, _)) = l.accept() {
+                conns.push(c);
+            }
         }
         conns.retain(|c| match c.recv(&mut buf, false) {
             Ok(0) => false,
