@@ -47,7 +47,7 @@ pub const DROPPED: [&str; 3] = ["lib/modules", "lib/firmware", "boot"];
 pub const LINUX_NET_MODULES: [&str; 4] = ["failover", "net_failover", "virtio_net", "af_packet"];
 
 /// Bumped whenever the builder would write different bytes for the same inputs.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 /// Whether `path` (under lib/modules) is kept: a kept module, an index file of a
 /// kernel version, or a directory leading to one of them.
@@ -59,9 +59,10 @@ pub fn module_kept(path: &str) -> bool {
     let _version = parts.next();
     let tail: Vec<&str> = parts.collect();
     match tail.as_slice() {
-        // The version directory itself, and its modules.dep, modules.alias, ...
+        // The version directory itself, its modules.dep, modules.alias, ..., and its
+        // kernel/ (the initramfs unpacker creates no missing parent directories).
         [] => true,
-        [index] => index.starts_with("modules."),
+        [index] => index.starts_with("modules.") || *index == "kernel",
         [first, ..] if *first == "kernel" => {
             let name = tail[tail.len() - 1];
             let stem = name.split(".ko").next().unwrap_or(name);
@@ -356,12 +357,16 @@ fn build_archive(
     let devices = img.device_numbers(work, &devices)?;
     let mut tree = Tree::from_listing(&listing, &dump, &devices)?;
     // The Linux network modules survive the lib/modules drop below.
-    let kept: Vec<(String, pack::Node)> = tree
+    let mut kept: Vec<(String, pack::Node)> = tree
         .nodes
         .iter()
         .filter(|(p, _)| module_kept(p))
         .map(|(p, n)| (p.clone(), n.clone()))
         .collect();
+    // No module found (not a linux-virt image): no empty directories either.
+    if !kept.iter().any(|(p, _)| p.contains(".ko")) {
+        kept.clear();
+    }
     for p in DROPPED
         .iter()
         .copied()

@@ -257,6 +257,11 @@ impl TestNet {
                 "--no-hosts".into(),
                 "--no-poll".into(),
                 format!("--domain={DOMAIN}"),
+                // Local: a query dnsmasq has no record for (AAAA, a reverse lookup)
+                // gets NODATA/NXDOMAIN, not REFUSED (there is no upstream): musl fails
+                // a whole lookup when its AAAA half is refused.
+                format!("--local=/{DOMAIN}/"),
+                "--local=/77.168.192.in-addr.arpa/".into(),
                 format!("--host-record=host.{DOMAIN},{HOST}"),
                 format!("--address=/{DOMAIN}/{HOST}"),
                 format!(
