@@ -38,6 +38,7 @@ mod syscall;
 mod time;
 mod uaccess;
 mod vfs;
+mod virtio_net;
 mod waits;
 
 use writ_boot::BootInfo;

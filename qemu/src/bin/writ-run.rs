@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use writ_qemu::exit::code;
 use writ_qemu::initrd::InitrdBuilder;
+use writ_qemu::testnet::{self, TestNet};
 use writ_qemu::{
     alpine, paths, Error, Input, KernelKind, Machine, MachineOptions, MemorySize, Net, Outcome,
     QemuConfig,
@@ -69,7 +70,9 @@ struct Cli {
     timeout: Option<Duration>,
 
     /// Networking: none, user (virtio-net on QEMU user networking with restrict=on:
-    /// nothing leaves the machine), tap (not yet implemented).
+    /// nothing leaves the machine), tap (the test network: a fresh network namespace
+    /// with a TAP at 192.168.77.1/24, dnsmasq (DHCP .50-.99, DNS for *.writ.test) and an
+    /// HTTP server with test files; QEMU runs inside it and it is removed on exit).
     #[arg(long, value_enum, default_value_t = NetArg::None)]
     net: NetArg,
 
@@ -111,6 +114,8 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+[ -f /etc/writ/linux-net-modules ] && for m in $(cat /etc/writ/linux-net-modules); do modprobe $m 2>/dev/null; done
+ip link set lo up 2>/dev/null
 sh /etc/writ/exec
 echo \"writ: poweroff status=$?\"
 poweroff -f
@@ -169,6 +174,14 @@ fn run(cli: &Cli) -> Result<u8, Error> {
     if let Some(append) = &cli.append {
         config = config.append(append);
     }
+    if kind == KernelKind::Linux && !matches!(cli.net, NetArg::None) {
+        // linux-virt has these as modules: the exec init above loads them from this
+        // list, and an OpenRC boot from /etc/modules-load.d. Alpine's initramfs and the
+        // Writ rootfs (which keeps exactly these, see rootfs::KEPT_MODULES) carry them.
+        let list = writ_qemu::rootfs::LINUX_NET_MODULES.join("\n") + "\n";
+        initrd.file("etc/writ/linux-net-modules", 0o644, list.as_bytes())?;
+        initrd.file("etc/modules-load.d/writ-net.conf", 0o644, list.as_bytes())?;
+    }
     let initrd = initrd.build()?;
     if let Some(i) = &initrd {
         config = config.initrd(i.path().to_path_buf());
@@ -180,8 +193,32 @@ fn run(cli: &Cli) -> Result<u8, Error> {
             .iter()
             .map(|a| shell_quote(&a.to_string_lossy()))
             .collect();
-        println!("{} {}", config.qemu, args.join(" "));
+        // The test network is not created for a dry run; say where QEMU would run.
+        let prefix = match cli.net {
+            NetArg::Tap => "ip netns exec <writ-PID-N> ",
+            _ => "",
+        };
+        println!("{prefix}{} {}", config.qemu, args.join(" "));
         return Ok(0);
+    }
+
+    // Held until the machine is gone: dropping it removes the namespace (and a
+    // watchdog removes it if this process is killed instead).
+    let mut network = None;
+    if let NetArg::Tap = cli.net {
+        let net = TestNet::start()?;
+        eprintln!(
+            "writ-run: test network {ns}: host {host}/24 on {tap} (DHCP {lo}-{hi}, DNS *.{dom}, HTTP files {files}); host-side commands: ip netns exec {ns} ...",
+            ns = net.name(),
+            host = testnet::HOST,
+            tap = testnet::TAP,
+            lo = testnet::DHCP_RANGE.0,
+            hi = testnet::DHCP_RANGE.1,
+            dom = testnet::DOMAIN,
+            files = net.files().display(),
+        );
+        config = net.qemu_config(config)?;
+        network = Some(net);
     }
 
     let options = MachineOptions {
@@ -204,6 +241,7 @@ fn run(cli: &Cli) -> Result<u8, Error> {
     if !matches!(outcome, Outcome::PowerOff { .. }) {
         eprintln!("writ-run: {outcome}");
     }
+    drop(network);
     Ok(outcome.exit_code() as u8)
 }
 
