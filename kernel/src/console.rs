@@ -117,6 +117,27 @@ fn orphaned(pgid: u32, sid: u32) -> bool {
     })
 }
 
+/// What the personality's pseudo-terminals need from the kernel: who is calling, and a
+/// way to signal a process group (^C typed into a pty master).
+pub fn install_pty_hooks() {
+    fn caller() -> (u32, u32, u32) {
+        crate::process::current().map_or((0, 0, 0), |p| (p.pid, p.pgid(), p.sid()))
+    }
+    fn signal_group(pgid: u32, sig: u32) {
+        let info = SigInfo {
+            signo: sig,
+            code: SI_KERNEL,
+            ..SigInfo::default()
+        };
+        for p in crate::process::all() {
+            if p.pgid() == pgid && !p.has_exited() {
+                p.post_signal(info);
+            }
+        }
+    }
+    linux_personality::pty::set_hooks(caller, signal_group);
+}
+
 pub struct Console;
 
 const TCGETS: u32 = 0x5401;

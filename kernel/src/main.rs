@@ -70,6 +70,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     serial::enable_receive_interrupt();
     initramfs::init(info.initrd);
     vfs::init();
+    console::install_pty_hooks();
     log::info!("boot: done in {} ms", time::uptime_ns() / 1_000_000);
 
     if !args.selftests.is_empty() {
