@@ -16,10 +16,25 @@ fn clock() -> (i64, i64) {
     crate::time::realtime()
 }
 
+/// CLOCK_REALTIME or CLOCK_MONOTONIC (= uptime, the clock of `waits::wake_at`) in ns.
+fn clock_ns(realtime: bool) -> u64 {
+    if realtime {
+        let (s, ns) = crate::time::realtime();
+        (s as u64).saturating_mul(1_000_000_000) + ns as u64
+    } else {
+        crate::time::uptime_ns()
+    }
+}
+
 pub fn init() {
     // Files whose state changes outside a system call (a pipe end closed at exit)
     // wake their waiters through the kernel's wait queues.
     linux_personality::file::set_waker(crate::waits::wake);
+    // timerfd reads the clock and asks for a wake-up at its expiry from inside poll().
+    linux_personality::events::set_clock(linux_personality::events::Clock {
+        now_ns: clock_ns,
+        wake_at: crate::waits::wake_at,
+    });
     // tmpfs may use half of the free memory, as Linux's default size= for tmpfs.
     let limit = crate::mm::frames::stats().free * crate::mm::PAGE_SIZE / 2;
     let entries: Vec<CpioEntry<'_>> = crate::initramfs::entries()

@@ -30,6 +30,8 @@ pub fn wait_any(keys: &[u64], ready: &mut dyn FnMut() -> bool) {
 }
 
 pub fn wake(key: u64) {
+    // Counted before anyone runs: edge-triggered epoll tells new events by it.
+    linux_personality::events::note_wake(key);
     let q = QUEUES.lock().get(&key).cloned();
     if let Some(q) = q {
         q.wake_all();
