@@ -29,7 +29,7 @@ fn clock_ns(realtime: bool) -> u64 {
 pub fn init() {
     // Files whose state changes outside a system call (a pipe end closed at exit)
     // wake their waiters through the kernel's wait queues.
-    linux_personality::file::set_waker(crate::waits::wake);
+    linux_personality::file::set_waker(crate::waits::wake_quiet);
     // timerfd reads the clock and asks for a wake-up at its expiry from inside poll().
     linux_personality::events::set_clock(linux_personality::events::Clock {
         now_ns: clock_ns,

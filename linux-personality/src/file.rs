@@ -52,8 +52,13 @@ pub fn set_waker(f: fn(u64)) {
 /// Wakes everything waiting on `key` (a no-op before the kernel installs its waker,
 /// e.g. in host tests).
 pub fn wake(key: u64) {
-    // Edge-triggered epoll counts wake-ups (the kernel's own wake counts them too).
-    crate::events::note_wake(key);
+    wake_for(key, u16::MAX);
+}
+
+/// [`wake`] for a change that can only bring `events` (POLLIN for new data, POLLOUT
+/// for room made): edge-triggered epoll counts wake-ups by kind to tell new events.
+pub fn wake_for(key: u64, events: u16) {
+    crate::events::note_wake_for(key, events);
     if let Some(f) = WAKER.get() {
         f(key);
     }

@@ -193,3 +193,19 @@ fn locks() {
 fn poll() {
     contract("poll", &[]);
 }
+
+// eventfd, epoll, timerfd (linux-personality/src/events)
+#[test]
+fn eventfd() {
+    contract("eventfd", &[]);
+}
+
+#[test]
+fn epoll() {
+    contract("epoll", &[]);
+}
+
+#[test]
+fn timerfd() {
+    contract("timerfd", &[]);
+}

@@ -82,22 +82,29 @@ impl Entry {
         self.events & EPOLLET != 0
     }
 
-    /// (ready events, wake sequence, report now?)
+    /// (ready events, wake sequence to keep, report now?)
     fn look(&self, f: &OpenFile) -> (u32, u64, bool) {
         if self.disabled {
             return (0, self.seq, false);
         }
+        if !self.et() {
+            let ready = u32::from(f.ops.poll()) & self.events & !FLAG_BITS;
+            return (ready, 0, ready != 0);
+        }
         // The sequence is read before the level, so a wake-up in between is seen next
-        // time (an extra report, never a lost one).
-        let seq = if self.et() {
-            super::wake_seq(&*f.ops)
-        } else {
-            0
-        };
+        // time (an extra report, never a lost one)...
+        let before = super::wake_seq(&*f.ops, self.events);
         let ready = u32::from(f.ops.poll()) & self.events & !FLAG_BITS;
-        let fire = ready != 0
-            && (!self.et() || self.pending || seq != self.seq || ready & !self.level != 0);
-        (ready, seq, fire)
+        let fire = ready != 0 && (self.pending || before != self.seq || ready & !self.level != 0);
+        // ...unless this look reports the entry anyway: then what woke meanwhile is
+        // covered by this report (the reader drains what is there), and a file that
+        // counted its own new event while polled (a timer expiring) is not reported twice.
+        let keep = if fire {
+            super::wake_seq(&*f.ops, self.events)
+        } else {
+            before
+        };
+        (ready, keep, fire)
     }
 }
 
@@ -152,7 +159,7 @@ impl Epoll {
                 disabled: false,
                 pending: true,
                 level: 0,
-                seq: super::wake_seq(&*file.ops),
+                seq: super::wake_seq(&*file.ops, events | EPOLLERR | EPOLLHUP),
             };
             list.push(e);
         }

@@ -9,7 +9,7 @@ use alloc::sync::Arc;
 use spin::Mutex;
 
 use crate::abi::Errno;
-use crate::file::{poll, wake, FileOps, FileStat};
+use crate::file::{poll, wake_for, FileOps, FileStat};
 
 pub const EFD_SEMAPHORE: u32 = 1;
 
@@ -43,7 +43,7 @@ impl FileOps for EventFd {
             *c -= v;
             v
         };
-        wake(self.key);
+        wake_for(self.key, poll::POLLOUT);
         buf[..8].copy_from_slice(&v.to_le_bytes());
         Ok(8)
     }
@@ -66,7 +66,7 @@ impl FileOps for EventFd {
             }
             *c += v;
         }
-        wake(self.key);
+        wake_for(self.key, poll::POLLIN);
         Ok(data.len())
     }
 

@@ -4,9 +4,11 @@
 //! What they share lives here:
 //! - their wait keys, drawn from one counter in a range of their own;
 //! - the *wake sequence*: a counter per (hashed) wait key that every wake-up bumps
-//!   ([`note_wake`], called by `crate::file::wake` and the kernel's own wake). Edge-
-//!   triggered epoll compares it to tell "something happened on this file since I last
-//!   reported it" from "it is still readable", which a level `poll()` alone cannot;
+//!   ([`note_wake`], called by `crate::file::wake` and the kernel's own wake), kept
+//!   apart for wake-ups that may bring input and those that may make room
+//!   ([`note_wake_for`]). Edge-triggered epoll compares it to tell "something happened
+//!   on this file since I last reported it" from "it is still readable", which a level
+//!   `poll()` alone cannot;
 //! - the clock hooks timerfd needs inside `poll()`, where no [`crate::syscall::Kernel`]
 //!   is at hand: the current time and a timed wake-up of a key ([`set_clock`]);
 //! - a registry from wait key to the object, so that the syscall layer can find the
@@ -25,7 +27,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use spin::Mutex;
 
-use crate::file::{FileOps, FileStat};
+use crate::file::{poll, FileOps, FileStat};
 
 /// Event-file keys: a tag in bits 48..56, apart from pipes (bit 62) and the kernel's
 /// keys (bits 57..63); a collision would only cost a spurious wake-up.
@@ -51,26 +53,60 @@ pub(crate) fn anon_stat() -> FileStat {
 
 const SEQ_BUCKETS: usize = 256;
 #[allow(clippy::declare_interior_mutable_const)]
-const ZERO: AtomicU64 = AtomicU64::new(0);
-static WAKE_SEQ: [AtomicU64; SEQ_BUCKETS] = [ZERO; SEQ_BUCKETS];
+const ZERO: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+/// Per bucket: wake-ups that may bring input (0) and that may make room (1).
+static WAKE_SEQ: [[AtomicU64; 2]; SEQ_BUCKETS] = [ZERO; SEQ_BUCKETS];
 
 fn bucket(key: u64) -> usize {
     (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % SEQ_BUCKETS
 }
 
-/// Records a wake-up of `key` (before its waiters run, so they see the new value).
-pub fn note_wake(key: u64) {
-    WAKE_SEQ[bucket(key)].fetch_add(1, Ordering::AcqRel);
+/// The classes of wake-up a set of events cares about: input (everything but
+/// POLLOUT), output (POLLOUT), or both when only errors and hang-ups are asked.
+fn classes(events: u32) -> [bool; 2] {
+    let asked = events & !u32::from(poll::POLLERR | poll::POLLHUP);
+    if asked == 0 {
+        return [true, true];
+    }
+    [
+        asked & !u32::from(poll::POLLOUT) != 0,
+        asked & u32::from(poll::POLLOUT) != 0,
+    ]
 }
 
-/// The wake sequence of a file: the sum over all the keys it waits on. Keys sharing a
-/// bucket only make it change more often (a spurious edge, never a lost one).
-pub(crate) fn wake_seq(f: &dyn FileOps) -> u64 {
+/// Records a wake-up of `key` that may change any event (before its waiters run, so
+/// they see the new value).
+pub fn note_wake(key: u64) {
+    note_wake_for(key, u16::MAX);
+}
+
+/// Records a wake-up that may bring `events` only: a pipe read makes room (POLLOUT)
+/// but brings no input, so an edge-triggered EPOLLIN watcher sees no new edge.
+pub fn note_wake_for(key: u64, events: u16) {
+    let b = &WAKE_SEQ[bucket(key)];
+    for (i, on) in classes(u32::from(events)).into_iter().enumerate() {
+        if on {
+            b[i].fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// The wake sequence of a file for a watcher of `events`: the sum over all the keys
+/// it waits on. Keys sharing a bucket only make it change more often (a spurious
+/// edge, never a lost one).
+pub(crate) fn wake_seq(f: &dyn FileOps, events: u32) -> u64 {
     let mut keys = alloc::vec::Vec::new();
     f.wait_keys(&mut keys);
-    keys.iter().fold(0u64, |acc, &k| {
-        acc.wrapping_add(WAKE_SEQ[bucket(k)].load(Ordering::Acquire))
-    })
+    let want = classes(events);
+    let mut sum = 0u64;
+    for k in keys {
+        for (i, c) in WAKE_SEQ[bucket(k)].iter().enumerate() {
+            if want[i] {
+                sum = sum.wrapping_add(c.load(Ordering::Acquire));
+            }
+        }
+    }
+    sum
 }
 
 /// Time as the kernel keeps it, for files that need it outside a system call.

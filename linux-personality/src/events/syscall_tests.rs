@@ -192,6 +192,8 @@ fn epoll_wait_levels_edges_and_oneshot() {
     k.write(w, b"more").unwrap();
     assert_eq!(wait(&mut k, ep, 4, 0), Ok(vec![(EPOLLIN, 1)]));
     assert_eq!(wait(&mut k, ep, 4, 0), Ok(vec![]));
+    k.read(r, 1).unwrap();
+    assert_eq!(wait(&mut k, ep, 4, 0), Ok(vec![]), "a read brings no input");
     k.read(r, 100).unwrap();
     assert_eq!(wait(&mut k, ep, 4, 0), Ok(vec![]));
     // One-shot: reported once, then silent until re-armed with MOD.

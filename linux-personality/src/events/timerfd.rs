@@ -46,12 +46,14 @@ struct State {
 }
 
 impl State {
-    /// Counts the expiries up to `now`.
-    fn advance(&mut self, now: u64) {
+    /// Counts the expiries up to `now`; a new one is an input event (an edge for
+    /// EPOLLET) even if nobody was woken at the instant it happened.
+    fn advance(&mut self, key: u64, now: u64) {
         let Some(next) = self.next else { return };
         if now < next {
             return;
         }
+        super::note_wake_for(key, poll::POLLIN);
         match (now - next).checked_div(self.interval) {
             None => {
                 self.ticks = self.ticks.saturating_add(1);
@@ -107,9 +109,9 @@ impl TimerFd {
         TIMERS.find(ops)
     }
 
-    fn current(s: &mut State) -> Setting {
+    fn current(s: &mut State, key: u64) -> Setting {
         let now = super::now_ns(false);
-        s.advance(now);
+        s.advance(key, now);
         Setting {
             value: s.next.map_or(0, |n| n.saturating_sub(now).max(1)),
             interval: s.interval,
@@ -118,7 +120,7 @@ impl TimerFd {
 
     /// timerfd_gettime.
     pub fn get(&self) -> Setting {
-        Self::current(&mut self.state.lock())
+        Self::current(&mut self.state.lock(), self.key)
     }
 
     /// timerfd_settime: returns the old setting. `new.value == 0` disarms; with
@@ -127,7 +129,7 @@ impl TimerFd {
         let old;
         {
             let mut s = self.state.lock();
-            old = Self::current(&mut s);
+            old = Self::current(&mut s, self.key);
             let now = super::now_ns(false);
             s.ticks = 0;
             s.interval = new.interval;
@@ -145,7 +147,7 @@ impl TimerFd {
                 Some(now.saturating_add(new.value))
             };
             s.wake_asked = 0;
-            s.advance(now);
+            s.advance(self.key, now);
             s.arm_wake(self.key, now);
         }
         wake(self.key);
@@ -166,7 +168,7 @@ impl FileOps for TimerFd {
         }
         let mut s = self.state.lock();
         let now = super::now_ns(false);
-        s.advance(now);
+        s.advance(self.key, now);
         if s.ticks == 0 {
             s.arm_wake(self.key, now);
             return Err(Errno::EAGAIN);
@@ -179,7 +181,7 @@ impl FileOps for TimerFd {
     fn poll(&self) -> u16 {
         let mut s = self.state.lock();
         let now = super::now_ns(false);
-        s.advance(now);
+        s.advance(self.key, now);
         if s.ticks > 0 {
             poll::POLLIN
         } else {
