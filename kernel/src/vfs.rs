@@ -26,6 +26,12 @@ fn clock_ns(realtime: bool) -> u64 {
     }
 }
 
+fn current_signals(f: &mut dyn FnMut(&mut linux_personality::signal::Signals)) {
+    if let Some(p) = crate::process::current() {
+        f(&mut p.signals.lock());
+    }
+}
+
 pub fn init() {
     // Files whose state changes outside a system call (a pipe end closed at exit)
     // wake their waiters through the kernel's wait queues.
@@ -35,6 +41,8 @@ pub fn init() {
         now_ns: clock_ns,
         wake_at: crate::waits::wake_at,
     });
+    // signalfd reads and polls the current process's pending signals.
+    linux_personality::events::signalfd::set_signals_hook(current_signals);
     // tmpfs may use half of the free memory, as Linux's default size= for tmpfs.
     let limit = crate::mm::frames::stats().free * crate::mm::PAGE_SIZE / 2;
     let entries: Vec<CpioEntry<'_>> = crate::initramfs::entries()

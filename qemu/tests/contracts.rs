@@ -194,7 +194,7 @@ fn poll() {
     contract("poll", &[]);
 }
 
-// eventfd, epoll, timerfd (linux-personality/src/events)
+// eventfd, epoll, timerfd, signalfd (linux-personality/src/events)
 #[test]
 fn eventfd() {
     contract("eventfd", &[]);
@@ -208,4 +208,9 @@ fn epoll() {
 #[test]
 fn timerfd() {
     contract("timerfd", &[]);
+}
+
+#[test]
+fn signalfd() {
+    contract("signalfd", &[]);
 }

@@ -1,4 +1,4 @@
-//! Event files: eventfd, epoll and timerfd, each a [`crate::file::FileOps`] object that
+//! Event files: eventfd, epoll, timerfd and signalfd, each a [`crate::file::FileOps`] object that
 //! a descriptor capability reaches like a pipe end.
 //!
 //! What they share lives here:
@@ -16,6 +16,7 @@
 
 pub mod epoll;
 pub mod eventfd;
+pub mod signalfd;
 pub mod timerfd;
 
 #[cfg(test)]

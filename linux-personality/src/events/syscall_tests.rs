@@ -364,3 +364,36 @@ fn timerfd_calls() {
     let b = k.sys(nr::TIMERFD_CREATE, &[0, 0]).unwrap();
     assert_eq!(k.read(b, 8), Err(EINTR));
 }
+
+#[test]
+fn signalfd_calls() {
+    use crate::signal::{bit, SigInfo, Signals, SIGUSR1};
+    let mut k = FakeKernel::new();
+    let mask = k.alloc(8);
+    k.mem.poke(mask, &bit(SIGUSR1).to_le_bytes()).unwrap();
+    let minus1 = -1i64 as u64;
+    assert_eq!(k.sys(nr::SIGNALFD4, &[minus1, mask, 4, 0]), Err(EINVAL));
+    assert_eq!(k.sys(nr::SIGNALFD4, &[minus1, 8, 8, 0]), Err(EFAULT));
+    assert_eq!(k.sys(nr::SIGNALFD4, &[minus1, mask, 8, 1]), Err(EINVAL));
+    assert_eq!(k.sys(nr::SIGNALFD4, &[99, mask, 8, 0]), Err(EBADF));
+    let e = k.sys(nr::EVENTFD2, &[0, 0]).unwrap();
+    assert_eq!(k.sys(nr::SIGNALFD4, &[e, mask, 8, 0]), Err(EINVAL));
+    let mut sigs = Signals {
+        blocked: bit(SIGUSR1),
+        ..Default::default()
+    };
+    sigs.post(SigInfo {
+        signo: SIGUSR1,
+        pid: 42,
+        ..Default::default()
+    });
+    super::signalfd::test_signals::set(sigs);
+    let s = k
+        .sys(nr::SIGNALFD4, &[minus1, mask, 8, u64::from(O_NONBLOCK)])
+        .unwrap();
+    assert_eq!(k.sys(nr::SIGNALFD, &[s, mask, 8]), Ok(s), "a new mask");
+    let rec = k.read(s, 128).unwrap();
+    assert_eq!(rec.len(), 128);
+    assert_eq!(u32::from_le_bytes(rec[12..16].try_into().unwrap()), 42);
+    assert_eq!(k.read(s, 128), Err(EAGAIN));
+}

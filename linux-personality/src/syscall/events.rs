@@ -1,4 +1,4 @@
-//! eventfd, epoll and timerfd system calls: argument checks in Linux's order, then the
+//! eventfd, epoll, timerfd and signalfd system calls: argument checks in Linux's order, then the
 //! objects in [`crate::events`]. Reads, writes and blocking on an eventfd or timerfd go
 //! through the ordinary read/write path (the objects are `FileOps`); `epoll_wait`
 //! sleeps through the same wait loop as poll and select.
@@ -14,6 +14,7 @@ use super::{Kernel, SysResult};
 use crate::abi::Errno;
 use crate::events::epoll::{self, Epoll};
 use crate::events::eventfd::{EventFd, EFD_SEMAPHORE};
+use crate::events::signalfd::SignalFd;
 use crate::events::timerfd::{self, Setting, TimerFd};
 use crate::file::{flags, poll, FileOps, OpenFile};
 use crate::uaccess::UserSlice;
@@ -272,4 +273,26 @@ pub fn timerfd_gettime<K: Kernel>(k: &mut K, fd: u64, cur: u64) -> SysResult {
     let s = t.get();
     write_itimerspec(k, cur, s)?;
     Ok(0)
+}
+
+// ---- signalfd ----
+
+/// signalfd4: `fd` -1 makes a new signalfd, otherwise that signalfd gets the new mask.
+pub fn signalfd4<K: Kernel>(k: &mut K, fd: u64, mask: u64, size: u64, fl: u64) -> SysResult {
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.mem().read(mask, &mut b)?;
+    let mask = u64::from_le_bytes(b);
+    if fl & !u64::from(flags::O_CLOEXEC | flags::O_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if fd as i32 == -1 {
+        return install(k, SignalFd::new(mask), fl as u32);
+    }
+    let f = file(k, fd)?;
+    let s = SignalFd::of(&f.ops).ok_or(Errno::EINVAL)?;
+    s.set_mask(mask);
+    Ok(u64::from(fd as u32))
 }

@@ -18,7 +18,7 @@ mod poll;
 mod proc;
 pub use proc::ForkArgs;
 mod sig;
-// eventfd, epoll, timerfd
+// eventfd, epoll, timerfd, signalfd
 mod events;
 
 #[cfg(test)]
@@ -305,7 +305,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
                 Ok(0)
             }
         }
-        // eventfd, epoll, timerfd (crate::events)
+        // eventfd, epoll, timerfd, signalfd (crate::events)
         nr::EVENTFD => events::eventfd2(k, a[0], 0),
         nr::EVENTFD2 => events::eventfd2(k, a[0], a[1]),
         nr::EPOLL_CREATE => events::epoll_create(k, a[0]),
@@ -317,6 +317,8 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::TIMERFD_CREATE => events::timerfd_create(k, a[0], a[1]),
         nr::TIMERFD_SETTIME => events::timerfd_settime(k, a[0], a[1], a[2], a[3]),
         nr::TIMERFD_GETTIME => events::timerfd_gettime(k, a[0], a[1]),
+        nr::SIGNALFD => events::signalfd4(k, a[0], a[1], a[2], 0),
+        nr::SIGNALFD4 => events::signalfd4(k, a[0], a[1], a[2], a[3]),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => fscalls::call(k, n, a).unwrap_or(Err(Errno::ENOSYS)),
