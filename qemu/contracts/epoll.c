@@ -10,6 +10,7 @@
 #include "common.h"
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,6 +55,23 @@ static void show(const char *label, int ep, int max, int timeout) {
 }
 
 static void on_usr1(int sig) { (void)sig; }
+
+static int shared_ep, shared_efd;
+
+static void *waiter(void *arg) {
+    struct epoll_event e;
+    (void)arg;
+    long n = epoll_wait(shared_ep, &e, 1, 300);
+    return (void *)n;
+}
+
+static void *late_writer(void *arg) {
+    uint64_t one = 1;
+    (void)arg;
+    usleep(50000);
+    write(shared_efd, &one, 8);
+    return NULL;
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -261,5 +279,31 @@ int main(void) {
     }
     show("interrupted by a signal", ep, 8, 5000);
     waitpid(k, NULL, 0);
+
+    /* Threads: a write from another thread wakes the waiter; a one-shot entry that two
+     * threads wait on is reported to one of them only. (Last: musl's pthread_exit
+     * blocks every signal in the exiting thread, and Writ's signal mask is still the
+     * process's, so no signal test can follow.) */
+    shared_ep = epoll_create1(0);
+    shared_efd = eventfd(0, EFD_NONBLOCK);
+    ctl(shared_ep, EPOLL_CTL_ADD, shared_efd, EPOLLIN, 0x50);
+    pthread_t th[2];
+    pthread_create(&th[0], NULL, late_writer, NULL);
+    show("woken by another thread", shared_ep, 8, 5000);
+    pthread_join(th[0], NULL);
+    read(shared_efd, &one, 8);
+    ctl(shared_ep, EPOLL_CTL_MOD, shared_efd, EPOLLIN | EPOLLONESHOT, 0x51);
+    pthread_create(&th[0], NULL, waiter, NULL);
+    pthread_create(&th[1], NULL, waiter, NULL);
+    usleep(50000);
+    write(shared_efd, &one, 8);
+    long got = 0;
+    for (int i = 0; i < 2; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        got += (long)r;
+    }
+    printf("one-shot events across two waiting threads: %ld\n", got);
+
     return 0;
 }
