@@ -11,12 +11,15 @@
 //!   Linux's ready list does.
 //! - EPOLLET is approximated from levels and wake-ups: an entry is reported when it is
 //!   ready and either (a) it was just added or modified, (b) an event bit rose since
-//!   the last look, or (c) a wake-up reached one of its file's keys since the last look
-//!   ([`super::wake_seq`]; every wake-up of a file counts, as every pipe write and
-//!   every eventfd write makes a new edge on Linux). So a new event is never missed;
-//!   the approximation errs the other way: a wake-up meant for the other direction
-//!   (say a read from the eventfd while EPOLLIN is watched and the count stays above
-//!   zero) reports the entry again where Linux would not.
+//!   the last look, or (c) a wake-up that may bring the events it watches reached one
+//!   of its file's keys since the last look (`events::wake_seq`). Every pipe write and
+//!   every eventfd write is a new EPOLLIN edge, as on Linux; a read, which only makes
+//!   room, is an EPOLLOUT edge ([`crate::file::wake_for`]). Files that wake with plain
+//!   [`crate::file::wake`] (or the kernel's own wake: the console, timers) count for
+//!   both directions. So a new event is never missed; the approximation errs the
+//!   other way: such a file reports an edge-triggered entry again after a wake-up
+//!   that brought it nothing new (say a read from a tty while EPOLLIN is watched and
+//!   input remains), where Linux would not.
 //! - EPOLLONESHOT disables an entry once reported, until EPOLL_CTL_MOD.
 //! - EPOLLEXCLUSIVE is checked as Linux checks it and otherwise changes nothing: every
 //!   waiter is woken, which Linux's "one or more" allows.
@@ -262,7 +265,7 @@ impl Epoll {
     }
 
     /// Linux's ep_loop_check: would adding `to` to `self` close a cycle, or nest
-    /// deeper than [`MAX_NESTS`]? Then ELOOP.
+    /// deeper than `MAX_NESTS` (Linux's EP_MAX_NESTS)? Then ELOOP.
     pub fn check_loop(&self, to: &Arc<Epoll>) -> Result<(), Errno> {
         fn visit(me: *const Epoll, ep: &Arc<Epoll>, depth: usize) -> bool {
             ep.children().iter().any(|c| {

@@ -6,7 +6,7 @@
 //! gettime), as Linux's hrtimer_forward counts overruns: a periodic timer that expired
 //! `n` times since the last look adds `n`. Nobody runs code at the expiry itself, so
 //! whenever a look finds the timer armed but not yet due it asks the kernel for a
-//! wake-up of the timer's key at that instant ([`super::wake_at`]); a sleeping reader,
+//! wake-up of the timer's key at that instant (`events::wake_at`); a sleeping reader,
 //! poll or epoll then looks again.
 //!
 //! Deadlines are kept on CLOCK_MONOTONIC. A CLOCK_REALTIME absolute time is converted
