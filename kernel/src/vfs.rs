@@ -16,10 +16,34 @@ fn clock() -> (i64, i64) {
     crate::time::realtime()
 }
 
+/// CLOCK_REALTIME or CLOCK_MONOTONIC (= uptime, the clock of `waits::wake_at`) in ns.
+fn clock_ns(realtime: bool) -> u64 {
+    if realtime {
+        let (s, ns) = crate::time::realtime();
+        (s as u64).saturating_mul(1_000_000_000) + ns as u64
+    } else {
+        crate::time::uptime_ns()
+    }
+}
+
+fn current_signals(f: &mut dyn FnMut(&mut linux_personality::signal::Signals)) {
+    if let Some(p) = crate::process::current() {
+        // As the calling thread sees them (its own mask).
+        crate::process::with_signals(&p, |s| f(s));
+    }
+}
+
 pub fn init() {
     // Files whose state changes outside a system call (a pipe end closed at exit)
     // wake their waiters through the kernel's wait queues.
-    linux_personality::file::set_waker(crate::waits::wake);
+    linux_personality::file::set_waker(crate::waits::wake_quiet);
+    // timerfd reads the clock and asks for a wake-up at its expiry from inside poll().
+    linux_personality::events::set_clock(linux_personality::events::Clock {
+        now_ns: clock_ns,
+        wake_at: crate::waits::wake_at,
+    });
+    // signalfd reads and polls the current process's pending signals.
+    linux_personality::events::signalfd::set_signals_hook(current_signals);
     // tmpfs may use half of the free memory, as Linux's default size= for tmpfs.
     let limit = crate::mm::frames::stats().free * crate::mm::PAGE_SIZE / 2;
     let entries: Vec<CpioEntry<'_>> = crate::initramfs::entries()

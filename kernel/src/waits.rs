@@ -29,7 +29,15 @@ pub fn wait_any(keys: &[u64], ready: &mut dyn FnMut() -> bool) {
     crate::sched::wait_any(&refs, ready);
 }
 
+/// Wakes `key`'s waiters, counting the wake-up first (edge-triggered epoll tells new
+/// events by the count; the personality's own wake-ups count themselves, by kind, and
+/// come through [`wake_quiet`]).
 pub fn wake(key: u64) {
+    linux_personality::events::note_wake(key);
+    wake_quiet(key);
+}
+
+pub fn wake_quiet(key: u64) {
     let q = QUEUES.lock().get(&key).cloned();
     if let Some(q) = q {
         q.wake_all();

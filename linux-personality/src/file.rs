@@ -52,6 +52,13 @@ pub fn set_waker(f: fn(u64)) {
 /// Wakes everything waiting on `key` (a no-op before the kernel installs its waker,
 /// e.g. in host tests).
 pub fn wake(key: u64) {
+    wake_for(key, u16::MAX);
+}
+
+/// [`wake`] for a change that can only bring `events` (POLLIN for new data, POLLOUT
+/// for room made): edge-triggered epoll counts wake-ups by kind to tell new events.
+pub fn wake_for(key: u64, events: u16) {
+    crate::events::note_wake_for(key, events);
     if let Some(f) = WAKER.get() {
         f(key);
     }
@@ -99,6 +106,11 @@ pub trait FileOps: Send + Sync {
     /// Key of the kernel wait queue that is woken when `poll` may have changed.
     fn wait_key(&self) -> u64 {
         0
+    }
+    /// Every key whose wake-up may change `poll`: just [`FileOps::wait_key`], except
+    /// for files whose readiness is that of other files (an epoll instance).
+    fn wait_keys(&self, out: &mut alloc::vec::Vec<u64>) {
+        out.push(self.wait_key());
     }
     fn stat(&self) -> FileStat;
     /// Device-specific control; `arg` is the raw third argument of ioctl(2). Any

@@ -69,6 +69,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod elf;
+pub mod events;
 pub mod fd;
 pub mod file;
 pub mod fs;

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use crate::abi::Errno;
-use crate::file::{poll, wake, FileOps, FileStat};
+use crate::file::{poll, wake, wake_for, FileOps, FileStat};
 
 /// Linux's default pipe capacity and atomic-write size.
 pub const PIPE_CAPACITY: usize = 65536;
@@ -106,7 +106,7 @@ impl FileOps for ReadEnd {
             }
         }
         drop(s);
-        wake(self.0.key);
+        wake_for(self.0.key, poll::POLLOUT);
         Ok(n)
     }
 
@@ -158,7 +158,7 @@ impl FileOps for WriteEnd {
             return Err(Errno::EAGAIN);
         }
         drop(s);
-        wake(self.0.key);
+        wake_for(self.0.key, poll::POLLIN);
         Ok(n)
     }
 

@@ -260,3 +260,24 @@ fn locks() {
 fn poll() {
     contract("poll", &[]);
 }
+
+// eventfd, epoll, timerfd, signalfd (linux-personality/src/events)
+#[test]
+fn eventfd() {
+    contract("eventfd", &[]);
+}
+
+#[test]
+fn epoll() {
+    contract("epoll", &[]);
+}
+
+#[test]
+fn timerfd() {
+    contract("timerfd", &[]);
+}
+
+#[test]
+fn signalfd() {
+    contract("signalfd", &[]);
+}

@@ -20,6 +20,8 @@ pub use proc::ForkArgs;
 mod sig;
 mod task;
 mod timers;
+// eventfd, epoll, timerfd, signalfd
+mod events;
 
 #[cfg(test)]
 mod fs_tests;
@@ -376,6 +378,20 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
                 Ok(0)
             }
         }
+        // eventfd, epoll, timerfd, signalfd (crate::events)
+        nr::EVENTFD => events::eventfd2(k, a[0], 0),
+        nr::EVENTFD2 => events::eventfd2(k, a[0], a[1]),
+        nr::EPOLL_CREATE => events::epoll_create(k, a[0]),
+        nr::EPOLL_CREATE1 => events::epoll_create1(k, a[0]),
+        nr::EPOLL_CTL => events::epoll_ctl(k, a[0], a[1], a[2], a[3]),
+        nr::EPOLL_WAIT => events::epoll_wait(k, a[0], a[1], a[2], a[3]),
+        nr::EPOLL_PWAIT => events::epoll_pwait(k, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::EPOLL_PWAIT2 => events::epoll_pwait2(k, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::TIMERFD_CREATE => events::timerfd_create(k, a[0], a[1]),
+        nr::TIMERFD_SETTIME => events::timerfd_settime(k, a[0], a[1], a[2], a[3]),
+        nr::TIMERFD_GETTIME => events::timerfd_gettime(k, a[0], a[1]),
+        nr::SIGNALFD => events::signalfd4(k, a[0], a[1], a[2], 0),
+        nr::SIGNALFD4 => events::signalfd4(k, a[0], a[1], a[2], a[3]),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => fscalls::call(k, n, a).unwrap_or(Err(Errno::ENOSYS)),
@@ -401,6 +417,7 @@ pub fn restartable(nr: u64) -> bool {
             | nr::PSELECT6
             | nr::EPOLL_WAIT
             | nr::EPOLL_PWAIT
+            | nr::EPOLL_PWAIT2
     )
 }
 

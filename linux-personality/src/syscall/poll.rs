@@ -23,13 +23,13 @@ fn file_of<K: Kernel>(k: &mut K, fd: i32) -> Option<Arc<dyn FileOps>> {
 }
 
 /// What a scan watches: each file and the events that would end the wait.
-type Watch = Vec<(Arc<dyn FileOps>, u16)>;
+pub(super) type Watch = Vec<(Arc<dyn FileOps>, u16)>;
 
 /// Sleeps until `scan` finds something (returns Some), the deadline passes, or a
 /// signal arrives. `scan` also returns the files and events to watch; the wait
 /// re-checks those files itself (after registering on their keys), so a wake-up
 /// between the scan and the sleep is not lost.
-fn wait_loop<K: Kernel, T>(
+pub(super) fn wait_loop<K: Kernel, T>(
     k: &mut K,
     timeout_ns: Option<u64>,
     mut scan: impl FnMut(&mut K) -> (Option<T>, Watch),
@@ -43,7 +43,10 @@ fn wait_loop<K: Kernel, T>(
         if deadline.is_some_and(|d| k.now_ns() >= d) {
             return Ok(None);
         }
-        let keys: Vec<u64> = watch.iter().map(|(f, _)| f.wait_key()).collect();
+        let mut keys: Vec<u64> = Vec::new();
+        for (f, _) in &watch {
+            f.wait_keys(&mut keys);
+        }
         let ok = k.wait_any(&keys, deadline, &mut || {
             watch.iter().any(|(f, ev)| f.poll() & ev != 0)
         })?;
@@ -120,7 +123,11 @@ pub fn poll<K: Kernel>(k: &mut K, fds: u64, nfds: u64, timeout: u64) -> SysResul
 
 /// Runs `f` with the signal mask temporarily replaced (ppoll, pselect6), as Linux
 /// does for the duration of the wait.
-fn with_mask<K: Kernel, R>(k: &mut K, mask: Option<u64>, f: impl FnOnce(&mut K) -> R) -> R {
+pub(super) fn with_mask<K: Kernel, R>(
+    k: &mut K,
+    mask: Option<u64>,
+    f: impl FnOnce(&mut K) -> R,
+) -> R {
     let Some(m) = mask else { return f(k) };
     let old = k.signals(|s| core::mem::replace(&mut s.blocked, m & !crate::signal::UNBLOCKABLE));
     let r = f(k);
@@ -128,7 +135,7 @@ fn with_mask<K: Kernel, R>(k: &mut K, mask: Option<u64>, f: impl FnOnce(&mut K) 
     r
 }
 
-fn read_mask<K: Kernel>(k: &mut K, addr: u64, size: u64) -> Result<Option<u64>, Errno> {
+pub(super) fn read_mask<K: Kernel>(k: &mut K, addr: u64, size: u64) -> Result<Option<u64>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
@@ -140,7 +147,7 @@ fn read_mask<K: Kernel>(k: &mut K, addr: u64, size: u64) -> Result<Option<u64>, 
     Ok(Some(u64::from_le_bytes(b)))
 }
 
-fn timeout_from_ts<K: Kernel>(k: &mut K, addr: u64) -> Result<Option<u64>, Errno> {
+pub(super) fn timeout_from_ts<K: Kernel>(k: &mut K, addr: u64) -> Result<Option<u64>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
