@@ -85,11 +85,33 @@ const ETH_HEADER: usize = 14;
 static ON_INTERRUPT: AtomicUsize = AtomicUsize::new(0);
 /// Virtual address of the receive ring's avail.flags, written by the interrupt handler.
 static RX_AVAIL_FLAGS: AtomicU64 = AtomicU64::new(0);
+/// Ring addresses (rx avail, rx used, tx avail, tx used) for [`ring_state`].
+static RINGS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Interrupts taken (for the boot line and self-test).
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
 pub fn interrupts() -> u64 {
     INTERRUPTS.load(Ordering::Relaxed)
+}
+
+/// The rings' indexes and flags as the device sees them, for diagnostics: "rx avail
+/// idx/flags used idx/flags, tx avail idx/flags used idx/flags".
+pub fn ring_state() -> alloc::string::String {
+    let r: [u64; 4] = core::array::from_fn(|i| RINGS[i].load(Ordering::Relaxed));
+    if r[0] == 0 {
+        return "no device".into();
+    }
+    alloc::format!(
+        "rx avail {}/{} used {}/{}, tx avail {}/{} used {}/{}",
+        read16(r[0] + 2),
+        read16(r[0]),
+        read16(r[1] + 2),
+        read16(r[1]),
+        read16(r[2] + 2),
+        read16(r[2]),
+        read16(r[3] + 2),
+        read16(r[3])
+    )
 }
 
 fn read16(addr: u64) -> u16 {
@@ -420,6 +442,9 @@ fn init(dev: &PciDevice, on_interrupt: fn()) -> Result<VirtioNet, &'static str> 
         write16(common + COMMON_Q_ENABLE, 1);
     }
     RX_AVAIL_FLAGS.store(rx.avail, Ordering::Relaxed);
+    for (slot, addr) in RINGS.iter().zip([rx.avail, rx.used, tx.avail, tx.used]) {
+        slot.store(addr, Ordering::Relaxed);
+    }
     ON_INTERRUPT.store(on_interrupt as usize, Ordering::Release);
     write8(common + COMMON_STATUS, status | STATUS_DRIVER_OK);
     rx.publish(0);
