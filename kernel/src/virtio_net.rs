@@ -281,8 +281,14 @@ fn alloc_pages(n: usize) -> Option<u64> {
 /// Finds a virtio-net device on PCI, initialises it, routes its interrupt (MSI-X) to a
 /// handler that calls `on_interrupt` (in interrupt context: it must only set a flag or
 /// wake a thread), and returns it as a NetDevice. None if there is no such device or
-/// it cannot be driven (each reason is logged).
+/// it cannot be driven (each reason is logged). Only the first call can succeed: the
+/// device has one owner.
 pub fn probe(on_interrupt: fn()) -> Option<Box<dyn NetDevice>> {
+    static PROBED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if PROBED.swap(true, Ordering::AcqRel) {
+        log::warn!("virtio-net: probe called again; the device already has its owner");
+        return None;
+    }
     let dev = crate::pci::devices().into_iter().find(|d| {
         d.vendor == VENDOR_VIRTIO
             && (d.device == DEVICE_NET_MODERN || d.device == DEVICE_NET_TRANSITIONAL)

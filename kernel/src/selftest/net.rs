@@ -101,8 +101,12 @@ pub fn run() -> Outcome {
     let st = stack.stats();
     let avg = rtts.iter().sum::<f64>() / rtts.len() as f64;
     let min = rtts.iter().copied().fold(f64::MAX, f64::min);
+    // The median of the pings after the first (which waits for ARP).
+    let mut warm = rtts[1..].to_vec();
+    warm.sort_by(|a, b| a.total_cmp(b));
+    let median = warm.get(warm.len() / 2).copied().unwrap_or(avg);
     Ok(format!(
-        "ping {} answered, rtt min {min:.3} avg {avg:.3} ms; GET {size} bytes at {mibs:.1} MiB/s; link rx {} frames tx {} frames dropped rx {} tx {}; {} interrupts",
+        "ping {} answered, rtt min {min:.3} avg {avg:.3} median-after-ARP {median:.3} ms; GET {size} bytes at {mibs:.1} MiB/s; link rx {} frames tx {} frames dropped rx {} tx {}; {} interrupts",
         rtts.len(),
         st.link.rx_frames,
         st.link.tx_frames,
