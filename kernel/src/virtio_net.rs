@@ -523,16 +523,19 @@ impl NetDevice for VirtioNet {
                     continue; // not ours: a broken device; nothing to re-post
                 }
                 let len = len.clamp(HDR, BUF);
-                let n = (len - HDR).min(buf.len());
+                let n = len - HDR;
+                if n == 0 || n > buf.len() {
+                    // Empty, or a giant (longer than the MTU allows): dropped whole,
+                    // as a NIC drops it, rather than passed up truncated.
+                    self.repost(id);
+                    continue;
+                }
                 let src = phys_to_virt(self.rx.bufs[usize::from(id)]) + HDR as u64;
                 // SAFETY: the buffer is ours (BUF bytes, the device finished writing it:
                 // it is in the used ring) and n + HDR <= BUF.
                 let frame = unsafe { core::slice::from_raw_parts(src as *const u8, n) };
                 buf[..n].copy_from_slice(frame);
                 self.repost(id);
-                if n == 0 {
-                    continue;
-                }
                 return Some(n);
             }
             if rearmed {
