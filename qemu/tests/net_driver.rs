@@ -87,7 +87,7 @@ def send(frame):
     except OSError:
         pass
     # Paced, so the TAP's queue (1000 frames) does not overflow while QEMU catches up.
-    if sent % 200 == 0:
+    if sent % 100 == 0:
         time.sleep(0.005)
 def csum(b):
     if len(b) % 2: b += b'\0'
@@ -253,7 +253,23 @@ fn hostile_frames_do_not_bring_writ_down() {
     ip(&["link", "set", testnet::TAP, "mtu", "1500"]);
 
     // Heartbeats go on after the flood: the kernel's stack thread is still running,
-    // and the frames did reach it (earlier heartbeats may still be unread: skip them).
+    // and the frames did reach it: all that the TAP passed to QEMU (on a loaded host
+    // the TAP's queue may still drop some), bar the few giants the driver drops.
+    // Earlier heartbeats may still be unread: skip them.
+    let stats = net
+        .command("cat")
+        .arg(format!(
+            "/sys/class/net/{}/statistics/tx_packets",
+            testnet::TAP
+        ))
+        .output()
+        .unwrap();
+    let tap_tx: u64 = String::from_utf8_lossy(&stats.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(tap_tx >= 5_000, "the TAP passed only {tap_tx} frames on");
+    let want = tap_tx * 95 / 100;
     let mut rx = 0u64;
     for _ in 0..30 {
         let beat = m
@@ -263,11 +279,11 @@ fn hostile_frames_do_not_bring_writ_down() {
             )
             .unwrap();
         rx = beat.group(1).unwrap().parse().unwrap();
-        if rx >= 10_000 {
+        if rx >= want {
             break;
         }
     }
-    assert!(rx >= 10_000, "only {rx} frames reached the guest");
+    assert!(rx >= want, "only {rx} of {tap_tx} frames reached the stack");
     m.wait_for(r"selftest netserve: alive", T).unwrap();
     let after = ping_guest(&net);
     assert!(after.status.success(), "{}", text(&after));
