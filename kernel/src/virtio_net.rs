@@ -85,11 +85,33 @@ const ETH_HEADER: usize = 14;
 static ON_INTERRUPT: AtomicUsize = AtomicUsize::new(0);
 /// Virtual address of the receive ring's avail.flags, written by the interrupt handler.
 static RX_AVAIL_FLAGS: AtomicU64 = AtomicU64::new(0);
+/// Ring addresses (rx avail, rx used, tx avail, tx used) for [`ring_state`].
+static RINGS: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
 /// Interrupts taken (for the boot line and self-test).
 static INTERRUPTS: AtomicU64 = AtomicU64::new(0);
 
 pub fn interrupts() -> u64 {
     INTERRUPTS.load(Ordering::Relaxed)
+}
+
+/// The rings' indexes and flags as the device sees them, for diagnostics: "rx avail
+/// idx/flags used idx/flags, tx avail idx/flags used idx/flags".
+pub fn ring_state() -> alloc::string::String {
+    let r: [u64; 4] = core::array::from_fn(|i| RINGS[i].load(Ordering::Relaxed));
+    if r[0] == 0 {
+        return "no device".into();
+    }
+    alloc::format!(
+        "rx avail {}/{} used {}/{}, tx avail {}/{} used {}/{}",
+        read16(r[0] + 2),
+        read16(r[0]),
+        read16(r[1] + 2),
+        read16(r[1]),
+        read16(r[2] + 2),
+        read16(r[2]),
+        read16(r[3] + 2),
+        read16(r[3])
+    )
 }
 
 fn read16(addr: u64) -> u16 {
@@ -259,8 +281,14 @@ fn alloc_pages(n: usize) -> Option<u64> {
 /// Finds a virtio-net device on PCI, initialises it, routes its interrupt (MSI-X) to a
 /// handler that calls `on_interrupt` (in interrupt context: it must only set a flag or
 /// wake a thread), and returns it as a NetDevice. None if there is no such device or
-/// it cannot be driven (each reason is logged).
+/// it cannot be driven (each reason is logged). Only the first call can succeed: the
+/// device has one owner.
 pub fn probe(on_interrupt: fn()) -> Option<Box<dyn NetDevice>> {
+    static PROBED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if PROBED.swap(true, Ordering::AcqRel) {
+        log::warn!("virtio-net: probe called again; the device already has its owner");
+        return None;
+    }
     let dev = crate::pci::devices().into_iter().find(|d| {
         d.vendor == VENDOR_VIRTIO
             && (d.device == DEVICE_NET_MODERN || d.device == DEVICE_NET_TRANSITIONAL)
@@ -420,6 +448,9 @@ fn init(dev: &PciDevice, on_interrupt: fn()) -> Result<VirtioNet, &'static str> 
         write16(common + COMMON_Q_ENABLE, 1);
     }
     RX_AVAIL_FLAGS.store(rx.avail, Ordering::Relaxed);
+    for (slot, addr) in RINGS.iter().zip([rx.avail, rx.used, tx.avail, tx.used]) {
+        slot.store(addr, Ordering::Relaxed);
+    }
     ON_INTERRUPT.store(on_interrupt as usize, Ordering::Release);
     write8(common + COMMON_STATUS, status | STATUS_DRIVER_OK);
     rx.publish(0);
@@ -492,16 +523,19 @@ impl NetDevice for VirtioNet {
                     continue; // not ours: a broken device; nothing to re-post
                 }
                 let len = len.clamp(HDR, BUF);
-                let n = (len - HDR).min(buf.len());
+                let n = len - HDR;
+                if n == 0 || n > buf.len() {
+                    // Empty, or a giant (longer than the MTU allows): dropped whole,
+                    // as a NIC drops it, rather than passed up truncated.
+                    self.repost(id);
+                    continue;
+                }
                 let src = phys_to_virt(self.rx.bufs[usize::from(id)]) + HDR as u64;
                 // SAFETY: the buffer is ours (BUF bytes, the device finished writing it:
                 // it is in the used ring) and n + HDR <= BUF.
                 let frame = unsafe { core::slice::from_raw_parts(src as *const u8, n) };
                 buf[..n].copy_from_slice(frame);
                 self.repost(id);
-                if n == 0 {
-                    continue;
-                }
                 return Some(n);
             }
             if rearmed {
