@@ -238,6 +238,14 @@ fn run(cli: &Cli) -> Result<u8, Error> {
         }
         Err(e) => return Err(e),
     };
+    // QEMU ending with status 0 while a person is at the terminal is Ctrl-A X (or
+    // the monitor's `quit`): a normal way to leave an interactive session, not a fault.
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if interactive && outcome == (Outcome::QemuFailure { status: Some(0) }) {
+        eprintln!("\nwrit-run: QEMU quit (Ctrl-A X); the guest was not powered off");
+        drop(network);
+        return Ok(0);
+    }
     if !matches!(outcome, Outcome::PowerOff { .. }) {
         eprintln!("writ-run: {outcome}");
     }
