@@ -19,6 +19,7 @@ mod arch;
 mod capsys;
 mod cmdline;
 mod console;
+mod debugcon;
 mod devices;
 mod exec;
 mod futex;
@@ -67,6 +68,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     sched::init();
     capsys::init();
     serial::enable_receive_interrupt();
+    debugcon::start(args.debug_console);
     initramfs::init(info.initrd);
     vfs::init();
     log::info!("boot: done in {} ms", time::uptime_ns() / 1_000_000);

@@ -43,6 +43,9 @@ pub struct QemuConfig {
     pub net: Net,
     /// Appended verbatim after everything else.
     pub extra_args: Vec<OsString>,
+    /// The second serial port (COM2, Writ's capability debug console) as a unix socket
+    /// QEMU listens on; None: no COM2.
+    pub console_socket: Option<PathBuf>,
 }
 
 impl QemuConfig {
@@ -57,6 +60,7 @@ impl QemuConfig {
             memory: MemorySize::DEFAULT,
             net: Net::None,
             extra_args: Vec::new(),
+            console_socket: None,
         }
     }
 
@@ -86,6 +90,25 @@ impl QemuConfig {
     pub fn net(mut self, net: Net) -> Self {
         self.net = net;
         self
+    }
+
+    /// Wires COM2 (the debug console) to a unix socket at `path` that QEMU listens on.
+    pub fn console_socket(mut self, path: PathBuf) -> Self {
+        self.console_socket = Some(path);
+        self
+    }
+
+    /// COM2's arguments: a listening socket QEMU does not wait on (output to it is
+    /// dropped while nobody is attached), as the second `-serial`.
+    fn console_args(&self, args: &mut Vec<OsString>) {
+        if let Some(path) = &self.console_socket {
+            let mut dev = OsString::from("socket,id=dbg,server=on,wait=off,path=");
+            dev.push(path);
+            args.push("-chardev".into());
+            args.push(dev);
+            args.push("-serial".into());
+            args.push("chardev:dbg".into());
+        }
     }
 
     /// Checks that the files named exist, so the user sees which one is missing
@@ -160,6 +183,7 @@ impl QemuConfig {
                 })
             }
         }
+        self.console_args(&mut args);
         args.push("-kernel".into());
         args.push(self.kernel.clone().into_os_string());
         if let Some(initrd) = &self.initrd {
@@ -233,6 +257,25 @@ mod tests {
             .ends_with("-append console=ttyS0 quiet"));
         let c = QemuConfig::new(KernelKind::Linux, "/vmlinuz".into()).append("console=hvc0");
         assert!(strings(&c).join(" ").ends_with("-append console=hvc0"));
+    }
+
+    #[test]
+    fn console_socket_is_the_second_serial_port() {
+        let c = QemuConfig::new(KernelKind::Writ, "/k".into()).console_socket("/tmp/d.sock".into());
+        let s = strings(&c).join(" ");
+        assert!(
+            s.contains("-serial chardev:con -mon chardev=con,mode=readline"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "-chardev socket,id=dbg,server=on,wait=off,path=/tmp/d.sock -serial chardev:dbg"
+            ),
+            "{s}"
+        );
+        assert!(!strings(&QemuConfig::new(KernelKind::Writ, "/k".into()))
+            .join(" ")
+            .contains("dbg"));
     }
 
     #[test]

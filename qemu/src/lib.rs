@@ -37,6 +37,7 @@
 pub mod alpine;
 pub mod config;
 pub mod cpio;
+pub mod debugcon;
 pub mod error;
 pub mod exit;
 pub mod initrd;
@@ -46,6 +47,7 @@ pub mod rootfs;
 pub mod size;
 
 pub use config::{Net, QemuConfig};
+pub use debugcon::DebugConsole;
 pub use error::Error;
 pub use exit::{KernelKind, Outcome};
 pub use machine::{Input, Machine, MachineOptions, Match};

@@ -16,6 +16,8 @@ extern "C" {
 
 pub const VECTOR_TIMER: u8 = 32;
 pub const VECTOR_COM1: u8 = 36;
+/// COM2 (ISA IRQ 3): the debug console.
+pub const VECTOR_COM2: u8 = 35;
 pub const VECTOR_SPURIOUS: u8 = 255;
 
 /// What `trap_common` leaves on the stack, lowest address first.
@@ -136,6 +138,10 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
         }
         VECTOR_COM1 => {
             crate::serial::on_receive_interrupt();
+            super::apic::eoi();
+        }
+        VECTOR_COM2 => {
+            crate::debugcon::uart::on_interrupt();
             super::apic::eoi();
         }
         VECTOR_SPURIOUS => {}
