@@ -39,7 +39,7 @@ pub fn root_budget() -> Slot {
     *ROOT_BUDGET.get().expect("caps not initialised")
 }
 
-/// The kernel's own CSpace (root Budget in slot 0, DebugConsole in slot 1 when granted).
+/// The kernel's own CSpace (root Budget in slot 0; the debug console uses slots 1 and 2).
 pub fn kernel_cspace() -> CSpaceId {
     *KERNEL_CSPACE.get().expect("caps not initialised")
 }

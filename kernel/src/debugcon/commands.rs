@@ -28,7 +28,8 @@ SLOT names a slot of the process's CSpace:
   root     the CSpace's root capability
   CPTR     a CPtr, decimal or 0x-hex, resolved over 64 bits (fd N is CPtr N,
            auth:K is CPtr 0x1000000000000000+K)
-PID 0 is the kernel's CSpace (root:0 its root Budget, root:1 the DebugConsole).";
+PID 0 is the kernel's CSpace (root:0 its root Budget, root:1 the DebugConsole,
+root:2 the console's own Budget); it is shown, never changed.";
 
 const COMMANDS: &[Command] = &[
     Command {
@@ -124,6 +125,14 @@ const COMMANDS: &[Command] = &[
                `trace` alone lists what is traced. Lines that do not fit the output\n\
                buffer are dropped and counted, never waited for.",
         run: trace_cmd,
+    },
+    Command {
+        name: "mem",
+        usage: "mem",
+        help: "Physical frames, the kernel heap, every Budget, and per process the bytes\n\
+               of the objects its CSpace reaches (an object shared by several processes\n\
+               counts for each).",
+        run: mem_cmd,
     },
     Command {
         name: "net",
@@ -602,6 +611,7 @@ fn revoke_cmd(args: &[&str]) -> String {
             return alloc::format!("error: slot {} is empty\n", names.slot(sys, slot));
         };
         let gone = descendants(sys, names, slot);
+        let budget = sys.type_name(&cap) == Some("budget");
         let before = sys.object_count();
         if let Err(e) = sys.revoke(slot) {
             return alloc::format!("error: revoke failed: {e:?}\n");
@@ -613,6 +623,12 @@ fn revoke_cmd(args: &[&str]) -> String {
             names.slot(sys, slot),
             views::obj_name(sys, &cap)
         );
+        if budget {
+            let _ = writeln!(
+                s,
+                "  (a Budget: every object charged to it was destroyed with its capabilities)"
+            );
+        }
         for g in gone {
             let _ = writeln!(s, "  removed {g}");
         }
@@ -761,6 +777,62 @@ fn trace_cmd(args: &[&str]) -> String {
         }
         _ => usage("trace"),
     }
+}
+
+fn mem_cmd(args: &[&str]) -> String {
+    if !args.is_empty() {
+        return usage("mem");
+    }
+    let f = crate::mm::frames::stats();
+    let h = crate::mm::heap::stats();
+    let page = crate::mm::PAGE_SIZE;
+    let mut s = alloc::format!(
+        "frames: {} free of {} ({} KiB free)\nheap:   {} KiB allocated in {} allocations, {} KiB claimed\n",
+        f.free,
+        f.total,
+        f.free * page / 1024,
+        h.allocated / 1024,
+        h.allocations,
+        h.claimed / 1024
+    );
+    let procs = views::processes();
+    crate::capsys::with(|sys| {
+        for oid in sys.oids() {
+            if let Some((limit, used)) = sys.budget_usage(oid) {
+                let _ = writeln!(s, "budget_{oid}: limit {limit} used {used}");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "{:>5}  {:<16} {:>7} {:>12}",
+            "PID", "COMMAND", "OBJECTS", "BYTES"
+        );
+        for p in &procs {
+            let mut oids: Vec<u64> = views::cspace_caps(sys, p.cspace)
+                .into_iter()
+                .map(|(_, _, c)| c.oid)
+                .collect();
+            oids.sort_unstable();
+            oids.dedup();
+            if oids.is_empty() {
+                continue;
+            }
+            let bytes: u64 = oids
+                .iter()
+                .filter_map(|&o| sys.object_summary(o))
+                .filter(|(ty, ..)| *ty != "budget")
+                .map(|(_, size, ..)| size)
+                .sum();
+            let _ = writeln!(
+                s,
+                "{:>5}  {:<16} {:>7} {bytes:>12}",
+                p.pid,
+                p.name(),
+                oids.len()
+            );
+        }
+    });
+    s
 }
 
 fn net_cmd(args: &[&str]) -> String {

@@ -3,7 +3,9 @@
 //!
 //! It runs only while the kernel holds a DebugConsole capability (slot 1 of the kernel's
 //! CSpace), which boot grants unless the command line says `debug_console=off`; delete
-//! that capability and the console stops. A kernel thread reads lines from the UART
+//! that capability and the console stops. The object is charged to a Budget of its own
+//! (slot 2), not to the root Budget processes share, so revoking theirs from the
+//! console cannot take the console with it. A kernel thread reads lines from the UART
 //! ([`uart`], interrupt-driven, bounded buffers that drop rather than wait), edits them
 //! ([`line`]) and runs commands ([`commands`], each with `help COMMAND`); the views of
 //! processes and their CSpaces are in [`views`], `net`/`socks` in [`net`], capability
@@ -26,8 +28,9 @@ use caps::{CapSystem, Invocation, ObjectType, Reply, Rights, Slot};
 
 /// Wait key the console thread sleeps on for input.
 pub const KEY_INPUT: u64 = 1 << 63 | 0xdeb;
-/// Kernel CSpace slot of the DebugConsole capability.
+/// Kernel CSpace slots of the DebugConsole capability and of the Budget it is charged to.
 const CONSOLE_SLOT: u32 = 1;
+const CONSOLE_BUDGET_SLOT: u32 = 2;
 
 /// The authority to run the debug console: the kernel holds it, nobody else can.
 pub struct DebugConsole;
@@ -50,9 +53,13 @@ impl ObjectType for DebugConsole {
     }
 }
 
-fn console_slot(sys: &CapSystem) -> Option<Slot> {
+fn kernel_slot(sys: &CapSystem, index: u32) -> Option<Slot> {
     let root = sys.cap_at(Slot::root(crate::capsys::kernel_cspace()))?;
-    sys.slot_of(&root, CONSOLE_SLOT).ok()
+    sys.slot_of(&root, index).ok()
+}
+
+fn console_slot(sys: &CapSystem) -> Option<Slot> {
+    kernel_slot(sys, CONSOLE_SLOT)
 }
 
 /// Does the kernel still hold its DebugConsole capability?
@@ -73,12 +80,9 @@ pub fn start(enabled: bool) {
     }
     let granted = crate::capsys::with(|sys| {
         let slot = console_slot(sys).ok_or(caps::Error::IllegalOperation)?;
-        sys.create_object(
-            crate::capsys::root_budget(),
-            slot,
-            DebugConsole,
-            Rights::READ | Rights::WRITE,
-        )
+        let budget = kernel_slot(sys, CONSOLE_BUDGET_SLOT).ok_or(caps::Error::IllegalOperation)?;
+        sys.create_budget(None, budget, 64)?;
+        sys.create_object(budget, slot, DebugConsole, Rights::READ | Rights::WRITE)
     });
     if let Err(e) = granted {
         log::warn!("debugcon: cannot grant the DebugConsole capability: {e:?}");

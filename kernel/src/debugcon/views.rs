@@ -6,8 +6,8 @@
 //! CNode: 0 the fd CNode, 1 the authority CNode), `root` (the CSpace's root capability),
 //! or a CPtr in decimal or 0x-hex resolved over 64 bits like an invocation (fd N is
 //! CPtr N, `auth:K` is CPtr 0x1000000000000000 + K). Pid 0 is the kernel's own CSpace
-//! (root Budget at root:0, the DebugConsole at root:1); only `root`/`root:N` name its
-//! slots. In listings a slot is `PID:NAME` (`7:fd:3`, `kernel:root:0`).
+//! (root Budget at root:0, the DebugConsole at root:1, its Budget at root:2); only
+//! `root`/`root:N` name its slots. In listings a slot is `PID:NAME` (`7:fd:3`, `kernel:root:0`).
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
