@@ -291,23 +291,32 @@ mod console {
                 }
             }
         });
+        // Ok(true): Ctrl-]; Ok(false): end of input (a script piped commands in).
         let input = std::thread::spawn(move || {
             let mut buf = [0u8; 256];
             let mut stdin = std::io::stdin();
             while let Ok(n) = stdin.read(&mut buf) {
                 if n == 0 {
-                    break;
+                    return false;
                 }
                 let data = &buf[..n];
                 let quit = data.iter().position(|&b| b == QUIT);
                 if sock.write_all(&data[..quit.unwrap_or(n)]).is_err() || quit.is_some() {
-                    break;
+                    return true;
                 }
             }
+            false
         });
         // Whichever ends first (the machine went away, or Ctrl-]) ends the session.
         while !out.is_finished() && !input.is_finished() {
             std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if input.is_finished() && !input.join().unwrap_or(true) {
+            // Piped input ended: give the console a moment to answer the last command.
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while !out.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
         if let Some(s) = saved {
             stty(&[s.trim()]);
