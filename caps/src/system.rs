@@ -373,6 +373,26 @@ impl CapSystem {
         Some((e.body.type_name(), e.size, e.cap_count, budget))
     }
 
+    /// The object's own attributes as the capDL dump prints them (`radix: 6, guard:
+    /// 0x0/54`, `limit: ..., used: ...`, or what its type's `capdl_attrs` says).
+    pub fn object_attrs(&self, oid: Oid, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        match self
+            .by_oid
+            .get(&oid)
+            .and_then(|&i| self.obj(i))
+            .map(|e| &e.body)
+        {
+            Some(Body::CNode(c)) => write!(
+                out,
+                "radix: {}, guard: {:#x}/{}",
+                c.radix, c.guard, c.guard_size
+            ),
+            Some(Body::Budget(b)) => write!(out, "limit: {}, used: {}", b.limit, b.used),
+            Some(Body::Ext(o)) => o.capdl_attrs(out),
+            None => Ok(()),
+        }
+    }
+
     /// Is this object alive?
     pub fn object_exists(&self, oid: Oid) -> bool {
         self.by_oid.contains_key(&oid)

@@ -360,6 +360,10 @@ fn cap_cmd(args: &[&str]) -> String {
                 cap.oid,
                 budget.map_or_else(|| "kernel".into(), |b| alloc::format!("budget_{b}"))
             );
+            let attrs = views::attrs(sys, cap.oid);
+            if !attrs.is_empty() {
+                let _ = writeln!(s, "  state    {attrs}");
+            }
         }
         let holders: Vec<String> = views::holders(sys, procs, cap.oid)
             .into_iter()
@@ -402,6 +406,10 @@ fn obj_cmd(args: &[&str]) -> String {
             "{ty}_{oid}: type {ty}, live, size {size}, charged {}, {count} caps\n",
             budget.map_or_else(|| "kernel".into(), |b| alloc::format!("budget_{b}"))
         );
+        let attrs = views::attrs(sys, oid);
+        if !attrs.is_empty() {
+            let _ = writeln!(s, "  state: {attrs}");
+        }
         if let Some((limit, used)) = sys.budget_usage(oid) {
             let _ = writeln!(s, "  budget: limit {limit} used {used}");
         }
@@ -522,9 +530,13 @@ fn capdl_process(sys: &CapSystem, p: &Proc, names: &Names) -> String {
     oids.dedup();
     for oid in oids {
         if let Some((ty, size, _, budget)) = sys.object_summary(oid) {
+            let mut attrs = views::attrs(sys, oid);
+            if !attrs.is_empty() {
+                attrs.push_str(", ");
+            }
             let _ = writeln!(
                 s,
-                "  {ty}_{oid} = {ty} (size: {size}, charged: {})",
+                "  {ty}_{oid} = {ty} ({attrs}size: {size}, charged: {})",
                 budget.map_or_else(|| "kernel".into(), |b| alloc::format!("budget_{b}"))
             );
         }
@@ -599,10 +611,35 @@ fn refuse_kernel(p: &Proc) -> Option<String> {
     (p.pid == 0).then(|| "error: the kernel's own capabilities are not changed from here\n".into())
 }
 
+/// Endpoint ids by protocol, to say which ones a mutation closed.
+fn endpoints() -> Vec<(u64, &'static str)> {
+    super::net::stack().map_or_else(Vec::new, |st| super::net::endpoint_ids(&st))
+}
+
+/// `; closed 2 tcp, 1 icmp endpoints` for endpoints in `before` and not now.
+fn closed_since(before: &[(u64, &'static str)]) -> String {
+    let now = endpoints();
+    let mut by: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for e in before.iter().filter(|e| !now.contains(e)) {
+        *by.entry(e.1).or_default() += 1;
+    }
+    if by.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = by.iter().map(|(k, n)| alloc::format!("{n} {k}")).collect();
+    alloc::format!("closed {} endpoints\n", parts.join(", "))
+}
+
 fn revoke_cmd(args: &[&str]) -> String {
     if args.len() != 2 {
         return usage("revoke");
     }
+    let before = endpoints();
+    let s = revoke_caps(args);
+    s + &closed_since(&before)
+}
+
+fn revoke_caps(args: &[&str]) -> String {
     with_slot(args, |sys, _, p, names, slot| {
         if let Some(e) = refuse_kernel(p) {
             return e;
@@ -640,6 +677,12 @@ fn delete_cmd(args: &[&str]) -> String {
     if args.len() != 2 {
         return usage("delete");
     }
+    let before = endpoints();
+    let s = delete_cap(args);
+    s + &closed_since(&before)
+}
+
+fn delete_cap(args: &[&str]) -> String {
     with_slot(args, |sys, _, p, names, slot| {
         if let Some(e) = refuse_kernel(p) {
             return e;

@@ -73,6 +73,25 @@ fn network(a: core::net::Ipv4Addr, prefix: u8) -> core::net::Ipv4Addr {
     core::net::Ipv4Addr::from(u32::from(a) & mask)
 }
 
+/// Every live endpoint's id with its protocol (what revoke and delete compare).
+pub fn endpoint_ids(st: &NetStack) -> alloc::vec::Vec<(u64, &'static str)> {
+    st.sockets()
+        .into_iter()
+        .filter(|i| i.id != 0)
+        .map(|i| (i.id, proto(i.kind)))
+        .collect()
+}
+
+fn proto(kind: EndpointKind) -> &'static str {
+    match kind {
+        EndpointKind::Tcp => "tcp",
+        EndpointKind::Udp => "udp",
+        EndpointKind::Icmp => "icmp",
+        EndpointKind::Raw => "raw",
+        EndpointKind::Packet => "packet",
+    }
+}
+
 fn state_name(kind: EndpointKind, st: u8) -> &'static str {
     use linux_state::*;
     if kind != EndpointKind::Tcp {
@@ -106,13 +125,7 @@ pub fn socks_text(st: &NetStack, owner: &dyn Fn(u64) -> String) -> String {
         "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "RECV-Q", "SEND-Q"
     );
     for i in &socks {
-        let proto = match i.kind {
-            EndpointKind::Tcp => "tcp",
-            EndpointKind::Udp => "udp",
-            EndpointKind::Icmp => "icmp",
-            EndpointKind::Raw => "raw",
-            EndpointKind::Packet => "packet",
-        };
+        let proto = proto(i.kind);
         // A ping socket's port is its ICMP ident.
         let local = if i.kind == EndpointKind::Icmp {
             alloc::format!("{} ident {}", i.local.ip(), i.local.port())

@@ -42,6 +42,12 @@ pub fn set(pid: u32, on: bool) -> bool {
         ACTIVE.store(true, Ordering::Relaxed);
     }
     p.files.lock().tracer = on.then_some(record as linux_personality::fd::Tracer);
+    if !on && !ALL.load(Ordering::Relaxed) {
+        let any = crate::process::all()
+            .iter()
+            .any(|p| p.files.lock().tracer.is_some());
+        ACTIVE.store(any, Ordering::Relaxed);
+    }
     true
 }
 

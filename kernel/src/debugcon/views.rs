@@ -148,6 +148,13 @@ pub fn obj_name(sys: &CapSystem, cap: &Cap) -> String {
     alloc::format!("{}_{}", sys.type_name(cap).unwrap_or("dead"), cap.oid)
 }
 
+/// The object's attributes (`radix: 6, ...`, `mode: 0o20620, ...`), empty if none.
+pub fn attrs(sys: &CapSystem, oid: Oid) -> String {
+    let mut s = String::new();
+    let _ = sys.object_attrs(oid, &mut s);
+    s
+}
+
 pub fn rights(sys: &CapSystem, cap: &Cap) -> String {
     cap.rights.display(sys.right_names(cap)).to_string()
 }
