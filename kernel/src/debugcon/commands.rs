@@ -213,32 +213,39 @@ fn ps(args: &[&str]) -> String {
         "{:>5} {:>5} {:>3} {:<6} {:>5}  {:<16} CAPS",
         "PID", "PPID", "THR", "STATE", "UID", "COMMAND"
     );
-    crate::capsys::with(|sys| {
-        for p in &procs {
-            let counts = views::cap_counts(sys, p.cspace);
-            match &p.proc {
-                None => {
-                    let _ = writeln!(
-                        s,
-                        "{:>5} {:>5} {:>3} {:<6} {:>5}  {:<16} {counts}",
-                        0, "-", "-", "-", 0, "[kernel]"
-                    );
-                }
-                Some(pr) => {
-                    let _ = writeln!(
-                        s,
-                        "{:>5} {:>5} {:>3} {:<6} {:>5}  {:<16} {counts}",
-                        pr.pid,
-                        pr.ppid,
-                        pr.thread_ids().len(),
-                        views::state(pr),
-                        pr.ids.lock().euid,
-                        pr.name()
-                    );
-                }
-            }
-        }
+    // Process state first, then the capability counts under the capability lock.
+    let rows: Vec<String> = procs
+        .iter()
+        .map(|p| match &p.proc {
+            None => alloc::format!(
+                "{:>5} {:>5} {:>3} {:<6} {:>5}  {:<16}",
+                0,
+                "-",
+                "-",
+                "-",
+                0,
+                "[kernel]"
+            ),
+            Some(pr) => alloc::format!(
+                "{:>5} {:>5} {:>3} {:<6} {:>5}  {:<16}",
+                pr.pid,
+                pr.ppid,
+                pr.thread_ids().len(),
+                views::state(pr),
+                pr.ids.lock().euid,
+                p.name()
+            ),
+        })
+        .collect();
+    let counts: Vec<String> = crate::capsys::with(|sys| {
+        procs
+            .iter()
+            .map(|p| views::cap_counts(sys, p.cspace))
+            .collect()
     });
+    for (row, c) in rows.iter().zip(&counts) {
+        let _ = writeln!(s, "{row} {c}");
+    }
     s
 }
 

@@ -141,10 +141,16 @@ fn console_thread() {
     loop {
         crate::waits::wait(KEY_INPUT, &mut uart::has_input);
         let n = uart::read(&mut buf);
+        // More than a batch waiting is a paste or a flood, not typing: no echo and no
+        // prompt between its lines (command output still shows), which keeps the
+        // console's cost to the system low while it works through the backlog.
+        let backlog = n == buf.len() && uart::has_input();
         for &b in &buf[..n] {
             match editor.feed(b) {
                 line::Event::Echo(e) => {
-                    echo.extend_from_slice(&e);
+                    if !backlog {
+                        echo.extend_from_slice(&e);
+                    }
                     continue;
                 }
                 line::Event::Line(text) => {
@@ -173,6 +179,11 @@ fn console_thread() {
                 ));
                 reported = dropped;
             }
+            if !backlog {
+                out(&prompt());
+            }
+        }
+        if backlog && !uart::has_input() {
             out(&prompt());
         }
         // Echo a batch at once: the UART then moves it a FIFO-full per interrupt.

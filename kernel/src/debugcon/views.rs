@@ -25,18 +25,19 @@ pub struct Proc {
     pub pid: u32,
     pub cspace: CSpaceId,
     pub proc: Option<Arc<Process>>,
+    /// The command, read before the capability lock is taken.
+    comm: String,
 }
 
 impl Proc {
     pub fn name(&self) -> String {
-        self.proc
-            .as_ref()
-            .map_or_else(|| "[kernel]".into(), |p| p.name())
+        self.comm.clone()
     }
 }
 
 /// Every process by pid, the kernel first. Taken without the capability lock (each
-/// process's fd table lock is held only to read its CSpace id).
+/// process's own locks are held only to copy its CSpace id and command), so the
+/// console never nests a process lock inside the capability lock.
 pub fn processes() -> Vec<Proc> {
     let mut v: Vec<Proc> = crate::process::all()
         .into_iter()
@@ -45,6 +46,7 @@ pub fn processes() -> Vec<Proc> {
             Proc {
                 pid: p.pid,
                 cspace,
+                comm: p.name(),
                 proc: Some(p),
             }
         })
@@ -56,6 +58,7 @@ pub fn processes() -> Vec<Proc> {
             pid: 0,
             cspace: crate::capsys::kernel_cspace(),
             proc: None,
+            comm: "[kernel]".into(),
         },
     );
     v
