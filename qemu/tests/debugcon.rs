@@ -84,6 +84,24 @@ fn ps_caps_check_trace_and_bad_input() {
     assert!(cap.starts_with(&format!("{sh}:fd:1: file_")), "{cap}");
     let cdt = con.command(&format!("cdt {sh} auth:0"), C).unwrap();
     assert!(cdt.contains("budget_"), "{cdt}");
+    // Derivation across processes: the shell's Budget came from init's.
+    let cdt = con.command("cdt 1 auth:0", C).unwrap();
+    assert!(
+        cdt.starts_with("1:auth:0 budget_") && cdt.contains(&format!("\n  {sh}:auth:0 budget_")),
+        "{cdt}"
+    );
+    // The tty file behind the shell's fd 0: its state and every holder.
+    let oid = cap
+        .split("file_")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    let obj = con.command(&format!("obj {oid}"), C).unwrap();
+    assert!(obj.starts_with(&format!("file_{oid}: type file")), "{obj}");
+    assert!(obj.contains("state: mode: 0o20"), "{obj}");
+    for fd in 0..3 {
+        assert!(obj.contains(&format!("{sh}:fd:{fd} ")), "{obj}");
+    }
 
     let check = con.command("check", C).unwrap();
     assert!(check.contains("no violations"), "{check}");
@@ -150,6 +168,8 @@ fn delete_and_revoke_pipe_fds() {
             .unwrap();
         let caps = con.command(&format!("caps {pid}"), C).unwrap();
         assert!(caps.contains("fd:5 "), "round {round}: {caps}");
+        let on = con.command(&format!("trace {pid} on"), C).unwrap();
+        assert!(on.contains("trace on"), "{on}");
         let out = match how {
             "delete" => con.command(&format!("delete {pid} fd:5"), C).unwrap(),
             // Revoking fd 1 removes what was derived from it: fd 5 (fd 1 stays).
@@ -163,12 +183,37 @@ fn delete_and_revoke_pipe_fds() {
         assert!(!caps.contains("fd:5 "), "round {round}: {caps}");
         assert!(caps.contains("fd:1 "), "round {round}: {caps}");
         m.wait_for(r"FAILED5", T).unwrap();
+        // The trace shows the failed use of the slot that was taken away.
+        con.wait_for(
+            &format!(r"trace [\d.]+ pid {pid} \w+\(\d+\) cptr 0x5 \(empty\) .* -> EBADF"),
+            C,
+        )
+        .unwrap();
         m.wait_for(r"writ:~# ", T).unwrap();
         let check = con.command("check", C).unwrap();
         assert!(check.contains("no violations"), "round {round}: {check}");
     }
     m.send("echo still here\r").unwrap();
     m.wait_for(r"still here", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
+
+/// `debug_console=off`: no DebugConsole capability, no console, even with COM2 there.
+#[test]
+fn debug_console_off_grants_nothing() {
+    let rootfs = writ_qemu::rootfs::build().expect("make rootfs (needs the pinned Alpine wheel)");
+    let sock = socket_path("debugcon_off");
+    let cfg = QemuConfig::writ()
+        .unwrap()
+        .initrd(rootfs.path.clone())
+        .memory("1G".parse().unwrap())
+        .append("log=info debug_console=off")
+        .console_socket(sock.clone());
+    let mut m = Machine::start("debugcon_off", &cfg).unwrap();
+    m.wait_for(r"debugcon: off", T).unwrap();
+    m.wait_for(r"writ:~# ", T).unwrap();
+    let err = DebugConsole::connect("debugcon_off", &sock, Duration::from_secs(5));
+    assert!(err.is_err(), "a console answered with debug_console=off");
     m.terminate(Duration::from_secs(1));
 }
 
