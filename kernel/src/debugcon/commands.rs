@@ -16,6 +16,8 @@ use super::views::{self, Names, Proc};
 struct Command {
     name: &'static str,
     usage: &'static str,
+    /// One line for the list.
+    brief: &'static str,
     help: &'static str,
     run: fn(&[&str]) -> String,
 }
@@ -35,12 +37,14 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "help",
         usage: "help [COMMAND]",
+        brief: "list the commands, or explain one",
         help: "List the commands, or explain one.",
         run: help,
     },
     Command {
         name: "ps",
         usage: "ps",
+        brief: "processes, their state and capability counts",
         help: "Processes: pid, parent, thread count, state (run, ready, sleep, dying,\n\
                zombie), uid, command, and capability counts by object type.",
         run: ps,
@@ -48,6 +52,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "caps",
         usage: "caps PID",
+        brief: "a process's CSpace as a tree",
         help: "The process's CSpace as a tree: slot, type, object id, rights, badge and\n\
                the CDT parent (the slot it was derived from, PID:NAME).",
         run: caps_cmd,
@@ -55,6 +60,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "cap",
         usage: "cap PID SLOT",
+        brief: "one capability, its parent, children and holders",
         help: "One capability: object, rights, badge, CDT parent and children, and the\n\
                object's holders.",
         run: cap_cmd,
@@ -62,6 +68,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "cdt",
         usage: "cdt PID SLOT",
+        brief: "who got a capability from whom, across processes",
         help: "The derivation subtree under a capability, across every process: each\n\
                capability indented under the one it was copied from (who got it from\n\
                whom), with its holder's command.",
@@ -70,6 +77,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "obj",
         usage: "obj OID",
+        brief: "one object and every holder",
         help: "One object: type, size, the Budget it is charged to, and every holder\n\
                (PID:SLOT).",
         run: obj_cmd,
@@ -77,6 +85,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "objs",
         usage: "objs [TYPE]",
+        brief: "objects by type, Budgets",
         help: "Object counts and bytes charged by type, and every Budget's limit and use;\n\
                with TYPE (file, cnode, budget, tcp, ...) one line per object of it.",
         run: objs_cmd,
@@ -84,6 +93,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "capdl",
         usage: "capdl [PID]",
+        brief: "capDL-style dump (stable across identical boots)",
         help: "A capDL-style dump of objects, capabilities and derivation edges: the\n\
                whole system, or one process's CSpace. Ordered by oid and slot, with no\n\
                addresses or times, so two identical boots print identical text.",
@@ -92,12 +102,14 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "check",
         usage: "check",
+        brief: "run the invariant checker",
         help: "Run the capability invariant checker (caps::check) on the live system.",
         run: check_cmd,
     },
     Command {
         name: "revoke",
         usage: "revoke PID SLOT",
+        brief: "delete everything derived from a capability",
         help: "Revoke a capability: delete every capability derived from it, in every\n\
                process (the capability itself stays). Prints what went.",
         run: revoke_cmd,
@@ -105,6 +117,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "delete",
         usage: "delete PID SLOT",
+        brief: "delete one capability",
         help: "Delete one capability (its derived capabilities move up to its parent).\n\
                Deleting an fd closes it under the process: its next use fails with EBADF.",
         run: delete_cmd,
@@ -112,6 +125,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "kill",
         usage: "kill PID SIGNAL",
+        brief: "send a signal to a process",
         help: "Send a signal (number or name: 9, KILL, SIGTERM...) and report whether\n\
                the process ended and how many capabilities went with its CSpace.",
         run: kill_cmd,
@@ -119,6 +133,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "trace",
         usage: "trace [PID|all on|off]",
+        brief: "log capability operations as they happen",
         help: "Log every capability operation of a process (and the children it forks)\n\
                as it happens: pid, system call, CPtr, object, operation (use with the\n\
                rights needed, create, copy, delete, invoke with its label) and result.\n\
@@ -129,6 +144,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "mem",
         usage: "mem",
+        brief: "frames, heap, Budgets, per-process object bytes",
         help: "Physical frames, the kernel heap, every Budget, and per process the bytes\n\
                of the objects its CSpace reaches (an object shared by several processes\n\
                counts for each).",
@@ -137,12 +153,14 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "net",
         usage: "net",
+        brief: "interfaces, addresses, routes, counters",
         help: "Network interfaces: address, gateway (the route), MTU, device counters.",
         run: net_cmd,
     },
     Command {
         name: "socks",
         usage: "socks",
+        brief: "every network endpoint and its owner",
         help: "Every endpoint: protocol, local and remote address, TCP state, queues,\n\
                and the NetStack capability it was created through.",
         run: socks_cmd,
@@ -178,8 +196,7 @@ fn help(args: &[&str]) -> String {
         [] => {
             let _ = writeln!(s, "Commands (help COMMAND for more):");
             for c in COMMANDS {
-                let first = c.help.lines().next().unwrap_or("");
-                let _ = writeln!(s, "  {:<28} {first}", c.usage);
+                let _ = writeln!(s, "  {:<24} {}", c.usage, c.brief);
             }
             let _ = writeln!(s, "{SLOTS}");
             let _ = writeln!(
@@ -790,7 +807,7 @@ fn trace_cmd(args: &[&str]) -> String {
         [] => {
             let traced: Vec<String> = crate::process::all()
                 .into_iter()
-                .filter(|p| trace::is_traced(p.pid))
+                .filter(|p| !p.has_exited() && trace::is_traced(p.pid))
                 .map(|p| alloc::format!("{} ({})", p.pid, p.name()))
                 .collect();
             alloc::format!(
