@@ -242,6 +242,11 @@ impl FdTable {
         if fd >= self.limit {
             return Err(Errno::EMFILE);
         }
+        // The fd CNode itself can be gone (deleted or revoked from the debug console):
+        // then no descriptor can be made, and doubling a zero capacity would never end.
+        if cap == 0 {
+            return Err(Errno::EMFILE);
+        }
         let mut radix = sys.cnode_radix(self.fd_cnode).unwrap_or(INITIAL_FD_RADIX);
         while cap <= fd {
             radix += 1;

@@ -195,3 +195,24 @@ fn a_tracer_sees_every_capability_operation_and_its_result() {
     assert_eq!(*TRACED.lock().unwrap(), want);
     assert!(sys.check().is_empty());
 }
+
+#[test]
+fn a_process_whose_fd_cnode_was_deleted_gets_errors_not_a_hang() {
+    let (mut sys, b) = system(1 << 20);
+    let mut t = FdTable::new(&mut sys, b).unwrap();
+    open(&mut sys, &mut t, flags::O_RDWR).unwrap();
+    // What `delete PID root:0` on the debug console does.
+    let root = sys.cap_at(Slot::root(t.cspace)).unwrap();
+    let fd_cnode = sys.slot_of(&root, 0).unwrap();
+    sys.delete(fd_cnode).unwrap();
+    assert_eq!(open(&mut sys, &mut t, flags::O_RDWR), Err(Errno::EMFILE));
+    assert_eq!(t.dup(&mut sys, 0, 0, false), Err(Errno::EBADF));
+    assert_eq!(t.dup_to(&mut sys, 0, 3, false), Err(Errno::EBADF));
+    assert_eq!(t.close(&mut sys, 0), Err(Errno::EBADF));
+    assert!(t.get(&sys, 0, Rights::READ).is_err());
+    if let Ok(mut child) = t.fork(&mut sys) {
+        child.destroy(&mut sys);
+    }
+    t.destroy(&mut sys);
+    assert!(sys.check().is_empty());
+}

@@ -673,16 +673,16 @@ fn revoke_caps(args: &[&str]) -> String {
         };
         let gone = descendants(sys, names, slot);
         let budget = sys.type_name(&cap) == Some("budget");
+        let obj = views::obj_name(sys, &cap);
         let before = sys.object_count();
         if let Err(e) = sys.revoke(slot) {
             return alloc::format!("error: revoke failed: {e:?}\n");
         }
         let finalized = before.saturating_sub(sys.object_count());
         let mut s = alloc::format!(
-            "revoked {} caps derived from {} ({}); finalized {finalized} objects\n",
+            "revoked {} caps derived from {} ({obj}); finalized {finalized} objects\n",
             gone.len(),
             names.slot(sys, slot),
-            views::obj_name(sys, &cap)
         );
         if budget {
             let _ = writeln!(
@@ -715,6 +715,7 @@ fn delete_cap(args: &[&str]) -> String {
             return alloc::format!("error: slot {} is empty\n", names.slot(sys, slot));
         };
         let label = names.slot(sys, slot);
+        let obj = views::obj_name(sys, &cap);
         let kids = sys.cdt_children(slot).len();
         let before = sys.object_count();
         if let Err(e) = sys.delete(slot) {
@@ -722,8 +723,7 @@ fn delete_cap(args: &[&str]) -> String {
         }
         let finalized = before.saturating_sub(sys.object_count());
         alloc::format!(
-            "deleted 1 cap {label} ({}); {kids} derived caps moved to its parent; finalized {finalized} objects\n",
-            views::obj_name(sys, &cap)
+            "deleted 1 cap {label} ({obj}); {kids} derived caps moved to its parent; finalized {finalized} objects\n"
         )
     })
 }
