@@ -250,16 +250,6 @@ mod tests {
     }
 
     #[test]
-    fn linux_gets_a_serial_console() {
-        let c = QemuConfig::new(KernelKind::Linux, "/vmlinuz".into()).append("quiet");
-        assert!(strings(&c)
-            .join(" ")
-            .ends_with("-append console=ttyS0 quiet"));
-        let c = QemuConfig::new(KernelKind::Linux, "/vmlinuz".into()).append("console=hvc0");
-        assert!(strings(&c).join(" ").ends_with("-append console=hvc0"));
-    }
-
-    #[test]
     fn console_socket_is_the_second_serial_port() {
         let c = QemuConfig::new(KernelKind::Writ, "/k".into()).console_socket("/tmp/d.sock".into());
         let s = strings(&c).join(" ");
@@ -276,6 +266,16 @@ mod tests {
         assert!(!strings(&QemuConfig::new(KernelKind::Writ, "/k".into()))
             .join(" ")
             .contains("dbg"));
+    }
+
+    #[test]
+    fn linux_gets_a_serial_console() {
+        let c = QemuConfig::new(KernelKind::Linux, "/vmlinuz".into()).append("quiet");
+        assert!(strings(&c)
+            .join(" ")
+            .ends_with("-append console=ttyS0 quiet"));
+        let c = QemuConfig::new(KernelKind::Linux, "/vmlinuz".into()).append("console=hvc0");
+        assert!(strings(&c).join(" ").ends_with("-append console=hvc0"));
     }
 
     #[test]
