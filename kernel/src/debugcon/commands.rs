@@ -246,7 +246,7 @@ fn ps(args: &[&str]) -> String {
             Some(pr) => alloc::format!(
                 "{:>5} {:>5} {:>3} {:<6} {:>5}  {:<16}",
                 pr.pid,
-                pr.ppid,
+                views::parent(pr),
                 pr.thread_ids().len(),
                 views::state(pr),
                 pr.ids.lock().euid,

@@ -265,6 +265,12 @@ pub fn cap_counts(sys: &CapSystem, cs: CSpaceId) -> String {
     s
 }
 
+/// The parent's pid.
+// MERGE: main makes `ppid` a method (orphans are re-parented); there this is `p.ppid()`.
+pub fn parent(p: &Process) -> u32 {
+    p.ppid
+}
+
 /// A process's state from its threads: `run`, `ready`, `sleep`, `dying`, `zombie`.
 pub fn state(p: &Process) -> &'static str {
     if p.has_exited() {
