@@ -19,6 +19,7 @@ mod arch;
 mod capsys;
 mod cmdline;
 mod console;
+mod debugcon;
 mod devices;
 mod exec;
 mod futex;
@@ -68,6 +69,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     sched::init();
     capsys::init();
     serial::enable_receive_interrupt();
+    debugcon::start(args.debug_console);
     initramfs::init(info.initrd);
     vfs::init();
     console::install_pty_hooks();

@@ -598,6 +598,16 @@ impl Process {
         }
     }
 
+    /// The process's threads as (tid, scheduler thread id), for the debug console.
+    pub fn thread_ids(&self) -> Vec<(u32, ThreadId)> {
+        BY_THREAD
+            .lock()
+            .iter()
+            .filter(|(_, t)| t.proc.pid == self.pid)
+            .map(|(&id, t)| (t.tid, id))
+            .collect()
+    }
+
     fn release_vfork_parent(&self) {
         if !self.vfork_done.swap(true, Ordering::AcqRel) {
             waits::wake(KEY_VFORK | u64::from(self.pid));

@@ -115,7 +115,12 @@ impl Kernel for Ctx<'_> {
 
     fn with_caps<R>(&mut self, f: impl FnOnce(&mut CapSystem, &mut FdTable) -> R) -> R {
         let mut files = self.proc.files.lock();
-        crate::capsys::with(|sys| f(sys, &mut files))
+        let (pid, nr) = (self.proc.pid, self.frame.rax);
+        crate::capsys::with(|sys| {
+            // Names the caller for the debug console's trace (one load when off).
+            crate::debugcon::trace::enter(pid, nr);
+            f(sys, &mut files)
+        })
     }
 
     fn wait(&mut self, key: u64, ready: &mut dyn FnMut() -> bool) -> Result<(), Errno> {

@@ -45,6 +45,9 @@ pub struct QemuConfig {
     pub net: Net,
     /// Appended verbatim after everything else.
     pub extra_args: Vec<OsString>,
+    /// The second serial port (COM2, Writ's capability debug console) as a unix socket
+    /// QEMU listens on; None: no COM2.
+    pub console_socket: Option<PathBuf>,
 }
 
 impl QemuConfig {
@@ -59,6 +62,7 @@ impl QemuConfig {
             memory: MemorySize::DEFAULT,
             net: Net::None,
             extra_args: Vec::new(),
+            console_socket: None,
         }
     }
 
@@ -88,6 +92,25 @@ impl QemuConfig {
     pub fn net(mut self, net: Net) -> Self {
         self.net = net;
         self
+    }
+
+    /// Wires COM2 (the debug console) to a unix socket at `path` that QEMU listens on.
+    pub fn console_socket(mut self, path: PathBuf) -> Self {
+        self.console_socket = Some(path);
+        self
+    }
+
+    /// COM2's arguments: a listening socket QEMU does not wait on (output to it is
+    /// dropped while nobody is attached), as the second `-serial`.
+    fn console_args(&self, args: &mut Vec<OsString>) {
+        if let Some(path) = &self.console_socket {
+            let mut dev = OsString::from("socket,id=dbg,server=on,wait=off,path=");
+            dev.push(path);
+            args.push("-chardev".into());
+            args.push(dev);
+            args.push("-serial".into());
+            args.push("chardev:dbg".into());
+        }
     }
 
     /// Checks that the files named exist, so the user sees which one is missing
@@ -171,6 +194,7 @@ impl QemuConfig {
                 ));
             }
         }
+        self.console_args(&mut args);
         args.push("-kernel".into());
         args.push(self.kernel.clone().into_os_string());
         if let Some(initrd) = &self.initrd {
@@ -234,6 +258,25 @@ mod tests {
             "{s}"
         );
         assert!(!s.contains("kvm"), "{s}");
+    }
+
+    #[test]
+    fn console_socket_is_the_second_serial_port() {
+        let c = QemuConfig::new(KernelKind::Writ, "/k".into()).console_socket("/tmp/d.sock".into());
+        let s = strings(&c).join(" ");
+        assert!(
+            s.contains("-serial chardev:con -mon chardev=con,mode=readline"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "-chardev socket,id=dbg,server=on,wait=off,path=/tmp/d.sock -serial chardev:dbg"
+            ),
+            "{s}"
+        );
+        assert!(!strings(&QemuConfig::new(KernelKind::Writ, "/k".into()))
+            .join(" ")
+            .contains("dbg"));
     }
 
     #[test]

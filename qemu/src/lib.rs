@@ -39,6 +39,7 @@
 pub mod alpine;
 pub mod config;
 pub mod cpio;
+pub mod debugcon;
 pub mod error;
 pub mod exit;
 pub mod initrd;
@@ -49,6 +50,7 @@ pub mod size;
 pub mod testnet;
 
 pub use config::{Net, QemuConfig};
+pub use debugcon::DebugConsole;
 pub use error::Error;
 pub use exit::{KernelKind, Outcome};
 pub use machine::{Input, Machine, MachineOptions, Match};

@@ -18,6 +18,8 @@ extern "C" {
 
 pub const VECTOR_TIMER: u8 = 32;
 pub const VECTOR_COM1: u8 = 36;
+/// COM2 (ISA IRQ 3): the debug console.
+pub const VECTOR_COM2: u8 = 35;
 pub const VECTOR_SPURIOUS: u8 = 255;
 /// Vectors 48..64 are handed to device drivers by [`alloc_vector`] (MSI/MSI-X).
 const VECTOR_DEVICE_FIRST: u8 = 48;
@@ -164,6 +166,10 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
         }
         VECTOR_COM1 => {
             crate::serial::on_receive_interrupt();
+            super::apic::eoi();
+        }
+        VECTOR_COM2 => {
+            crate::debugcon::uart::on_interrupt();
             super::apic::eoi();
         }
         VECTOR_SPURIOUS => {}

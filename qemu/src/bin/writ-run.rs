@@ -27,6 +27,10 @@ Exit status:
           QEMU exited without the kernel powering off)
   127     QEMU is not installed
 
+Debug console: with --console-socket PATH, Writ's capability console (COM2) listens on
+the unix socket PATH; `writ-run console PATH` attaches this terminal to it (Ctrl-] quits).
+docs/DEBUG-CONSOLE.md lists its commands.
+
 Environment: WRIT_KERNEL (kernel for --kernel writ), WRIT_QEMU (QEMU binary).
 The kernel/host interface is docs/KERNEL-HOST-CONTRACT.md.";
 
@@ -76,6 +80,11 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = NetArg::None)]
     net: NetArg,
 
+    /// Put Writ's capability debug console (COM2) on a unix socket at PATH (and pass
+    /// `debug_console=on`); attach with `writ-run console PATH`.
+    #[arg(long, value_name = "PATH")]
+    console_socket: Option<PathBuf>,
+
     /// Also write the serial output to FILE.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
@@ -122,6 +131,11 @@ poweroff -f
 ";
 
 fn main() -> ExitCode {
+    // `writ-run console PATH` is a separate tool sharing the name: no machine options.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "console") {
+        return console::main(&argv[2..]);
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(status) => ExitCode::from(status),
@@ -170,6 +184,9 @@ fn run(cli: &Cli) -> Result<u8, Error> {
                 config.append("quiet loglevel=0 rdinit=/etc/writ/linux-exec-init")
             }
         };
+    }
+    if let Some(path) = &cli.console_socket {
+        config = with_console_socket(config, path);
     }
     if let Some(append) = &cli.append {
         config = config.append(append);
@@ -251,6 +268,121 @@ fn run(cli: &Cli) -> Result<u8, Error> {
     }
     drop(network);
     Ok(outcome.exit_code() as u8)
+}
+
+/// `--console-socket`: COM2 on a unix socket, and the kernel told to start its console.
+/// A stale socket left by an earlier run is removed (QEMU would fail to listen).
+fn with_console_socket(config: QemuConfig, path: &std::path::Path) -> QemuConfig {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+    config
+        .console_socket(path.to_path_buf())
+        .append("debug_console=on")
+}
+
+/// `writ-run console PATH`: this terminal on the debug console's socket, in raw mode
+/// (the console does its own line editing); Ctrl-] quits.
+mod console {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::process::{Command, ExitCode, Stdio};
+
+    const QUIT: u8 = 0x1d;
+
+    pub fn main(args: &[std::ffi::OsString]) -> ExitCode {
+        let [path] = args else {
+            eprintln!(
+                "usage: writ-run console PATH   (attach to a --console-socket; Ctrl-] quits)"
+            );
+            return ExitCode::from(2);
+        };
+        let mut sock = match UnixStream::connect(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "writ-run console: cannot connect to {}: {e} (is writ-run running with --console-socket?)",
+                    path.to_string_lossy()
+                );
+                return ExitCode::from(1);
+            }
+        };
+        eprintln!(
+            "writ-run console: attached to {}; Ctrl-] quits. Type help.\r",
+            path.to_string_lossy()
+        );
+        let saved = stty(&["-g"]);
+        if saved.is_some() {
+            stty(&["raw", "-echo"]);
+        }
+        let mut reader = match sock.try_clone() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("writ-run console: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let out = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut stdout = std::io::stdout();
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0
+                    || stdout
+                        .write_all(&buf[..n])
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        // Ok(true): Ctrl-]; Ok(false): end of input (a script piped commands in).
+        let input = std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 {
+                    return false;
+                }
+                let data = &buf[..n];
+                let quit = data.iter().position(|&b| b == QUIT);
+                if sock.write_all(&data[..quit.unwrap_or(n)]).is_err() || quit.is_some() {
+                    return true;
+                }
+            }
+            false
+        });
+        // Whichever ends first (the machine went away, or Ctrl-]) ends the session.
+        while !out.is_finished() && !input.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if input.is_finished() && !input.join().unwrap_or(true) {
+            // Piped input ended: give the console a moment to answer the last command.
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while !out.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        if let Some(s) = saved {
+            stty(&[s.trim()]);
+        }
+        eprintln!("\nwrit-run console: detached");
+        ExitCode::SUCCESS
+    }
+
+    /// Runs stty on the terminal; its output, or None when stdin is not a terminal.
+    fn stty(args: &[&str]) -> Option<String> {
+        let o = Command::new("stty")
+            .args(args)
+            .stdin(Stdio::inherit())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    }
 }
 
 fn shell_quote(s: &str) -> String {
