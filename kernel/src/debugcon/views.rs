@@ -265,10 +265,9 @@ pub fn cap_counts(sys: &CapSystem, cs: CSpaceId) -> String {
     s
 }
 
-/// The parent's pid.
-// MERGE: main makes `ppid` a method (orphans are re-parented); there this is `p.ppid()`.
+/// The parent's pid (init's, once an orphan is adopted).
 pub fn parent(p: &Process) -> u32 {
-    p.ppid
+    p.ppid()
 }
 
 /// A process's state from its threads: `run`, `ready`, `sleep`, `dying`, `zombie`.
