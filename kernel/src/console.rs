@@ -274,19 +274,43 @@ impl FileOps for Console {
                 if (g as i32) < 0 {
                     return Err(Errno::EINVAL);
                 }
-                if !crate::process::all().iter().any(|p| p.pgid() == g) {
+                // Only the controlling session may choose the foreground, and only one
+                // of its own groups.
+                let session = SESSION.load(Ordering::Acquire);
+                if let Some(me) = crate::process::current() {
+                    if session != 0 && me.sid() != session {
+                        return Err(Errno::ENOTTY);
+                    }
+                }
+                if !crate::process::all()
+                    .iter()
+                    .any(|p| p.pgid() == g && (session == 0 || p.sid() == session))
+                {
                     return Err(Errno::EPERM);
                 }
                 FOREGROUND.store(g, Ordering::Release);
                 Ok(0)
             }
             TIOCSCTTY => {
-                if let Some(p) = crate::process::current() {
-                    SESSION.store(p.sid(), Ordering::Release);
-                    if FOREGROUND.load(Ordering::Acquire) == 0 {
-                        FOREGROUND.store(p.pgid(), Ordering::Release);
-                    }
+                let Some(p) = crate::process::current() else {
+                    return Ok(0);
+                };
+                let owner = SESSION.load(Ordering::Acquire);
+                if owner == p.sid() {
+                    return Ok(0);
                 }
+                // The console belongs to another session while any of its processes
+                // lives; root may steal it with arg 1 (Linux's tiocsctty).
+                let owner_alive = owner != 0
+                    && crate::process::all()
+                        .iter()
+                        .any(|q| q.sid() == owner && !q.has_exited());
+                if owner_alive && !(arg == 1 && p.ids.lock().creds().euid == 0) {
+                    return Err(Errno::EPERM);
+                }
+                // A new controlling session: its caller's group is the foreground.
+                SESSION.store(p.sid(), Ordering::Release);
+                FOREGROUND.store(p.pgid(), Ordering::Release);
                 Ok(0)
             }
             TIOCNOTTY => Ok(0),

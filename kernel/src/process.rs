@@ -195,11 +195,17 @@ impl Thread {
         self.mask.lock().0
     }
 
-    /// Whether the thread blocks `sig`, counting the mask a sigtimedwait or
-    /// sigsuspend will put back (Linux's `blocked | real_blocked`).
-    pub fn blocks(&self, sig: u32) -> bool {
+    /// The thread's mask with the one a sigtimedwait or sigsuspend will put back
+    /// (Linux's `blocked | real_blocked`).
+    pub fn effective_mask(&self) -> u64 {
         let m = self.mask.lock();
-        (m.0 | m.1.unwrap_or(0)) & signal::bit(sig) != 0
+        m.0 | m.1.unwrap_or(0)
+    }
+
+    /// Whether the thread blocks `sig`, counting the mask a sigtimedwait or
+    /// sigsuspend will put back.
+    pub fn blocks(&self, sig: u32) -> bool {
+        self.effective_mask() & signal::bit(sig) != 0
     }
 }
 
@@ -370,7 +376,20 @@ impl Process {
         if info.signo == signal::SIGCONT || info.signo == signal::SIGKILL {
             self.resume(info.signo == signal::SIGCONT);
         }
-        if self.signals.lock().post(info) {
+        // Whether a signal is ignored at generation depends on the mask of the thread it
+        // is sent to (Linux: the group leader's, with the mask a sigtimedwait will
+        // restore): put that mask in the scratch field `post` reads.
+        let mask = self
+            .threads
+            .lock()
+            .first()
+            .map_or(0, |t| t.effective_mask());
+        let posted = {
+            let mut s = self.signals.lock();
+            s.blocked = mask;
+            s.post(info)
+        };
+        if posted {
             self.attention.store(true, Ordering::Release);
             self.kick_threads();
         }

@@ -211,7 +211,10 @@ impl Signals {
         } else if STOP_SIGNALS & bit(sig) != 0 {
             self.pending &= !bit(SIGCONT);
         }
-        if ignored && sig != SIGKILL && sig != SIGSTOP {
+        // A blocked signal is never discarded, even if its action is to ignore it: the
+        // process may be waiting for it with sigtimedwait (busybox init does, for
+        // SIGCHLD), or may install a handler before unblocking it.
+        if ignored && sig != SIGKILL && sig != SIGSTOP && self.blocked & bit(sig) == 0 {
             return false;
         }
         if self.pending & bit(sig) == 0 {

@@ -168,3 +168,21 @@ fn poweroff_from_the_shell_ends_the_machine() {
     m.expect_exit(writ_qemu::Outcome::PowerOff { status: 0 }, T)
         .unwrap();
 }
+
+#[test]
+fn init_respawns_the_shell_with_the_terminal() {
+    let mut m = alpine("alpine_respawn", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // Leaving the login shell: init starts a new one in a new session, which must get
+    // the console (TIOCSCTTY) and its foreground, or it would stop itself on SIGTTIN.
+    m.send("exit\r").unwrap();
+    m.wait_for(r"writ:~# ", T).unwrap();
+    m.send("echo respawned $((1+1))\r").unwrap();
+    m.wait_for(r"respawned 2", T).unwrap();
+    m.send("sleep 100\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    m.send("\x03").unwrap();
+    m.send("echo after ^C $?\r").unwrap();
+    m.wait_for(r"after \^C 130", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
