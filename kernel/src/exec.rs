@@ -189,7 +189,9 @@ pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>,
     let ctx = crate::vfs::initial_context();
     let loaded = load(&ctx, path, argv, envp)?;
     let files = process::console_files()?;
+    let exe = linux_personality::fs::proc::exe_path(&ctx, &Creds::root(), path.as_bytes());
     let proc = Process::new(comm(path), 0, loaded.mm, files, ctx);
+    crate::vfs::procsrc::record_exec(proc.pid, exe, argv, envp);
     process::start(&proc, loaded.entry, loaded.rsp);
     Ok(proc)
 }

@@ -296,6 +296,17 @@ impl Process {
         Ok(self.pid)
     }
 
+    /// Whether `pid` is a child not yet reaped (for /proc, which must not show a
+    /// process after its parent's wait4).
+    pub fn has_child(&self, pid: u32) -> bool {
+        self.children.lock().iter().any(|c| c.pid == pid)
+    }
+
+    /// The ids of the process's live threads (for /proc/PID/task).
+    pub fn tids(&self) -> Vec<u32> {
+        self.threads.lock().iter().map(|t| t.tid).collect()
+    }
+
     pub fn is_dying(&self) -> bool {
         self.dying.lock().is_some()
     }

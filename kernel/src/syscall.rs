@@ -283,7 +283,9 @@ impl Kernel for Ctx<'_> {
     }
 
     fn fork_process(&mut self, args: linux::ForkArgs) -> Result<u32, Errno> {
-        process::fork(self.proc, self.frame, args)
+        let child = process::fork(self.proc, self.frame, args)?;
+        crate::vfs::procsrc::record_fork(self.proc.pid, child);
+        Ok(child)
     }
 
     fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
@@ -293,7 +295,9 @@ impl Kernel for Ctx<'_> {
         let ctx = self.fs().clone();
         let loaded = crate::exec::load(&ctx, path, &argv, &envp)?;
         process::kill_other_threads(self.proc)?;
+        let exe = linux_personality::fs::proc::exe_path(&ctx, &self.creds(), path.as_bytes());
         process::exec_current(self.proc, loaded, self.frame, crate::exec::comm(path));
+        crate::vfs::procsrc::record_exec(self.proc.pid, exe, &argv, &envp);
         Ok(())
     }
 
@@ -543,6 +547,10 @@ impl Kernel for Ctx<'_> {
 
     fn creds(&self) -> linux_personality::fs::Creds {
         self.proc.ids.lock().creds()
+    }
+
+    fn proc_source(&self) -> Arc<dyn linux_personality::fs::proc::ProcSource> {
+        Arc::new(crate::vfs::procsrc::KernelProc)
     }
 
     fn set_clear_child_tid(&mut self, addr: u64) {

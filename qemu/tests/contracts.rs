@@ -183,3 +183,8 @@ fn paths() {
 fn poll() {
     contract("poll", &[]);
 }
+
+#[test]
+fn procfs() {
+    contract("procfs", &[]);
+}

@@ -7,8 +7,9 @@
 //! first goes back to the mountpoint. The table is shared by every
 //! [`super::FsContext`] made from the same root [`Tmpfs`] (one mount namespace).
 //!
-//! proc, sysfs and devtmpfs have one superblock per namespace, as on Linux, so
-//! mounting one again on top of itself is EBUSY; every tmpfs mount is a new one.
+//! sysfs and devtmpfs have one superblock per namespace, as on Linux, so mounting
+//! one again on top of itself is EBUSY; every tmpfs and (as since Linux 5.8) every
+//! proc mount is a new one.
 //!
 //! What is not here: mount propagation (every mount is private; MS_SHARED and
 //! friends are accepted and change nothing), MS_MOVE (EINVAL), and read-only
@@ -120,7 +121,7 @@ pub struct Mount {
 pub struct MountTable {
     mounts: Mutex<Vec<Mount>>,
     next_id: AtomicU32,
-    /// The single instances of proc, sysfs and devtmpfs.
+    /// The single instances of sysfs and devtmpfs.
     singletons: Mutex<Vec<(FsType, Arc<Tmpfs>)>>,
     next_dev: AtomicU32,
 }
@@ -213,7 +214,7 @@ pub struct MountArgs<'a> {
 /// (flags only) and propagation changes, with Linux's errors in Linux's order: the
 /// target's lookup (ENOENT, ENOTDIR, ...), EPERM for a non-root caller, EINVAL for
 /// a remount of something not mounted, ENODEV for an unknown type, ENOTDIR for a
-/// mountpoint that is not a directory, EBUSY for proc/sysfs/devtmpfs on itself.
+/// mountpoint that is not a directory, EBUSY for sysfs/devtmpfs on itself.
 /// `proc_source` gives a new procfs its facts.
 pub fn mount(
     ctx: &FsContext,
@@ -286,11 +287,12 @@ pub fn mount(
     };
     let fs: Arc<Tmpfs> = match kind {
         FsType::Tmpfs => Arc::new(fresh(table.new_dev(), kind)),
-        FsType::Proc => table.singleton(kind, |dev| {
-            let fs = Tmpfs::new_kind(0, dev, kind, Some(proc_source()));
+        FsType::Proc => {
+            // Each proc mount is a new instance, as since Linux 5.8.
+            let fs = Tmpfs::new_kind(0, table.new_dev(), kind, Some(proc_source()));
             fs.superblock().set_clock_from(&root_sb);
-            fs
-        }),
+            Arc::new(fs)
+        }
         FsType::Sysfs => table.singleton(kind, |dev| {
             let fs = fresh(dev, kind);
             super::sysfs::populate(&fs);

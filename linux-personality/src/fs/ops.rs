@@ -40,9 +40,10 @@ pub(crate) fn new_owner(dir: &Inode, creds: &Creds) -> ((u32, u32), bool) {
 /// Linux's may_create: a removed directory takes no new entries (ENOENT), and the
 /// caller needs write and search permission on it.
 pub(crate) fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
-    // procfs directories are generated: nothing can be made in them.
+    // procfs directories are generated: nothing can be made in them (Linux's lookup
+    // of a new name there fails first, with ENOENT).
     if dir.proc_node().is_some() {
-        return Err(Errno::EACCES);
+        return Err(Errno::ENOENT);
     }
     if dir.nlink() == 0 {
         return Err(Errno::ENOENT);

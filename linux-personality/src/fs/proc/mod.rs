@@ -833,6 +833,38 @@ pub(crate) fn sysctl_perm(mode: u32, creds: &Creds, mask: u32) -> Result<(), Err
     }
 }
 
+/// The path /proc/PID/exe shows for an exec of `path`: symlinks resolved (so
+/// `/bin/sh` is `/bin/busybox`), from the process root. None if it does not resolve.
+pub fn exe_path(ctx: &FsContext, creds: &Creds, path: &[u8]) -> Option<Vec<u8>> {
+    use super::namei::Last;
+    let mut w = Walker::new(ctx, creds);
+    let mut start = if path.first() == Some(&b'/') {
+        ctx.root.clone()
+    } else {
+        ctx.cwd.clone()
+    };
+    let mut path = path.to_vec();
+    for _ in 0..super::namei::MAXSYMLINKS {
+        let p = w.parent(&start, &path).ok()?;
+        let node = w.last_inode(&p).ok()?;
+        if node.is_symlink() {
+            path = w.link_text(&node).ok()?;
+            start = p.dir.clone();
+            continue;
+        }
+        let Last::Name(name) = p.last else {
+            return None;
+        };
+        let mut out = w.path_of(&p.dir).ok()?;
+        if out.last() != Some(&b'/') {
+            out.push(b'/');
+        }
+        out.extend_from_slice(&name);
+        return Some(out);
+    }
+    None
+}
+
 /// `String` from bytes, for the text generators.
 pub(crate) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

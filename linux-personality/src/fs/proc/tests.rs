@@ -68,8 +68,12 @@ fn mount_errors_as_linux() {
     k.create("/tmp/file", b"");
     assert_eq!(mount(&mut k, "x", "/tmp/file", "tmpfs", 0), Err(ENOTDIR));
     assert_eq!(mount(&mut k, "x", "/tmp/file/x", "tmpfs", 0), Err(ENOTDIR));
-    // proc is one superblock: on top of itself it is busy.
-    assert_eq!(mount(&mut k, "proc", "/proc", "proc", 0), Err(EBUSY));
+    // sysfs is one superblock: on top of itself it is busy; proc is a new one.
+    assert_eq!(mount(&mut k, "sysfs", "/sys", "sysfs", 0), Ok(0));
+    assert_eq!(mount(&mut k, "sysfs", "/sys", "sysfs", 0), Err(EBUSY));
+    assert_eq!(mount(&mut k, "proc", "/proc", "proc", 0), Ok(0));
+    let t = k.cstr("/proc");
+    assert_eq!(k.sys(nr::UMOUNT2, &[t, 0]), Ok(0));
     // Not root: EPERM (after the lookup).
     k.creds.euid = 1000;
     assert_eq!(mount(&mut k, "x", "/tmp", "tmpfs", 0), Err(EPERM));
@@ -311,8 +315,11 @@ fn sysctl_and_readonly_writes() {
     );
     assert_eq!(
         k.open("/proc/newfile", O_WRONLY | O_CREAT, 0o644).err(),
-        Some(EACCES)
+        Some(ENOENT)
     );
+    assert_eq!(k.mkdir("/proc/newdir", 0o755).err(), Some(ENOENT));
+    k.creds.euid = 0;
+    assert_eq!(k.path_call(nr::UNLINK, "/proc/uptime", &[]), Err(EPERM));
 }
 
 #[test]
@@ -352,4 +359,15 @@ fn cwd_in_proc_and_getcwd() {
     assert_eq!(k.getcwd().unwrap(), "/proc/1/task");
     k.path_call(nr::CHDIR, "../../..", &[]).unwrap();
     assert_eq!(k.getcwd().unwrap(), "/");
+}
+
+#[test]
+fn fd_link_of_a_proc_directory() {
+    let mut k = with_proc();
+    let fd = k.open("/proc/self/fd", O_RDONLY | O_DIRECTORY, 0).unwrap();
+    k.sync_proc_files();
+    assert_eq!(
+        k.readlink(&format!("/proc/self/fd/{fd}"), 64).unwrap(),
+        b"/proc/1/fd"
+    );
 }

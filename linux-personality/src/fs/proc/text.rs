@@ -149,11 +149,12 @@ pub fn mounts(e: &Env<'_>) -> Vec<u8> {
 }
 
 pub fn stat_file(e: &Env<'_>) -> Vec<u8> {
+    // CPU time is not accounted yet: the times are what is known (idle time, when
+    // the kernel reports it), not invented; all zero reads as "no data" to top.
     let s = e.src.system();
     let n = u64::from(s.ncpus.max(1));
-    let total = ticks(s.uptime_ns) * n;
-    let idle = ticks(s.idle_ns).min(total);
-    let busy = total - idle;
+    let idle = ticks(s.idle_ns);
+    let busy = 0;
     let mut o = String::new();
     let _ = writeln!(o, "cpu  {busy} 0 0 {idle} 0 0 0 0 0 0");
     for c in 0..n {
@@ -311,7 +312,13 @@ pub fn statm(_e: &Env<'_>, p: &ProcInfo, _tid: Option<u32>) -> Vec<u8> {
     .into_bytes()
 }
 
-pub fn status(_e: &Env<'_>, p: &ProcInfo, tid: Option<u32>) -> Vec<u8> {
+pub fn status(e: &Env<'_>, p: &ProcInfo, tid: Option<u32>) -> Vec<u8> {
+    if e.src.caller().0 == p.pid {
+        // The caller's own umask is in its context (the kernel may not read it).
+        let mut mine = p.clone();
+        mine.umask = e.ctx.umask;
+        return status_text(&mine, tid);
+    }
     status_text(p, tid)
 }
 
