@@ -820,6 +820,8 @@ fn size_of_state(st: &State) -> u64 {
         Body::File(d) => d.len() as u64,
         Body::Symlink(t) => t.len() as u64,
         Body::Dir { entries, .. } => (entries.len() as u64 + 2) * BOGO_DIRENT_SIZE,
+        // Linux gives /proc/PID/fd/N links the size 64; other proc nodes 0.
+        Body::Proc(p) if matches!(p.node, super::proc::ProcNode::Fd(..)) => 64,
         Body::Special | Body::Fifo(_) | Body::Proc(_) => 0,
     }
 }

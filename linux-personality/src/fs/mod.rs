@@ -23,6 +23,11 @@
 //! - [`devices`] — device numbers, the standard `/dev` nodes, `/dev/null` and
 //!   `/dev/zero`, and a [`devices::DeviceTable`] registry.
 //! - [`statfs`] — what statfs(2) reports (TMPFS_MAGIC, blocks from the space limit).
+//! - [`mount`] — the mount table (a covered directory continues at the mounted
+//!   root, `..` at a mount root goes back to the mountpoint), mount(2)/umount2(2) for
+//!   tmpfs, proc, sysfs and devtmpfs, and /proc/mounts' text.
+//! - [`proc`] — procfs, generated from the kernel's facts (a [`proc::ProcSource`])
+//!   when looked up, listed or opened; [`sysfs`] — the empty top of /sys.
 //! - [`fifo`] — named pipes: a fifo node hands its openers the ends of one
 //!   [`crate::pipe`] (opens never block; see the module for how that differs).
 //!

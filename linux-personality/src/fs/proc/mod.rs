@@ -19,7 +19,10 @@
 //! function from an [`Env`] (the facts, the caller's file-system view) to its bytes.
 //! Directories on the way are entries with [`Gen::Dir`]. Files whose contents live
 //! elsewhere in the kernel (the network stack's /proc/net/*) go through
-//! [`ProcSource::net_file`]: add the path to [`GLOBAL`] with [`Gen::Net`].
+//! [`ProcSource::net_file`] (and writes through [`ProcSource::net_write`]): add the
+//! path to [`GLOBAL`] with [`Gen::Net`], e.g. `("net/tcp", 0o444, Gen::Net)` or
+//! `("sys/net/ipv4/ping_group_range", 0o644, Gen::Net)`, and answer it in the
+//! kernel's `ProcSource` (kernel/src/vfs/procsrc.rs).
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -147,6 +150,11 @@ pub trait ProcSource: Send + Sync {
     /// there is none.
     fn net_file(&self, _path: &[u8]) -> Option<Vec<u8>> {
         None
+    }
+    /// A write of such a file (/proc/sys/net/ipv4/ping_group_range, ...): EINVAL if
+    /// it takes none.
+    fn net_write(&self, _path: &[u8], _data: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
     }
 }
 
@@ -795,6 +803,11 @@ impl FileOps for ProcFile {
         let Some(ProcNode::Global(i)) = node else {
             return Err(Errno::EINVAL);
         };
+        if let Gen::Net = GLOBAL[i].2 {
+            let src = source(&self.node).ok_or(Errno::EINVAL)?;
+            src.net_write(GLOBAL[i].0.as_bytes(), data)?;
+            return Ok(data.len());
+        }
         if GLOBAL[i].0 != "sys/kernel/hostname" {
             return Err(Errno::EINVAL);
         }

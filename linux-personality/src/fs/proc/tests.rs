@@ -347,6 +347,7 @@ fn fd_links_name_the_files_and_open_them() {
     assert_eq!(k.read(again, 10).unwrap(), b"hello");
     let st = k.lstat(&format!("/proc/self/fd/{fd}")).unwrap();
     assert_eq!(st.st_mode, S_IFLNK | 0o500);
+    assert_eq!(st.st_size, 64);
     let info = cat(&mut k, &format!("/proc/self/fdinfo/{fd}")).unwrap();
     assert!(info.starts_with("pos:\t0\nflags:\t0100000\n"), "{info}");
     assert_eq!(k.stat("/proc/self/fd/77").err(), Some(ENOENT));
