@@ -435,17 +435,58 @@ pub fn mounts_text(ctx: &FsContext, creds: &Creds) -> Vec<u8> {
     out
 }
 
+/// /proc/PID/mountinfo: `id parent major:minor root mountpoint options - type
+/// source superoptions`, the root file system first (id 1).
+pub fn mountinfo_text(ctx: &FsContext, creds: &Creds) -> Vec<u8> {
+    let mut out = Vec::new();
+    let w = Walker::new(ctx, creds);
+    let (maj, min) = super::dev_split(ctx.superblock().dev);
+    out.extend_from_slice(
+        alloc::format!("1 1 {maj}:{min} / / rw,relatime - rootfs rootfs rw\n").as_bytes(),
+    );
+    for m in ctx.mounts.list() {
+        let Ok(at) = w.path_of(&m.mountpoint) else {
+            continue;
+        };
+        // The mount's root within its own file system ("/" unless a bind mount).
+        let root = if m.root.parent().is_none() {
+            b"/".to_vec()
+        } else {
+            w.path_of(&m.root).unwrap_or_else(|_| b"/".to_vec())
+        };
+        let (maj, min) = super::dev_split(m.root.superblock().dev);
+        let head = alloc::format!("{} {} {maj}:{min} ", m.id + 1, m.parent + 1);
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(&escape(&root));
+        out.push(b' ');
+        out.extend_from_slice(&escape(&at));
+        out.push(b' ');
+        out.extend_from_slice(&options(m.flags));
+        out.extend_from_slice(b" - ");
+        out.extend_from_slice(m.fstype.name().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(&escape(&m.source));
+        let ro = m.flags & MS_RDONLY != 0;
+        out.extend_from_slice(if ro { b" ro\n" } else { b" rw\n" });
+    }
+    out
+}
+
 fn push_line(out: &mut Vec<u8>, source: &[u8], at: &[u8], kind: &str, flags: u64) {
     out.extend_from_slice(&escape(source));
     out.push(b' ');
     out.extend_from_slice(&escape(at));
     out.push(b' ');
     out.extend_from_slice(kind.as_bytes());
-    out.extend_from_slice(if flags & MS_RDONLY != 0 {
-        b" ro"
-    } else {
-        b" rw"
-    });
+    out.push(b' ');
+    out.extend_from_slice(&options(flags));
+    out.extend_from_slice(b" 0 0\n");
+}
+
+/// The per-mount options /proc/mounts shows: `rw` or `ro`, then the flags.
+fn options(flags: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(if flags & MS_RDONLY != 0 { b"ro" } else { b"rw" });
     for (bit, name) in [
         (MS_NOSUID, &b",nosuid"[..]),
         (MS_NODEV, b",nodev"),
@@ -455,12 +496,13 @@ fn push_line(out: &mut Vec<u8>, source: &[u8], at: &[u8], kind: &str, flags: u64
             out.extend_from_slice(name);
         }
     }
-    out.extend_from_slice(if flags & MS_NOATIME != 0 {
+    let atime: &[u8] = if flags & MS_NOATIME != 0 {
         b",noatime"
     } else {
         b",relatime"
-    });
-    out.extend_from_slice(b" 0 0\n");
+    };
+    out.extend_from_slice(atime);
+    out
 }
 
 /// Linux's mangling of spaces, tabs, newlines and backslashes in /proc/mounts.

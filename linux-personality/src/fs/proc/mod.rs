@@ -274,6 +274,7 @@ const PER_PID: &[(&str, u32, PidGen)] = &[
     ("fd", 0o500, PidGen::Fds(false)),
     ("fdinfo", 0o555, PidGen::Fds(true)),
     ("maps", 0o444, PidGen::File(text::maps)),
+    ("mountinfo", 0o444, PidGen::File(text::mountinfo)),
     ("mounts", 0o444, PidGen::File(text::pid_mounts)),
     ("root", 0o777, PidGen::Link),
     ("stat", 0o444, PidGen::File(text::pid_stat)),
@@ -442,8 +443,16 @@ pub(crate) fn lookup(dir: &Arc<Inode>, node: &ProcNode, name: &[u8]) -> Option<A
                 ));
             }
             if let Some(pid) = parse_num(name) {
-                let info = src.proc_info(pid)?;
-                return Some(pid_dir(dir, &info, None));
+                if let Some(info) = src.proc_info(pid) {
+                    return Some(pid_dir(dir, &info, None));
+                }
+                // A thread id: not listed, but found, as on Linux.
+                let info = src
+                    .pids()
+                    .into_iter()
+                    .filter_map(|p| src.proc_info(p))
+                    .find(|i| i.threads.contains(&pid))?;
+                return Some(pid_dir(dir, &info, Some(pid)));
             }
             let (i, _) = global_children("").find(|(_, n)| n.as_bytes() == name)?;
             Some(global_inode(dir, i, name))

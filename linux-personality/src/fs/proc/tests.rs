@@ -111,6 +111,18 @@ fn tmpfs_mount_covers_and_umount_uncovers() {
         mounts.contains("tmpfs /tmp tmpfs rw,relatime 0 0\n"),
         "{mounts}"
     );
+    let info = cat(&mut k, "/proc/self/mountinfo").unwrap();
+    let lines: Vec<&str> = info.lines().collect();
+    assert_eq!(lines[0], "1 1 0:27 / / rw,relatime - rootfs rootfs rw");
+    assert!(lines[1].starts_with("2 1 0:"), "{info}");
+    assert!(
+        lines[1].ends_with(" / /proc rw,relatime - proc proc rw"),
+        "{info}"
+    );
+    assert!(
+        lines[2].ends_with(" / /tmp rw,relatime - tmpfs tmpfs rw"),
+        "{info}"
+    );
     let t = k.cstr("/tmp");
     assert_eq!(k.sys(nr::UMOUNT2, &[t, 0]), Ok(0));
     assert!(k.stat("/tmp/below").is_ok());
@@ -360,6 +372,17 @@ fn cwd_in_proc_and_getcwd() {
     assert_eq!(k.getcwd().unwrap(), "/proc/1/task");
     k.path_call(nr::CHDIR, "../../..", &[]).unwrap();
     assert_eq!(k.getcwd().unwrap(), "/");
+}
+
+#[test]
+fn thread_ids_are_found_but_not_listed() {
+    let mut k = with_proc();
+    k.proc.0.lock().procs.get_mut(&1).unwrap().threads = vec![1, 7];
+    assert!(!ls(&mut k, "/proc").contains(&"7".into()));
+    assert!(cat(&mut k, "/proc/7/stat")
+        .unwrap()
+        .starts_with("7 (sh) R "));
+    assert_eq!(ls(&mut k, "/proc/1/task"), [".", "..", "1", "7"]);
 }
 
 #[test]

@@ -271,6 +271,10 @@ pub fn pid_mounts(e: &Env<'_>, _p: &ProcInfo, _tid: Option<u32>) -> Vec<u8> {
     crate::fs::mount::mounts_text(e.ctx, e.creds)
 }
 
+pub fn mountinfo(e: &Env<'_>, _p: &ProcInfo, _tid: Option<u32>) -> Vec<u8> {
+    crate::fs::mount::mountinfo_text(e.ctx, e.creds)
+}
+
 pub fn pid_stat(_e: &Env<'_>, p: &ProcInfo, tid: Option<u32>) -> Vec<u8> {
     stat_line(p, tid)
 }
