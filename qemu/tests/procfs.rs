@@ -145,9 +145,9 @@ fn proc_self_links_and_files() {
         &mut m,
         "ls -l /proc/self/fd | cat",
         &[
-            r"^lrwx------ +1 root +root +0 .* 0 -> /dev/console",
-            r"^l-wx------ +1 root +root +0 .* 1 -> pipe:\[\d+\]",
-            r"^lrwx------ +1 root +root +0 .* 2 -> /dev/console",
+            r"^lrwx------ +1 root +root +64 .* 0 -> /dev/console",
+            r"^l-wx------ +1 root +root +64 .* 1 -> pipe:\[\d+\]",
+            r"^lrwx------ +1 root +root +64 .* 2 -> /dev/console",
         ],
     );
     run(
@@ -188,6 +188,11 @@ fn proc_self_links_and_files() {
             r"^6\.18\.0-writ",
         ],
     );
+    // Writing the hostname sysctl renames the machine (the prompt shows it).
+    m.send("echo box > /proc/sys/kernel/hostname; uname -n\r")
+        .unwrap();
+    m.wait_for(r"^box\r?$", T).unwrap();
+    m.wait_for(r"box:~# ", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
 
