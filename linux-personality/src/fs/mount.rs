@@ -22,7 +22,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use spin::Mutex;
 
 use super::inode::{Inode, NodeKind, Tmpfs};
-use super::namei::Walker;
+use super::namei::{Last, Parent, Walker};
 use super::perm::Creds;
 use super::{makedev, FsContext};
 use crate::abi::Errno;
@@ -202,6 +202,33 @@ impl MountTable {
     }
 }
 
+/// Resolves a mount(2)/umount2(2) target, and says whether it was reached as the
+/// root of a mount (a covered directory continued there), not merely as a directory
+/// that happens to be some mount's root (a bind mount's source, seen where it is).
+fn resolve_target(
+    ctx: &FsContext,
+    creds: &Creds,
+    start: &Arc<Inode>,
+    path: &[u8],
+    follow: bool,
+) -> Result<(Arc<Inode>, bool), Errno> {
+    let target = Walker::new(ctx, creds).resolve(start, path, follow)?;
+    if ctx.mounts.mountpoint_of(&target).is_none() {
+        return Ok((target, false));
+    }
+    let reached = match Walker::new(ctx, creds).parent(start, path) {
+        Ok(Parent {
+            dir,
+            last: Last::Name(name),
+            ..
+        }) => dir
+            .child(&name)
+            .is_none_or(|raw| !Arc::ptr_eq(&raw, &target)),
+        _ => true,
+    };
+    Ok((target, reached))
+}
+
 /// What mount(2) was asked, after the syscall layer read the user's strings.
 pub struct MountArgs<'a> {
     pub source: Option<&'a [u8]>,
@@ -223,7 +250,7 @@ pub fn mount(
     a: &MountArgs<'_>,
     proc_source: impl FnOnce() -> Arc<dyn super::proc::ProcSource>,
 ) -> Result<(), Errno> {
-    let target = Walker::new(ctx, creds).resolve(start, a.target, true)?;
+    let (target, is_mount) = resolve_target(ctx, creds, start, a.target, true)?;
     if !creds.is_root() {
         return Err(Errno::EPERM);
     }
@@ -237,7 +264,7 @@ pub fn mount(
         let m = mounts
             .iter_mut()
             .rev()
-            .find(|m| Arc::ptr_eq(&m.root, &target))
+            .find(|m| is_mount && Arc::ptr_eq(&m.root, &target))
             .ok_or(Errno::EINVAL)?;
         m.flags = flags & MS_SHOWN;
         return Ok(());
@@ -248,7 +275,12 @@ pub fn mount(
         if node.is_dir() != target.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        let kind = node.superblock().kind;
+        // The root file system is "rootfs" in /proc/mounts, whatever built it.
+        let kind = if Arc::ptr_eq(node.superblock(), ctx.superblock()) {
+            FsType::Rootfs
+        } else {
+            node.superblock().kind
+        };
         table.add(Mount {
             id: 0,
             parent: 0,
@@ -263,7 +295,7 @@ pub fn mount(
     if flags & MS_PROPAGATION != 0 {
         // No propagation exists; asking for private (or shared) mounts is harmless, on
         // a mountpoint only, as Linux says.
-        if Arc::ptr_eq(&target, &ctx.root) || table.is_mount_root(&target) {
+        if Arc::ptr_eq(&target, &ctx.root) || is_mount {
             return Ok(());
         }
         return Err(Errno::EINVAL);
@@ -306,7 +338,7 @@ pub fn mount(
         }),
         FsType::Rootfs => return Err(Errno::ENODEV),
     };
-    if table.is_mount_root(&target) && Arc::ptr_eq(target.superblock(), fs.superblock()) {
+    if is_mount && Arc::ptr_eq(target.superblock(), fs.superblock()) {
         return Err(Errno::EBUSY);
     }
     let source = a.source.unwrap_or(b"none");
@@ -385,9 +417,12 @@ pub fn umount(
         return Err(Errno::EINVAL);
     }
     let follow = flags & UMOUNT_NOFOLLOW == 0;
-    let target = Walker::new(ctx, creds).resolve(start, path, follow)?;
+    let (target, is_mount) = resolve_target(ctx, creds, start, path, follow)?;
     if !creds.is_root() {
         return Err(Errno::EPERM);
+    }
+    if !is_mount {
+        return Err(Errno::EINVAL);
     }
     let mut mounts = ctx.mounts.mounts.lock();
     let i = mounts

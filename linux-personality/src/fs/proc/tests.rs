@@ -395,3 +395,34 @@ fn fd_link_of_a_proc_directory() {
         b"/proc/1/fd"
     );
 }
+
+#[test]
+fn bind_mount_and_remount_flags() {
+    let mut k = with_proc();
+    k.mkdir("/data", 0o755).unwrap();
+    k.create("/data/f", b"x");
+    k.mkdir("/mnt", 0o755).unwrap();
+    // MS_BIND: the same directory seen at a second place.
+    assert_eq!(mount(&mut k, "/data", "/mnt", "", 4096), Ok(0));
+    assert_eq!(
+        k.stat("/mnt/f").unwrap().st_ino,
+        k.stat("/data/f").unwrap().st_ino
+    );
+    // MS_REMOUNT | MS_RDONLY | MS_NOSUID: shown in /proc/mounts (not enforced).
+    assert_eq!(mount(&mut k, "", "/mnt", "", 32 | 1 | 2), Ok(0));
+    let m = cat(&mut k, "/proc/mounts").unwrap();
+    assert!(
+        m.contains("rootfs /mnt rootfs ro,nosuid,relatime 0 0\n"),
+        "{m}"
+    );
+    // A remount of what is not mounted is EINVAL; propagation flags need a mount.
+    // The bind's source seen where it is, is not a mount.
+    assert_eq!(mount(&mut k, "", "/data", "", 32), Err(EINVAL));
+    assert_eq!(mount(&mut k, "", "/data", "", 1 << 18), Err(EINVAL));
+    let t = k.cstr("/data");
+    assert_eq!(k.sys(nr::UMOUNT2, &[t, 0]), Err(EINVAL));
+    assert_eq!(mount(&mut k, "", "/mnt", "", 1 << 18), Ok(0));
+    let t = k.cstr("/mnt");
+    assert_eq!(k.sys(nr::UMOUNT2, &[t, 0]), Ok(0));
+    assert_eq!(k.stat("/mnt/f").err(), Some(ENOENT));
+}
