@@ -597,6 +597,9 @@ pub(crate) fn link(
     let node = link.proc_node().ok_or(Errno::EINVAL)?;
     let src = source(link).ok_or(Errno::ENOENT)?;
     let w = Walker::new(ctx, creds);
+    if let ProcNode::Entry(pid, ..) | ProcNode::Fd(pid, _) = node {
+        may_look_inside(&*src, creds, pid)?;
+    }
     match node {
         ProcNode::SelfLink => Ok((format!("{}", src.caller().0).into_bytes(), None)),
         ProcNode::ThreadSelf => {
@@ -631,6 +634,20 @@ pub(crate) fn link(
             Ok(describe_file(ctx, creds, &f))
         }
         _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Linux's ptrace read check for the exe, cwd, root and fd links: root, or a caller
+/// whose ids are the process's own (EACCES otherwise).
+fn may_look_inside(src: &dyn ProcSource, creds: &Creds, pid: u32) -> Result<(), Errno> {
+    let info = src.proc_info(pid).ok_or(Errno::ENOENT)?;
+    let i = &info.ids;
+    let same_user = [i.ruid, i.euid, i.suid].iter().all(|u| *u == creds.uid)
+        && [i.rgid, i.egid, i.sgid].iter().all(|g| *g == creds.gid);
+    if creds.euid == 0 || same_user {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
     }
 }
 

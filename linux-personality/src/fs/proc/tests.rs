@@ -426,3 +426,17 @@ fn bind_mount_and_remount_flags() {
     assert_eq!(k.sys(nr::UMOUNT2, &[t, 0]), Ok(0));
     assert_eq!(k.stat("/mnt/f").err(), Some(ENOENT));
 }
+
+#[test]
+fn other_users_links_are_eacces() {
+    let mut k = with_proc();
+    k.creds.euid = 1000;
+    k.creds.uid = 1000;
+    k.creds.gid = 1000;
+    k.creds.egid = 1000;
+    // Process 1 is root's: its exe, cwd and root cannot be read; its stat can.
+    assert_eq!(k.readlink("/proc/1/exe", 64), Err(EACCES));
+    assert_eq!(k.readlink("/proc/1/cwd", 64), Err(EACCES));
+    assert!(cat(&mut k, "/proc/1/stat").is_ok());
+    assert_eq!(k.open("/proc/1/environ", O_RDONLY, 0).err(), Some(EACCES));
+}
