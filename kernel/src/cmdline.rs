@@ -25,7 +25,11 @@ pub struct Args {
     pub dropped: usize,
 }
 
+/// The command line as the boot loader gave it (/proc/cmdline).
+pub static LINE: spin::Once<&'static str> = spin::Once::new();
+
 pub fn parse(line: &'static str) -> Args {
+    LINE.call_once(|| line);
     let mut args = Args {
         log_level: LevelFilter::Info,
         selftests: ArrayVec::new(),

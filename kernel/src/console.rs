@@ -138,6 +138,17 @@ pub fn install_pty_hooks() {
     linux_personality::pty::set_hooks(caller, signal_group);
 }
 
+/// The console's controlling session and foreground group (0 when none), and its
+/// device number in /proc's `tty_nr` encoding (5:1, /dev/console).
+pub fn controlling() -> (u32, u32) {
+    (
+        SESSION.load(Ordering::Acquire),
+        FOREGROUND.load(Ordering::Acquire),
+    )
+}
+
+pub const TTY_NR: u32 = (5 << 8) | 1;
+
 pub struct Console;
 
 const TCGETS: u32 = 0x5401;

@@ -98,6 +98,11 @@ pub struct Loaded {
     pub mm: Mm,
     pub entry: u64,
     pub rsp: u64,
+    /// The executable that runs: the last interpreter for a `#!` script (what
+    /// /proc/PID/exe names), else the path itself.
+    pub program: Vec<u8>,
+    /// A script's rewritten argument vector (what /proc/PID/cmdline shows).
+    pub script_argv: Option<Vec<Vec<u8>>>,
 }
 
 /// Loads `path` with `argv` and `envp` into a new address space (execve's work up to
@@ -116,6 +121,7 @@ pub fn load(
     let mut file = read_program(ctx, creds, path.as_bytes())?;
     let mut args: Option<Vec<Vec<u8>>> = None;
     let mut depth = 0;
+    let mut program = path.as_bytes().to_vec();
     while let Some(sb) = script::parse(&file)? {
         depth += 1;
         if depth > script::MAX_DEPTH {
@@ -135,6 +141,7 @@ pub fn load(
         };
         let next = read_program(ctx, creds, sb.interp)?;
         args = Some(script::rewrite_argv(&sb, &script_path, &current));
+        program = sb.interp.to_vec();
         file = next;
     }
     let rewritten: Option<Vec<&[u8]>> =
@@ -216,6 +223,8 @@ pub fn load(
         },
         entry,
         rsp: stack.rsp,
+        program,
+        script_argv: args,
     })
 }
 
@@ -229,7 +238,9 @@ pub fn spawn(path: &str, argv: &[&[u8]], envp: &[&[u8]]) -> Result<Arc<Process>,
     let ctx = crate::vfs::initial_context();
     let loaded = load(&ctx, &Creds::root(), path, argv, envp)?;
     let files = process::console_files()?;
+    let exe = linux_personality::fs::proc::exe_path(&ctx, &Creds::root(), &loaded.program);
     let proc = Process::new(comm(path), 0, loaded.mm, files, ctx);
+    crate::vfs::procsrc::record_exec(proc.pid, exe, argv, envp);
     process::start(&proc, loaded.entry, loaded.rsp);
     Ok(proc)
 }

@@ -85,16 +85,35 @@ pub struct CpuTicks {
     pub children_sys: AtomicU64,
 }
 
+/// System-wide ticks for /proc/stat: (user, system, idle).
+static SYSTEM_TICKS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+pub fn system_ticks() -> (u64, u64, u64) {
+    let [u, s, i] = &SYSTEM_TICKS;
+    (
+        u.load(Ordering::Relaxed),
+        s.load(Ordering::Relaxed),
+        i.load(Ordering::Relaxed),
+    )
+}
+
 /// The timer interrupt's accounting step (`user`: the tick interrupted ring 3).
 pub fn account_tick(user: bool) {
-    if let Some(t) = BY_THREAD.lock().get(&sched::current()) {
+    let slot = if let Some(t) = BY_THREAD.lock().get(&sched::current()) {
         let c = &t.proc.cpu;
         if user {
             c.user.fetch_add(1, Ordering::Relaxed);
         } else {
             c.sys.fetch_add(1, Ordering::Relaxed);
         }
-    }
+        usize::from(!user)
+    } else if sched::idle_now() {
+        2
+    } else {
+        // A kernel thread (the network stack, the debug console).
+        1
+    };
+    SYSTEM_TICKS[slot].fetch_add(1, Ordering::Relaxed);
 }
 
 /// ITIMER_REAL: when SIGALRM is due (uptime ns) and how often it repeats. `gen`
@@ -406,6 +425,11 @@ impl Process {
         self.kick_threads();
     }
 
+    /// The signal mask of the process's first thread (what /proc shows as SigBlk).
+    pub fn main_thread_mask(&self) -> u64 {
+        self.threads.lock().first().map_or(0, |t| t.blocked())
+    }
+
     pub fn ppid(&self) -> u32 {
         self.ppid.load(Ordering::Acquire)
     }
@@ -455,6 +479,17 @@ impl Process {
         self.sid.store(self.pid, Ordering::Release);
         self.pgid.store(self.pid, Ordering::Release);
         Ok(self.pid)
+    }
+
+    /// Whether `pid` is a child not yet reaped (for /proc, which must not show a
+    /// process after its parent's wait4).
+    pub fn has_child(&self, pid: u32) -> bool {
+        self.children.lock().iter().any(|c| c.pid == pid)
+    }
+
+    /// The ids of the process's live threads (for /proc/PID/task).
+    pub fn tids(&self) -> Vec<u32> {
+        self.threads.lock().iter().map(|t| t.tid).collect()
     }
 
     pub fn is_dying(&self) -> bool {

@@ -153,6 +153,11 @@ fn with<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
     f(g.as_mut().expect("scheduler not initialised"))
 }
 
+/// Whether the CPU is running the idle thread (the timer's accounting asks).
+pub fn idle_now() -> bool {
+    with(|s| s.current == s.idle)
+}
+
 fn idle_thread() {
     let mut idle_since = time::uptime_ns();
     let mut reported = false;

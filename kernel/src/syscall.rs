@@ -289,7 +289,9 @@ impl Kernel for Ctx<'_> {
     }
 
     fn fork_process(&mut self, args: linux::ForkArgs) -> Result<u32, Errno> {
-        process::fork(self.proc, self.frame, args)
+        let child = process::fork(self.proc, self.frame, args)?;
+        crate::vfs::procsrc::record_fork(self.proc.pid, child);
+        Ok(child)
     }
 
     fn execve(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<(), Errno> {
@@ -300,7 +302,14 @@ impl Kernel for Ctx<'_> {
         let creds = self.creds();
         let loaded = crate::exec::load(&ctx, &creds, path, &argv, &envp)?;
         process::kill_other_threads(self.proc)?;
+        let exe = linux_personality::fs::proc::exe_path(&ctx, &self.creds(), &loaded.program);
+        let shown: Vec<Vec<u8>> = loaded
+            .script_argv
+            .clone()
+            .unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect());
         process::exec_current(self.proc, loaded, self.frame, crate::exec::comm(path));
+        let shown: Vec<&[u8]> = shown.iter().map(Vec::as_slice).collect();
+        crate::vfs::procsrc::record_exec(self.proc.pid, exe, &shown, &envp);
         Ok(())
     }
 
@@ -620,6 +629,10 @@ impl Kernel for Ctx<'_> {
 
     fn creds(&self) -> linux_personality::fs::Creds {
         self.proc.ids.lock().creds()
+    }
+
+    fn proc_source(&self) -> Arc<dyn linux_personality::fs::proc::ProcSource> {
+        Arc::new(crate::vfs::procsrc::KernelProc)
     }
 
     fn set_clear_child_tid(&mut self, addr: u64) {

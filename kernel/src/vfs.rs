@@ -10,6 +10,8 @@ use linux_personality::fs::namei::Walker;
 use linux_personality::fs::{mode, CpioEntry, Creds, FsContext, Tmpfs};
 use spin::Once;
 
+pub mod procsrc;
+
 static ROOT: Once<Tmpfs> = Once::new();
 
 fn clock() -> (i64, i64) {

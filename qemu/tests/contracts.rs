@@ -281,3 +281,8 @@ fn timerfd() {
 fn signalfd() {
     contract("signalfd", &[]);
 }
+
+#[test]
+fn procfs() {
+    contract("procfs", &[]);
+}

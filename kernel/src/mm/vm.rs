@@ -20,6 +20,8 @@
 //! user page into its frame (after [`AddressSpace::fault_in`] for lazy and COW pages),
 //! and copies go through the direct map (see `uaccess`).
 
+use alloc::vec::Vec;
+
 use super::{frames, paging, phys_to_virt, PAGE_SIZE};
 
 pub const USER_TOP: u64 = 0x0000_8000_0000_0000;
@@ -431,6 +433,32 @@ impl AddressSpace {
             self.flush_all();
         }
         result.map(|_| child)
+    }
+
+    /// The mapped ranges, lowest first, adjacent pages of the same protection merged:
+    /// (start, end, protection). For /proc/PID/maps and the VM sizes in status.
+    pub fn regions(&self) -> Vec<(u64, u64, Prot)> {
+        let mut out: Vec<(u64, u64, Prot)> = Vec::new();
+        self.for_each_leaf(|va, _, _, e| {
+            let prot = if e & NOACCESS != 0 {
+                Prot {
+                    read: false,
+                    write: false,
+                    exec: false,
+                }
+            } else {
+                Prot {
+                    read: true,
+                    write: e & (WRITABLE | COW) != 0,
+                    exec: e & NO_EXECUTE == 0,
+                }
+            };
+            match out.last_mut() {
+                Some(last) if last.1 == va && last.2 == prot => last.1 = va + PAGE_SIZE,
+                _ => out.push((va, va + PAGE_SIZE, prot)),
+            }
+        });
+        out
     }
 
     /// Calls `f(va, table, index, entry)` for every mapped leaf entry.

@@ -19,6 +19,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use spin::Mutex;
 
 use super::mode::*;
+use super::mount::{FsType, MountTable};
 use super::perm::{self, Creds};
 use super::DeviceRegistry;
 use crate::abi::Errno;
@@ -176,6 +177,8 @@ pub(crate) enum Body {
     Special,
     /// A named pipe: the pipe its openers share.
     Fifo(super::fifo::FifoState),
+    /// A node of a procfs: generated from kernel facts when looked up or read.
+    Proc(super::proc::ProcBody),
 }
 
 pub(crate) struct State {
@@ -215,18 +218,30 @@ pub struct Superblock {
     used: AtomicU64,
     limit: u64,
     namespace: Mutex<()>,
+    /// What kind of file system this is (statfs's f_type, /proc/mounts' type).
+    pub kind: FsType,
+    /// Where a procfs's facts come from (None for every other kind).
+    pub(crate) proc_source: Option<Arc<dyn super::proc::ProcSource>>,
 }
 
-/// A tmpfs: its superblock and root directory.
+/// A tmpfs: its superblock and root directory, and the mount table of the namespace
+/// it is the root of (every [`super::FsContext`] made from it shares that table).
 pub struct Tmpfs {
     sb: Arc<Superblock>,
     root: Arc<Inode>,
+    mounts: Arc<MountTable>,
 }
 
 impl Superblock {
     /// Sets the clock timestamps come from (the kernel's CLOCK_REALTIME).
     pub fn set_clock(&self, clock: Clock) {
         *self.clock.lock() = clock;
+    }
+
+    /// Takes the clock of another superblock (a new mount keeps the root's time).
+    pub fn set_clock_from(&self, other: &Superblock) {
+        let clock = *other.clock.lock();
+        self.set_clock(clock);
     }
 
     pub fn now(&self) -> (i64, i64) {
@@ -314,6 +329,52 @@ impl Superblock {
         inode
     }
 
+    /// The procfs inode numbered `ino` (numbers are derived from what the node is, so
+    /// looking the same thing up twice finds the same inode while it lives): the live
+    /// one, its mode and owner refreshed, or a new one with `body`.
+    pub(crate) fn proc_inode(
+        self: &Arc<Self>,
+        ino: u64,
+        kind: NodeKind,
+        perm: u32,
+        owner: (u32, u32),
+        body: impl FnOnce() -> Body,
+    ) -> Arc<Inode> {
+        let live = self.inodes.lock().get(&ino).and_then(Weak::upgrade);
+        if let Some(node) = live.filter(|n| n.kind == kind) {
+            let mut st = node.state.lock();
+            st.mode = kind.type_bits() | (perm & S_IALLUGO);
+            (st.uid, st.gid) = owner;
+            drop(st);
+            return node;
+        }
+        let now = self.now();
+        let nlink = if kind == NodeKind::Dir { 2 } else { 1 };
+        let inode = Arc::new(Inode {
+            ino,
+            kind,
+            sb: self.clone(),
+            state: Mutex::new(State {
+                mode: kind.type_bits() | (perm & S_IALLUGO),
+                uid: owner.0,
+                gid: owner.1,
+                nlink,
+                rdev: 0,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                body: body(),
+            }),
+        });
+        self.inodes.lock().insert(ino, Arc::downgrade(&inode));
+        inode
+    }
+
+    /// The procfs facts of this superblock (procfs only).
+    pub(crate) fn proc_source(&self) -> Option<&Arc<dyn super::proc::ProcSource>> {
+        self.proc_source.as_ref()
+    }
+
     /// A new regular file holding `data` (charged to the space limit: ENOSPC).
     pub(crate) fn new_file(
         self: &Arc<Self>,
@@ -345,7 +406,11 @@ impl Drop for Inode {
         if let Body::File(data) = &self.state.get_mut().body {
             self.sb.uncharge(data.len() as u64);
         }
-        self.sb.inodes.lock().remove(&self.ino);
+        // A procfs inode number can already name a new inode for the same node.
+        let mut inodes = self.sb.inodes.lock();
+        if inodes.get(&self.ino).is_some_and(|w| w.strong_count() == 0) {
+            inodes.remove(&self.ino);
+        }
     }
 }
 
@@ -353,8 +418,22 @@ impl Tmpfs {
     /// An empty tmpfs: a root directory 0755 owned by root, holding at most `limit`
     /// bytes of file data.
     pub fn new(limit: u64) -> Tmpfs {
+        Tmpfs::new_kind(limit, TMPFS_DEV, FsType::Tmpfs, None)
+    }
+
+    /// An empty file system of `kind` on device `dev` (a procfs gets its facts from
+    /// `proc_source`, and its root is the generated /proc directory).
+    pub(crate) fn new_kind(
+        limit: u64,
+        dev: u64,
+        kind: FsType,
+        proc_source: Option<Arc<dyn super::proc::ProcSource>>,
+    ) -> Tmpfs {
+        let is_proc = proc_source.is_some();
         let sb = Arc::new(Superblock {
-            dev: TMPFS_DEV,
+            kind,
+            proc_source,
+            dev,
             next_ino: AtomicU64::new(1),
             inodes: Mutex::new(BTreeMap::new()),
             clock: Mutex::new(zero_clock as Clock),
@@ -363,12 +442,26 @@ impl Tmpfs {
             limit,
             namespace: Mutex::new(()),
         });
-        let body = Body::Dir {
-            entries: Directory::default(),
-            parent: Weak::new(),
+        let (body, perm) = if is_proc {
+            (Body::Proc(super::proc::ProcBody::root()), 0o555)
+        } else {
+            let body = Body::Dir {
+                entries: Directory::default(),
+                parent: Weak::new(),
+            };
+            (body, 0o755)
         };
-        let root = sb.new_inode(NodeKind::Dir, 0o755, (0, 0), 0, body);
-        Tmpfs { sb, root }
+        let root = sb.new_inode(NodeKind::Dir, perm, (0, 0), 0, body);
+        Tmpfs {
+            sb,
+            root,
+            mounts: Arc::new(MountTable::default()),
+        }
+    }
+
+    /// The mount table of the namespace this file system is the root of.
+    pub fn mounts(&self) -> &Arc<MountTable> {
+        &self.mounts
     }
 
     pub fn root(&self) -> &Arc<Inode> {
@@ -413,47 +506,75 @@ impl Inode {
     /// EACCES unless `creds` may access this inode as `mask` (perm::MAY_*) asks.
     pub fn permission(&self, creds: &Creds, mask: u32) -> Result<(), Errno> {
         let st = self.state.lock();
+        if let Body::Proc(p) = &st.body {
+            if p.node.is_sysctl() && self.kind == NodeKind::File {
+                return super::proc::sysctl_perm(st.mode, creds, mask);
+            }
+        }
         perm::check(st.mode, st.uid, st.gid, creds, mask)
     }
 
     /// The child called `name` (directories only; None otherwise).
-    pub fn child(&self, name: &[u8]) -> Option<Arc<Inode>> {
-        match &self.state.lock().body {
-            Body::Dir { entries, .. } => entries.get(name).cloned(),
-            _ => None,
-        }
+    pub fn child(self: &Arc<Self>, name: &[u8]) -> Option<Arc<Inode>> {
+        let node = match &self.state.lock().body {
+            Body::Dir { entries, .. } => return entries.get(name).cloned(),
+            Body::Proc(p) => p.node.clone(),
+            _ => return None,
+        };
+        super::proc::lookup(self, &node, name)
     }
 
     /// The parent directory (None for the root, and for anything not a directory).
     pub fn parent(&self) -> Option<Arc<Inode>> {
         match &self.state.lock().body {
             Body::Dir { parent, .. } => parent.upgrade(),
+            Body::Proc(p) if self.kind == NodeKind::Dir => p.parent.clone(),
             _ => None,
         }
     }
 
     /// The entries of a directory, sorted by name (empty for other kinds).
-    pub fn entries(&self) -> Vec<(Vec<u8>, Arc<Inode>)> {
+    pub fn entries(self: &Arc<Self>) -> Vec<(Vec<u8>, Arc<Inode>)> {
         match &self.state.lock().body {
-            Body::Dir { entries, .. } => entries
-                .iter()
-                .map(|(n, i)| (n.clone(), i.clone()))
-                .collect(),
-            _ => Vec::new(),
+            Body::Dir { entries, .. } => {
+                return entries
+                    .iter()
+                    .map(|(n, i)| (n.clone(), i.clone()))
+                    .collect()
+            }
+            Body::Proc(_) => {}
+            _ => return Vec::new(),
         }
+        let mut v: Vec<_> = self
+            .entries_from(0, usize::MAX)
+            .into_iter()
+            .map(|(_, n, i)| (n, i))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
     }
 
     /// At most `max` entries at getdents position `pos` or later: (position, name,
     /// inode).
-    pub fn entries_from(&self, pos: u64, max: usize) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
-        match &self.state.lock().body {
-            Body::Dir { entries, .. } => entries.at_or_after(pos, max),
-            _ => Vec::new(),
-        }
+    pub fn entries_from(self: &Arc<Self>, pos: u64, max: usize) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+        let node = match &self.state.lock().body {
+            Body::Dir { entries, .. } => return entries.at_or_after(pos, max),
+            Body::Proc(p) => p.node.clone(),
+            _ => return Vec::new(),
+        };
+        super::proc::list(self, &node, pos, max)
     }
 
     pub fn is_empty_dir(&self) -> bool {
         matches!(&self.state.lock().body, Body::Dir { entries, .. } if entries.is_empty())
+    }
+
+    /// The procfs node this inode is, if it is one.
+    pub(crate) fn proc_node(&self) -> Option<super::proc::ProcNode> {
+        match &self.state.lock().body {
+            Body::Proc(p) => Some(p.node.clone()),
+            _ => None,
+        }
     }
 
     /// The target of a symlink.
@@ -466,6 +587,9 @@ impl Inode {
 
     /// The name under which `child` is linked here (getcwd walks up with it).
     pub fn name_of(&self, child: &Arc<Inode>) -> Option<Vec<u8>> {
+        if let Body::Proc(p) = &child.state.lock().body {
+            return Some(p.name.clone());
+        }
         match &self.state.lock().body {
             Body::Dir { entries, .. } => entries
                 .iter()
@@ -696,7 +820,9 @@ fn size_of_state(st: &State) -> u64 {
         Body::File(d) => d.len() as u64,
         Body::Symlink(t) => t.len() as u64,
         Body::Dir { entries, .. } => (entries.len() as u64 + 2) * BOGO_DIRENT_SIZE,
-        Body::Special | Body::Fifo(_) => 0,
+        // Linux gives /proc/PID/fd/N links the size 64; other proc nodes 0.
+        Body::Proc(p) if matches!(p.node, super::proc::ProcNode::Fd(..)) => 64,
+        Body::Special | Body::Fifo(_) | Body::Proc(_) => 0,
     }
 }
 

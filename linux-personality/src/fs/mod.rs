@@ -23,6 +23,11 @@
 //! - [`devices`] — device numbers, the standard `/dev` nodes, `/dev/null` and
 //!   `/dev/zero`, and a [`devices::DeviceTable`] registry.
 //! - [`statfs`] — what statfs(2) reports (TMPFS_MAGIC, blocks from the space limit).
+//! - [`mount`] — the mount table (a covered directory continues at the mounted
+//!   root, `..` at a mount root goes back to the mountpoint), mount(2)/umount2(2) for
+//!   tmpfs, proc, sysfs and devtmpfs, and /proc/mounts' text.
+//! - [`proc`] — procfs, generated from the kernel's facts (a [`proc::ProcSource`])
+//!   when looked up, listed or opened; [`sysfs`] — the empty top of /sys.
 //! - [`fifo`] — named pipes: a fifo node hands its openers the ends of one
 //!   [`crate::pipe`] (opens never block; see the module for how that differs).
 //!
@@ -75,12 +80,15 @@ pub mod devices;
 pub mod fifo;
 pub mod handle;
 pub mod inode;
+pub mod mount;
 pub mod namei;
 pub mod open;
 pub mod ops;
 pub mod perm;
+pub mod proc;
 pub mod rename;
 pub mod statfs;
+pub mod sysfs;
 
 #[cfg(test)]
 mod bench_tests;
@@ -110,6 +118,7 @@ use crate::file::FileOps;
 
 pub use cpio::{CpioEntry, SkippedEntry};
 pub use inode::{Inode, NodeKind, Superblock, Tmpfs};
+pub use mount::{FsType, MountTable};
 pub use perm::Creds;
 
 /// File type and permission bits of `st_mode`.
@@ -161,6 +170,8 @@ pub struct FsContext {
     pub root: Arc<Inode>,
     pub cwd: Arc<Inode>,
     pub umask: u32,
+    /// The mount namespace (shared by every context made from the same root).
+    pub mounts: Arc<MountTable>,
 }
 
 impl FsContext {
@@ -171,10 +182,19 @@ impl FsContext {
             root: fs.root().clone(),
             cwd: fs.root().clone(),
             umask: 0o022,
+            mounts: fs.mounts().clone(),
         }
     }
 
     pub fn superblock(&self) -> &Arc<Superblock> {
         self.root.superblock()
+    }
+
+    /// The live inode `ino` of device `dev`: on the root file system or any mounted
+    /// one (how a descriptor's `stat()` leads back to its inode).
+    pub fn inode(&self, dev: u64, ino: u64) -> Option<Arc<Inode>> {
+        self.superblock()
+            .inode(dev, ino)
+            .or_else(|| self.mounts.inode(dev, ino))
     }
 }

@@ -34,6 +34,14 @@ pub enum Last {
     Root,
 }
 
+/// Where a followed symlink leads.
+pub enum Followed {
+    /// A path to resolve from the link's directory (or the root, if absolute).
+    Path(Vec<u8>),
+    /// A procfs magic link's object.
+    Node(Arc<Inode>),
+}
+
 /// A path resolved up to its last component.
 pub struct Parent {
     pub dir: Arc<Inode>,
@@ -106,15 +114,57 @@ impl<'a> Walker<'a> {
             b"." => Ok(dir.clone()),
             b".." => Ok(self.dotdot(dir)),
             _ if name.len() > NAME_MAX => Err(Errno::ENAMETOOLONG),
-            _ => dir.child(name).ok_or(Errno::ENOENT),
+            _ => {
+                let child = dir.child(name).ok_or(Errno::ENOENT)?;
+                // A covered directory continues at the topmost mount's root.
+                Ok(self.ctx.mounts.covering(&child).unwrap_or(child))
+            }
         }
     }
 
+    /// `..` of `dir`: itself at the process root; at a mount's root, first back to
+    /// where it is mounted (as often as mounts are stacked there).
     pub fn dotdot(&self, dir: &Arc<Inode>) -> Arc<Inode> {
-        if Arc::ptr_eq(dir, &self.ctx.root) {
-            return dir.clone();
+        let mut d = dir.clone();
+        loop {
+            if Arc::ptr_eq(&d, &self.ctx.root) {
+                return d;
+            }
+            match self.ctx.mounts.mountpoint_of(&d) {
+                Some(mp) => d = mp,
+                None => break,
+            }
         }
-        dir.parent().unwrap_or_else(|| dir.clone())
+        d.parent().unwrap_or(d)
+    }
+
+    /// What following symlink `link` leads to: a path to walk, or, for the procfs
+    /// "magic" links (/proc/PID/fd/N, cwd, root, exe), the object itself, as Linux
+    /// jumps to it. Counts the link (ELOOP past the limit).
+    pub fn follow_link(&mut self, link: &Arc<Inode>) -> Result<Followed, Errno> {
+        if link.proc_node().is_some() {
+            self.links += 1;
+            if self.links > MAXSYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let (target, node) = super::proc::link(link, self.ctx, self.creds)?;
+            if let Some(node) = node {
+                return Ok(Followed::Node(node));
+            }
+            if target.is_empty() {
+                return Err(Errno::ENOENT);
+            }
+            return Ok(Followed::Path(target));
+        }
+        self.follow(link).map(Followed::Path)
+    }
+
+    /// readlink: the text of a symlink (procfs links generated for this caller).
+    pub fn link_text(&self, link: &Arc<Inode>) -> Result<Vec<u8>, Errno> {
+        if link.proc_node().is_some() {
+            return super::proc::link(link, self.ctx, self.creds).map(|(t, _)| t);
+        }
+        link.link_target().ok_or(Errno::EINVAL)
     }
 
     /// Walks the queued components from `cur`.
@@ -128,7 +178,13 @@ impl<'a> Walker<'a> {
             let next = self.step(&cur, &name)?;
             let last = queue.is_empty();
             if next.is_symlink() && (!last || follow_last) {
-                let target = self.follow(&next)?;
+                let target = match self.follow_link(&next)? {
+                    Followed::Path(t) => t,
+                    Followed::Node(n) => {
+                        cur = n;
+                        continue;
+                    }
+                };
                 if target[0] == b'/' {
                     cur = self.ctx.root.clone();
                 }
@@ -212,6 +268,10 @@ impl<'a> Walker<'a> {
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut cur = dir.clone();
         while !Arc::ptr_eq(&cur, &self.ctx.root) {
+            if let Some(mp) = self.ctx.mounts.mountpoint_of(&cur) {
+                cur = mp;
+                continue;
+            }
             if cur.nlink() == 0 {
                 return Err(Errno::ENOENT);
             }

@@ -19,7 +19,7 @@ use caps::Rights;
 use super::handle::{DeviceHandle, DirHandle, PathHandle, RegularHandle};
 use super::inode::{Inode, NodeKind};
 use super::mode::*;
-use super::namei::{Last, Walker};
+use super::namei::{Followed, Last, Walker};
 use super::ops::create;
 use super::perm::{Creds, MAY_READ, MAY_WRITE};
 use super::FsContext;
@@ -80,7 +80,11 @@ fn lookup_open(
                     return Err(Errno::EEXIST);
                 }
                 if node.is_symlink() && (!nofollow || p.trailing) {
-                    let mut target = w.follow(&node)?;
+                    let mut target = match w.follow_link(&node)? {
+                        Followed::Path(t) => t,
+                        // A procfs magic link: the object itself.
+                        Followed::Node(n) => return Ok((n, false, p.trailing)),
+                    };
                     if p.trailing {
                         target.push(b'/');
                     }
@@ -178,6 +182,9 @@ pub fn open(
         node.permission(creds, may)?;
     }
     let ops: Arc<dyn FileOps> = match node.kind {
+        NodeKind::File if node.proc_node().is_some() => {
+            Arc::new(super::proc::ProcFile::open(node.clone(), ctx, creds)?)
+        }
         NodeKind::File => {
             if truncate {
                 node.set_size(0)?;

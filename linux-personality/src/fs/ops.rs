@@ -40,6 +40,11 @@ pub(crate) fn new_owner(dir: &Inode, creds: &Creds) -> ((u32, u32), bool) {
 /// Linux's may_create: a removed directory takes no new entries (ENOENT), and the
 /// caller needs write and search permission on it.
 pub(crate) fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
+    // procfs directories are generated: nothing can be made in them (Linux's lookup
+    // of a new name there fails first, with ENOENT).
+    if dir.proc_node().is_some() {
+        return Err(Errno::ENOENT);
+    }
     if dir.nlink() == 0 {
         return Err(Errno::ENOENT);
     }
@@ -49,6 +54,9 @@ pub(crate) fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
 /// Linux's may_delete: write and search on the directory, and in a sticky directory
 /// only the file's or the directory's owner (or root) may remove (EPERM).
 pub(crate) fn may_delete(dir: &Inode, victim: &Inode, creds: &Creds) -> Result<(), Errno> {
+    if dir.proc_node().is_some() {
+        return Err(Errno::EPERM);
+    }
     dir.permission(creds, MAY_WRITE | MAY_EXEC)?;
     let (dmode, (duid, _)) = (dir.mode(), dir.owner());
     if dmode & S_ISVTX != 0
@@ -232,7 +240,7 @@ pub fn rmdir(ctx: &FsContext, creds: &Creds, start: &Arc<Inode>, path: &[u8]) ->
     if !victim.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if Arc::ptr_eq(&victim, &ctx.root) {
+    if Arc::ptr_eq(&victim, &ctx.root) || ctx.mounts.is_mount_root(&victim) {
         return Err(Errno::EBUSY);
     }
     if !victim.is_empty_dir() {
@@ -264,6 +272,9 @@ pub fn link_inode(
     new: (&Arc<Inode>, &[u8]),
 ) -> Result<(), Errno> {
     let p = Walker::new(ctx, creds).parent(new.0, new.1)?;
+    if !Arc::ptr_eq(p.dir.superblock(), node.superblock()) {
+        return Err(Errno::EXDEV);
+    }
     let checks = || {
         if node.is_dir() {
             return Err(Errno::EPERM);

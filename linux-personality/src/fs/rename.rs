@@ -60,6 +60,9 @@ pub fn rename(
     let (Last::Name(old_name), Last::Name(new_name)) = (&po.last, &pn.last) else {
         return Err(Errno::EBUSY);
     };
+    if !Arc::ptr_eq(po.dir.superblock(), pn.dir.superblock()) {
+        return Err(Errno::EXDEV);
+    }
     let sb = po.dir.superblock().clone();
     let _ns = sb.lock_namespace();
     let old = wo.last_inode(&po)?;
@@ -68,6 +71,9 @@ pub fn rename(
         Err(Errno::ENOENT) if !exchange => None,
         Err(e) => return Err(e),
     };
+    if ctx.mounts.is_mount_root(&old) || new.as_ref().is_some_and(|n| ctx.mounts.is_mount_root(n)) {
+        return Err(Errno::EBUSY);
+    }
     if flags & RENAME_NOREPLACE != 0 && new.is_some() {
         return Err(Errno::EEXIST);
     }

@@ -29,12 +29,24 @@ pub struct Statfs {
 impl Superblock {
     /// statfs: blocks from the space limit, files from the live inodes.
     pub fn statfs(&self) -> Statfs {
+        use super::mount::FsType;
+        if matches!(self.kind, FsType::Proc | FsType::Sysfs) {
+            // No blocks, no inode counts: what Linux's proc and sysfs report.
+            return Statfs {
+                f_type: self.kind.magic(),
+                f_bsize: 4096,
+                f_namelen: super::NAME_MAX as i64,
+                f_frsize: 4096,
+                f_flags: 0x20 | 0x1000,
+                ..Statfs::default()
+            };
+        }
         let (used, limit) = self.usage();
         let blocks = limit / 4096;
         let free = limit.saturating_sub(used) / 4096;
         let files = blocks.max(1024);
         Statfs {
-            f_type: TMPFS_MAGIC,
+            f_type: self.kind.magic(),
             f_bsize: 4096,
             f_blocks: blocks,
             f_bfree: free,

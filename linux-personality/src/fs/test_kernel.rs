@@ -36,6 +36,8 @@ pub struct FakeKernel {
     pub pid: u32,
     /// The other processes' descriptor tables and contexts (trace replays).
     procs: std::collections::BTreeMap<u32, (FdTable, FsContext)>,
+    /// What a procfs mounted here shows.
+    pub proc: std::sync::Arc<crate::fs::proc::fake::FakeProc>,
 }
 
 impl FakeKernel {
@@ -61,7 +63,22 @@ impl FakeKernel {
             next: BASE,
             pid: 1,
             procs: std::collections::BTreeMap::new(),
+            proc: std::sync::Arc::new(crate::fs::proc::fake::FakeProc::with_init()),
         }
+    }
+
+    /// Copies the caller's descriptors into the fake procfs facts (for /proc/PID/fd).
+    pub fn sync_proc_files(&mut self) {
+        let mut files = Vec::new();
+        for fd in self.fds.fds(&self.sys) {
+            if let Ok(f) = self
+                .fds
+                .get(&self.sys, i64::from(fd), caps::Rights::empty())
+            {
+                files.push((fd, f, self.fds.cloexec(fd)));
+            }
+        }
+        self.proc.0.lock().files.insert(self.pid, files);
     }
 
     /// Forgets the scratch memory handed out after `keep` (earlier buffers stay).
@@ -377,5 +394,8 @@ impl Kernel for FakeKernel {
     }
     fn hostname(&self) -> Vec<u8> {
         b"fake".to_vec()
+    }
+    fn proc_source(&self) -> std::sync::Arc<dyn crate::fs::proc::ProcSource> {
+        self.proc.clone()
     }
 }

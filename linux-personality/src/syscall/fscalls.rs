@@ -56,7 +56,7 @@ fn fd_file<K: Kernel>(k: &mut K, fd: i64, need: Rights) -> Result<Arc<OpenFile>,
 
 fn inode_of(ctx: &FsContext, f: &OpenFile) -> Option<Arc<Inode>> {
     let st = f.ops.stat();
-    ctx.superblock().inode(st.dev, st.ino)
+    ctx.inode(st.dev, st.ino)
 }
 
 /// The tmpfs inode behind descriptor `fd` (EBADF if none; `other` if the descriptor
@@ -427,7 +427,7 @@ pub fn readlinkat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, buf: u64, size: u
     } else {
         target(k, &ctx, &creds, dirfd, &path, false, false)?
     };
-    let link = node.link_target().ok_or(Errno::EINVAL)?;
+    let link = Walker::new(&ctx, &creds).link_text(&node)?;
     let n = link.len().min(size as usize);
     UserSlice::new(buf, n as u64)?.write_at(k.mem(), 0, &link[..n])?;
     Ok(n as u64)
@@ -595,16 +595,58 @@ pub fn umask<K: Kernel>(k: &mut K, mask: u64) -> SysResult {
 pub fn statfs<K: Kernel>(k: &mut K, path: u64, buf: u64) -> SysResult {
     let path = nonempty_path(k, path)?;
     let (ctx, creds) = context(k);
-    target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
-    write_struct(k.mem(), buf, &ctx.superblock().statfs())?;
+    let node = target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
+    write_struct(k.mem(), buf, &node.superblock().statfs())?;
     Ok(0)
 }
 
 pub fn fstatfs<K: Kernel>(k: &mut K, fd: u64, buf: u64) -> SysResult {
-    fd_file(k, fd as i32 as i64, Rights::empty())?;
+    let f = fd_file(k, fd as i32 as i64, Rights::empty())?;
     let ctx = k.fs().clone();
-    write_struct(k.mem(), buf, &ctx.superblock().statfs())?;
+    // A descriptor on a mounted file system reports that one; pipes and the rest
+    // report the root's (they have no file system here).
+    let sb =
+        inode_of(&ctx, &f).map_or_else(|| ctx.superblock().clone(), |n| n.superblock().clone());
+    write_struct(k.mem(), buf, &sb.statfs())?;
     Ok(0)
+}
+
+/// A string argument that may be NULL.
+fn opt_string<K: Kernel>(k: &mut K, addr: u64, max: usize) -> Result<Option<Vec<u8>>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    read_cstring(k.mem(), addr, max).map(Some)
+}
+
+/// mount(2): see [`crate::fs::mount::mount`]. The options string (`data`) is not
+/// read: no file system here takes options.
+pub fn mount<K: Kernel>(k: &mut K, source: u64, target: u64, fstype: u64, flags: u64) -> SysResult {
+    let fstype = opt_string(k, fstype, 4096)?;
+    let source = opt_string(k, source, PATH_MAX)?;
+    let target = nonempty_path(k, target)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, AT_FDCWD as u64, &target)?;
+    let args = crate::fs::mount::MountArgs {
+        source: source.as_deref(),
+        target: &target,
+        fstype: fstype.as_deref(),
+        // MS_MGC_VAL in the top half is the old magic, ignored as Linux ignores it.
+        flags: if flags >> 16 == 0xC0ED {
+            flags & 0xffff
+        } else {
+            flags
+        },
+    };
+    let src = k.proc_source();
+    crate::fs::mount::mount(&ctx, &creds, &start, &args, || src).map(|_| 0)
+}
+
+pub fn umount2<K: Kernel>(k: &mut K, target: u64, flags: u64) -> SysResult {
+    let target = nonempty_path(k, target)?;
+    let (ctx, creds) = context(k);
+    let start = start_dir(k, &ctx, AT_FDCWD as u64, &target)?;
+    crate::fs::mount::umount(&ctx, &creds, &start, &target, flags).map(|_| 0)
 }
 
 /// The tmpfs inode behind a descriptor open for I/O (not O_PATH): EBADF otherwise.
@@ -825,6 +867,8 @@ pub fn call<K: Kernel>(k: &mut K, n: usize, a: [u64; 6]) -> Option<SysResult> {
         nr::SENDFILE => sendfile(k, a[0], a[1], a[2], a[3]),
         nr::STATFS => statfs(k, a[0], a[1]),
         nr::FSTATFS => fstatfs(k, a[0], a[1]),
+        nr::MOUNT => mount(k, a[0], a[1], a[2], a[3]),
+        nr::UMOUNT2 => umount2(k, a[0], a[1]),
         _ => return None,
     })
 }

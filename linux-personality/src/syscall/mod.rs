@@ -244,6 +244,8 @@ pub trait Kernel {
     /// kernel also adjusts authority here: a process leaving euid 0 loses the
     /// privileged rights of its NetStack capability.
     fn set_ids(&mut self, ids: Ids);
+    /// Where a procfs mounted now gets its facts (processes, memory, descriptors).
+    fn proc_source(&self) -> alloc::sync::Arc<dyn crate::fs::proc::ProcSource>;
 }
 
 pub type SysResult = Result<u64, Errno>;
