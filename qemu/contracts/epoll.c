@@ -62,7 +62,7 @@ static int shared_ep, shared_efd;
 static void *waiter(void *arg) {
     struct epoll_event e;
     (void)arg;
-    long n = epoll_wait(shared_ep, &e, 1, 300);
+    long n = epoll_wait(shared_ep, &e, 1, 1000);
     return (void *)n;
 }
 
