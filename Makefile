@@ -22,10 +22,13 @@ rootfs: setup
 
 # Boots Writ with Alpine's root filesystem: its /init (busybox init) starts a root
 # shell on this terminal. Ctrl-A X quits. RUN_ARGS go to writ-run (see --help).
+# The capability debug console (COM2, docs/DEBUG-CONSOLE.md) listens on CONSOLE_SOCKET.
+CONSOLE_SOCKET ?= $(abspath target)/writ-console.sock
 run: kernel rootfs
+	@echo "Debug console: in another terminal run 'cargo run --release -q -p writ-qemu --bin writ-run -- console $(CONSOLE_SOCKET)' (Ctrl-] detaches)"
 	$(CARGO) run --release -q -p writ-qemu --bin writ-run -- \
 	  --initrd "$$($(CARGO) run --release -q -p writ-qemu --bin writ-rootfs -- --print-path)" \
-	  --memory 1G $(RUN_ARGS)
+	  --memory 1G --console-socket $(CONSOLE_SOCKET) $(RUN_ARGS)
 
 fmt: setup
 	$(CARGO) fmt --all -- --check

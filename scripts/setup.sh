@@ -11,6 +11,8 @@ command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
 command -v cpio >/dev/null || need_pkgs+=(cpio)
 [ -x /bin/busybox ] || need_pkgs+=(busybox-static)
 command -v ip >/dev/null || need_pkgs+=(iproute2)
+# The test network of `writ-run --net tap` (qemu/src/testnet.rs): DHCP and DNS.
+command -v dnsmasq >/dev/null || need_pkgs+=(dnsmasq-base)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then

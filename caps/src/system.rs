@@ -352,6 +352,47 @@ impl CapSystem {
             .map(|e| e.body.type_name())
     }
 
+    /// Names of the per-type rights of the object a capability names (for text views
+    /// outside this crate, like the kernel's debug console).
+    pub fn right_names(&self, cap: &Cap) -> &'static [(&'static str, Rights)] {
+        self.obj(cap.obj)
+            .filter(|e| e.oid == cap.oid)
+            .map_or(&[], |e| e.body.right_names())
+    }
+
+    /// Every live object's oid, in oid order.
+    pub fn oids(&self) -> impl Iterator<Item = Oid> + '_ {
+        self.by_oid.keys().copied()
+    }
+
+    /// An object's type name, the bytes charged for it, its capability count and the
+    /// Budget it is charged to (None: the kernel's own).
+    pub fn object_summary(&self, oid: Oid) -> Option<(&'static str, u64, u32, Option<Oid>)> {
+        let e = self.by_oid.get(&oid).and_then(|&i| self.obj(i))?;
+        let budget = self.obj(e.charged_to).map(|b| b.oid);
+        Some((e.body.type_name(), e.size, e.cap_count, budget))
+    }
+
+    /// The object's own attributes as the capDL dump prints them (`radix: 6, guard:
+    /// 0x0/54`, `limit: ..., used: ...`, or what its type's `capdl_attrs` says).
+    pub fn object_attrs(&self, oid: Oid, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        match self
+            .by_oid
+            .get(&oid)
+            .and_then(|&i| self.obj(i))
+            .map(|e| &e.body)
+        {
+            Some(Body::CNode(c)) => write!(
+                out,
+                "radix: {}, guard: {:#x}/{}",
+                c.radix, c.guard, c.guard_size
+            ),
+            Some(Body::Budget(b)) => write!(out, "limit: {}, used: {}", b.limit, b.used),
+            Some(Body::Ext(o)) => o.capdl_attrs(out),
+            None => Ok(()),
+        }
+    }
+
     /// Is this object alive?
     pub fn object_exists(&self, oid: Oid) -> bool {
         self.by_oid.contains_key(&oid)

@@ -122,3 +122,31 @@ fn object_views_and_entries() {
     assert_eq!(entries[1].1.badge, 0x42);
     assert!(sys.cnode_entries(oid).is_empty());
 }
+
+#[test]
+fn object_accessors_for_outside_views() {
+    let (sys, p) = build();
+    let fd0 = sys.cnode_slot(p.fds, 0).unwrap();
+    let cap = sys.cap_at(fd0).unwrap();
+    assert_eq!(sys.right_names(&cap), &[("FROB", PROBE_FROB)]);
+    let oids: Vec<u64> = sys.oids().collect();
+    assert!(oids.windows(2).all(|w| w[0] < w[1]), "{oids:?}");
+    assert_eq!(oids.len(), sys.object_count());
+    let budget = sys.cap_at(p.budget).unwrap().oid;
+    let (ty, size, count, charged) = sys.object_summary(cap.oid).unwrap();
+    assert_eq!((ty, count, charged), ("probe", 3, Some(budget)));
+    assert!(size > 0);
+    let (ty, _, _, charged) = sys.object_summary(p.fds).unwrap();
+    assert_eq!((ty, charged), ("cnode", Some(budget)));
+    assert_eq!(sys.object_summary(9999), None);
+    let mut a = String::new();
+    sys.object_attrs(p.fds, &mut a).unwrap();
+    assert!(a.starts_with("radix: "), "{a}");
+    let mut a = String::new();
+    sys.object_attrs(budget, &mut a).unwrap();
+    assert!(a.starts_with("limit: 10000, used: "), "{a}");
+    // The capDL dump prints the same attributes.
+    let mut a = String::new();
+    sys.object_attrs(cap.oid, &mut a).unwrap();
+    assert!(sys.capdl().contains(&a), "{a}");
+}

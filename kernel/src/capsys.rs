@@ -4,11 +4,12 @@
 //! is charged to (a process's authority CNode gets a copy). The lock is a plain spin
 //! lock: interrupt handlers never touch capabilities, and no holder ever blocks.
 
-use caps::{CapSystem, Slot};
+use caps::{CSpaceId, CapSystem, Slot};
 use spin::{Mutex, Once};
 
 static CAPS: Mutex<Option<CapSystem>> = Mutex::new(None);
 static ROOT_BUDGET: Once<Slot> = Once::new();
+static KERNEL_CSPACE: Once<CSpaceId> = Once::new();
 
 /// Kernel objects may use this much memory on behalf of processes in total (a quarter
 /// of RAM, at least 16 MiB). Per-process Budgets split from it come with issue 3's use
@@ -26,6 +27,7 @@ pub fn init() {
     let bytes = root_budget_bytes();
     sys.create_budget(None, slot, bytes).expect("root budget");
     ROOT_BUDGET.call_once(|| slot);
+    KERNEL_CSPACE.call_once(|| cs);
     *CAPS.lock() = Some(sys);
     log::info!(
         "caps: kernel CSpace with a root Budget of {} MiB",
@@ -35,6 +37,11 @@ pub fn init() {
 
 pub fn root_budget() -> Slot {
     *ROOT_BUDGET.get().expect("caps not initialised")
+}
+
+/// The kernel's own CSpace (root Budget in slot 0; the debug console uses slots 1 and 2).
+pub fn kernel_cspace() -> CSpaceId {
+    *KERNEL_CSPACE.get().expect("caps not initialised")
 }
 
 pub fn with<R>(f: impl FnOnce(&mut CapSystem) -> R) -> R {

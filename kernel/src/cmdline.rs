@@ -18,6 +18,8 @@ pub struct Args {
     pub exec: Option<&'static str>,
     /// `init=PATH`: the program to run as process 1 (default /init, then /sbin/init).
     pub init: Option<&'static str>,
+    /// `debug_console=on|off`: grant the DebugConsole capability (COM2); on by default.
+    pub debug_console: bool,
     pub unknown: ArrayVec<&'static str, MAX_WORDS>,
     pub bad_values: ArrayVec<&'static str, MAX_WORDS>,
     pub dropped: usize,
@@ -30,6 +32,7 @@ pub fn parse(line: &'static str) -> Args {
         poweroff: false,
         exec: None,
         init: None,
+        debug_console: true,
         unknown: ArrayVec::new(),
         bad_values: ArrayVec::new(),
         dropped: 0,
@@ -59,6 +62,15 @@ pub fn parse(line: &'static str) -> Args {
                 args.exec = Some(v);
                 false
             }
+            ("debug_console", Some("on")) => {
+                args.debug_console = true;
+                false
+            }
+            ("debug_console", Some("off")) => {
+                args.debug_console = false;
+                false
+            }
+            ("debug_console", _) => args.bad_values.try_push(word).is_err(),
             ("init", Some(v)) if v.starts_with('/') => {
                 args.init = Some(v);
                 false

@@ -77,11 +77,10 @@ fn job_control(sig: u32) -> Result<(), Errno> {
     if fg == 0 || p.pgid() == fg || session == 0 || p.sid() != session {
         return Ok(());
     }
-    let refused = {
-        let s = p.signals.lock();
+    let refused = crate::process::with_signals(&p, |s| {
         s.blocked & signal::bit(sig) != 0
             || s.actions[(sig - 1) as usize].handler == signal::SIG_IGN
-    };
+    });
     if refused {
         return if sig == signal::SIGTTIN {
             Err(Errno::EIO)
@@ -116,6 +115,27 @@ fn orphaned(pgid: u32, sid: u32) -> bool {
                 parent.pgid() != pgid && parent.sid() == sid && !parent.has_exited()
             })
     })
+}
+
+/// What the personality's pseudo-terminals need from the kernel: who is calling, and a
+/// way to signal a process group (^C typed into a pty master).
+pub fn install_pty_hooks() {
+    fn caller() -> (u32, u32, u32) {
+        crate::process::current().map_or((0, 0, 0), |p| (p.pid, p.pgid(), p.sid()))
+    }
+    fn signal_group(pgid: u32, sig: u32) {
+        let info = SigInfo {
+            signo: sig,
+            code: SI_KERNEL,
+            ..SigInfo::default()
+        };
+        for p in crate::process::all() {
+            if p.pgid() == pgid && !p.has_exited() {
+                p.post_signal(info);
+            }
+        }
+    }
+    linux_personality::pty::set_hooks(caller, signal_group);
 }
 
 pub struct Console;
@@ -254,19 +274,43 @@ impl FileOps for Console {
                 if (g as i32) < 0 {
                     return Err(Errno::EINVAL);
                 }
-                if !crate::process::all().iter().any(|p| p.pgid() == g) {
+                // Only the controlling session may choose the foreground, and only one
+                // of its own groups.
+                let session = SESSION.load(Ordering::Acquire);
+                if let Some(me) = crate::process::current() {
+                    if session != 0 && me.sid() != session {
+                        return Err(Errno::ENOTTY);
+                    }
+                }
+                if !crate::process::all()
+                    .iter()
+                    .any(|p| p.pgid() == g && (session == 0 || p.sid() == session))
+                {
                     return Err(Errno::EPERM);
                 }
                 FOREGROUND.store(g, Ordering::Release);
                 Ok(0)
             }
             TIOCSCTTY => {
-                if let Some(p) = crate::process::current() {
-                    SESSION.store(p.sid(), Ordering::Release);
-                    if FOREGROUND.load(Ordering::Acquire) == 0 {
-                        FOREGROUND.store(p.pgid(), Ordering::Release);
-                    }
+                let Some(p) = crate::process::current() else {
+                    return Ok(0);
+                };
+                let owner = SESSION.load(Ordering::Acquire);
+                if owner == p.sid() {
+                    return Ok(0);
                 }
+                // The console belongs to another session while any of its processes
+                // lives; root may steal it with arg 1 (Linux's tiocsctty).
+                let owner_alive = owner != 0
+                    && crate::process::all()
+                        .iter()
+                        .any(|q| q.sid() == owner && !q.has_exited());
+                if owner_alive && !(arg == 1 && p.ids.lock().creds().euid == 0) {
+                    return Err(Errno::EPERM);
+                }
+                // A new controlling session: its caller's group is the foreground.
+                SESSION.store(p.sid(), Ordering::Release);
+                FOREGROUND.store(p.pgid(), Ordering::Release);
                 Ok(0)
             }
             TIOCNOTTY => Ok(0),

@@ -19,6 +19,7 @@ mod arch;
 mod capsys;
 mod cmdline;
 mod console;
+mod debugcon;
 mod devices;
 mod exec;
 mod futex;
@@ -38,6 +39,7 @@ mod syscall;
 mod time;
 mod uaccess;
 mod vfs;
+mod virtio_net;
 mod waits;
 
 use writ_boot::BootInfo;
@@ -67,8 +69,10 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     sched::init();
     capsys::init();
     serial::enable_receive_interrupt();
+    debugcon::start(args.debug_console);
     initramfs::init(info.initrd);
     vfs::init();
+    console::install_pty_hooks();
     log::info!("boot: done in {} ms", time::uptime_ns() / 1_000_000);
 
     if !args.selftests.is_empty() {
@@ -109,6 +113,7 @@ fn run_init(chosen: Option<&str>) -> ! {
     ];
     match exec::spawn(path, &[path.as_bytes()], &envp) {
         Ok(proc) => {
+            process::protect_init();
             let status = proc.wait();
             log::warn!("writ: init ended ({status:?}); powering off");
             println!("writ: poweroff status={}", status.shell_code());

@@ -21,17 +21,34 @@ pub struct PciDevice {
 
 static DEVICES: Mutex<Vec<PciDevice>> = Mutex::new(Vec::new());
 
-pub fn config_read(bus: u8, dev: u8, func: u8, offset: u8) -> u32 {
-    let addr = 0x8000_0000u32
+/// Serialises the 0xcf8/0xcfc address/data pair: a driver probing from a kernel thread
+/// must not interleave with another configuration access.
+static CONFIG: crate::sync::IrqMutex<()> = crate::sync::IrqMutex::new(());
+
+fn config_address(bus: u8, dev: u8, func: u8, offset: u8) -> u32 {
+    0x8000_0000u32
         | (u32::from(bus) << 16)
         | (u32::from(dev) << 11)
         | (u32::from(func) << 8)
-        | u32::from(offset & 0xfc);
-    // SAFETY: configuration mechanism #1; the address/data port pair is only used here
-    // and interrupts cannot interleave because callers run at boot or under DEVICES.
+        | u32::from(offset & 0xfc)
+}
+
+pub fn config_read(bus: u8, dev: u8, func: u8, offset: u8) -> u32 {
+    let _g = CONFIG.lock();
+    // SAFETY: configuration mechanism #1; the address/data port pair is only used here,
+    // under CONFIG.
     unsafe {
-        Port::<u32>::new(0xcf8).write(addr);
+        Port::<u32>::new(0xcf8).write(config_address(bus, dev, func, offset));
         Port::<u32>::new(0xcfc).read()
+    }
+}
+
+pub fn config_write(bus: u8, dev: u8, func: u8, offset: u8, value: u32) {
+    let _g = CONFIG.lock();
+    // SAFETY: as in config_read.
+    unsafe {
+        Port::<u32>::new(0xcf8).write(config_address(bus, dev, func, offset));
+        Port::<u32>::new(0xcfc).write(value);
     }
 }
 
@@ -111,7 +128,76 @@ pub fn init() {
     *DEVICES.lock() = found;
 }
 
-#[allow(dead_code)] // first user: the virtio-net driver (issue 7)
 pub fn devices() -> Vec<PciDevice> {
     DEVICES.lock().clone()
+}
+
+impl PciDevice {
+    pub fn read32(&self, offset: u8) -> u32 {
+        config_read(self.bus, self.dev, self.func, offset)
+    }
+
+    pub fn write32(&self, offset: u8, value: u32) {
+        config_write(self.bus, self.dev, self.func, offset, value)
+    }
+
+    pub fn read8(&self, offset: u8) -> u8 {
+        (self.read32(offset & !3) >> (8 * (offset & 3))) as u8
+    }
+
+    pub fn read16(&self, offset: u8) -> u16 {
+        (self.read32(offset & !3) >> (8 * (offset & 2))) as u16
+    }
+
+    /// Writes the 16-bit register at `offset` (even), keeping its neighbour.
+    pub fn write16(&self, offset: u8, value: u16) {
+        let shift = 8 * (offset & 2);
+        let old = self.read32(offset & !3) & !(0xffff << shift);
+        self.write32(offset & !3, old | (u32::from(value) << shift));
+    }
+
+    /// The physical address of memory BAR `index` (0 if it is an I/O BAR or absent).
+    /// A 64-bit BAR takes the next slot for its high half.
+    pub fn bar_address(&self, index: u8) -> u64 {
+        if index > 5 {
+            return 0;
+        }
+        let lo = self.read32(0x10 + 4 * index);
+        if lo & 1 != 0 {
+            return 0;
+        }
+        let base = u64::from(lo & !0xf);
+        if (lo >> 1) & 3 == 2 && index < 5 {
+            base | (u64::from(self.read32(0x10 + 4 * (index + 1))) << 32)
+        } else {
+            base
+        }
+    }
+
+    /// Turns on memory decoding and bus mastering (DMA), so the device may reach RAM.
+    pub fn enable_mmio_and_dma(&self) {
+        let cmd = self.read16(0x04);
+        self.write16(0x04, cmd | 0x2 | 0x4);
+    }
+
+    /// Offsets of the capabilities with id `id` in the capability list.
+    pub fn capabilities(&self, id: u8) -> Vec<u8> {
+        let mut found = Vec::new();
+        // Status bit 4: the device has a capability list.
+        if self.read16(0x06) & 0x10 == 0 {
+            return found;
+        }
+        let mut at = self.read8(0x34) & 0xfc;
+        // A malformed list could loop; 48 entries fill the 192 bytes after the header.
+        for _ in 0..48 {
+            if at < 0x40 {
+                break;
+            }
+            if self.read8(at) == id {
+                found.push(at);
+            }
+            at = self.read8(at + 1) & 0xfc;
+        }
+        found
+    }
 }

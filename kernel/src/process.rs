@@ -73,6 +73,39 @@ impl JobEvent {
     }
 }
 
+/// CPU time, counted as Linux's tick-based accounting does: each timer tick is charged
+/// to the process that was running, as user time if it interrupted user mode and system
+/// time otherwise. Reaped children's totals (their own and their waited-for children's)
+/// are added to the parent's `children_*` for getrusage(RUSAGE_CHILDREN) and times().
+#[derive(Debug, Default)]
+pub struct CpuTicks {
+    pub user: AtomicU64,
+    pub sys: AtomicU64,
+    pub children_user: AtomicU64,
+    pub children_sys: AtomicU64,
+}
+
+/// The timer interrupt's accounting step (`user`: the tick interrupted ring 3).
+pub fn account_tick(user: bool) {
+    if let Some(t) = BY_THREAD.lock().get(&sched::current()) {
+        let c = &t.proc.cpu;
+        if user {
+            c.user.fetch_add(1, Ordering::Relaxed);
+        } else {
+            c.sys.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// ITIMER_REAL: when SIGALRM is due (uptime ns) and how often it repeats. `gen`
+/// changes on every setitimer/alarm, so a timer armed earlier finds itself stale.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealTimer {
+    pub deadline_ns: Option<u64>,
+    pub interval_ns: u64,
+    pub gen: u64,
+}
+
 pub struct Mm {
     pub aspace: AddressSpace,
     /// Start and current end of the heap that brk moves.
@@ -119,6 +152,12 @@ pub struct Process {
     /// Stopped or running (SIGSTOP/SIGTSTP/SIGTTIN/SIGTTOU and SIGCONT). An IrqMutex:
     /// the console's ^Z posts SIGTSTP from its interrupt handler.
     pub job: IrqMutex<JobState>,
+    /// alarm/setitimer(ITIMER_REAL); the timer interrupt reads it.
+    pub real_timer: IrqMutex<RealTimer>,
+    /// CPU time in timer ticks.
+    pub cpu: CpuTicks,
+    /// prctl's flags: [parent-death signal, dumpable, no_new_privs, child subreaper].
+    pub attrs: IrqMutex<[u64; 4]>,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -131,9 +170,61 @@ pub struct Thread {
     waiting_on: AtomicU64,
     /// execve in another thread asked this one to go.
     exit_requested: AtomicBool,
+    /// sigaltstack: kept by fork, cleared for new threads and by execve.
+    pub altstack: Mutex<signal::AltStack>,
+    /// The thread's signal mask, and the one sigsuspend/pselect/ppoll will put back
+    /// (per thread, as in Linux; the dispositions and pending set are the process's).
+    /// Reached through [`Thread::with_signals`].
+    mask: IrqMutex<(u64, Option<u64>)>,
+}
+
+impl Thread {
+    /// The process's signal state as this thread sees it: its own mask swapped into
+    /// `Signals::blocked`/`saved_mask` for the duration of `f`.
+    pub fn with_signals<R>(&self, f: impl FnOnce(&mut Signals) -> R) -> R {
+        let mut s = self.proc.signals.lock();
+        let mut m = self.mask.lock();
+        s.blocked = m.0;
+        s.saved_mask = m.1;
+        let r = f(&mut s);
+        *m = (s.blocked, s.saved_mask.take());
+        r
+    }
+
+    pub fn blocked(&self) -> u64 {
+        self.mask.lock().0
+    }
+
+    /// The thread's mask with the one a sigtimedwait or sigsuspend will put back
+    /// (Linux's `blocked | real_blocked`).
+    pub fn effective_mask(&self) -> u64 {
+        let m = self.mask.lock();
+        m.0 | m.1.unwrap_or(0)
+    }
+
+    /// Whether the thread blocks `sig`, counting the mask a sigtimedwait or
+    /// sigsuspend will put back.
+    pub fn blocks(&self, sig: u32) -> bool {
+        self.effective_mask() & signal::bit(sig) != 0
+    }
+}
+
+/// The signal state as the running thread sees it (its mask), or the bare process
+/// state when called from a thread of another process (kernel work).
+pub fn with_signals<R>(p: &Process, f: impl FnOnce(&mut Signals) -> R) -> R {
+    match current_thread().filter(|t| core::ptr::eq(&*t.proc, p)) {
+        Some(t) => t.with_signals(f),
+        None => f(&mut p.signals.lock()),
+    }
 }
 
 static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+/// Process 1 is the system's init (not a `writ.exec` program): see `post_signal`.
+static INIT_PROTECTED: AtomicBool = AtomicBool::new(false);
+
+pub fn protect_init() {
+    INIT_PROTECTED.store(true, Ordering::Relaxed);
+}
 static BY_THREAD: IrqMutex<BTreeMap<ThreadId, Arc<Thread>>> = IrqMutex::new(BTreeMap::new());
 /// Every live process by pid (for kill); entries go when the process is reaped.
 static PROCS: IrqMutex<BTreeMap<u32, Weak<Process>>> = IrqMutex::new(BTreeMap::new());
@@ -182,6 +273,9 @@ impl Process {
             threads: IrqMutex::new(Vec::new()),
             dying: IrqMutex::new(None),
             job: IrqMutex::new(JobState::default()),
+            real_timer: IrqMutex::new(RealTimer::default()),
+            cpu: CpuTicks::default(),
+            attrs: IrqMutex::new([0, 1, 0, 0]),
             attention: AtomicBool::new(false),
             pgid: AtomicU32::new(0),
             sid: AtomicU32::new(0),
@@ -229,7 +323,7 @@ impl Process {
             done = ready();
             late = !done && deadline_ns.is_some_and(|d| crate::time::uptime_ns() >= d);
             done || late
-                || self.signals.lock().has_deliverable()
+                || with_signals(self, |s| s.has_deliverable())
                 || self.dying.lock().is_some()
                 || me
                     .as_ref()
@@ -262,12 +356,40 @@ impl Process {
 
     /// Posts a signal and wakes the process's threads if they are blocked.
     pub fn post_signal(&self, info: SigInfo) {
+        // Init is unkillable by signals it neither handles nor blocks (Linux's
+        // SIGNAL_UNKILLABLE): `kill -9 1` and a stray SIGTERM do nothing, while busybox
+        // init's blocked-and-sigtimedwait'ed SIGUSR2 still arrives. (Faults are posted
+        // directly and do reach it.) A `writ.exec` program is not such an init.
+        if self.pid == 1 && info.signo != 0 && INIT_PROTECTED.load(Ordering::Relaxed) {
+            let blocked = self
+                .threads
+                .lock()
+                .first()
+                .is_some_and(|t| t.blocks(info.signo));
+            let a = self.signals.lock().actions[(info.signo - 1) as usize];
+            if !blocked && (a.handler == signal::SIG_DFL || a.handler == signal::SIG_IGN) {
+                return;
+            }
+        }
         // SIGCONT resumes a stopped process when it is sent, whatever its disposition
         // (Linux's prepare_signal); SIGKILL must reach a stopped process too.
         if info.signo == signal::SIGCONT || info.signo == signal::SIGKILL {
             self.resume(info.signo == signal::SIGCONT);
         }
-        if self.signals.lock().post(info) {
+        // Whether a signal is ignored at generation depends on the mask of the thread it
+        // is sent to (Linux: the group leader's, with the mask a sigtimedwait will
+        // restore): put that mask in the scratch field `post` reads.
+        let mask = self
+            .threads
+            .lock()
+            .first()
+            .map_or(0, |t| t.effective_mask());
+        let posted = {
+            let mut s = self.signals.lock();
+            s.blocked = mask;
+            s.post(info)
+        };
+        if posted {
             self.attention.store(true, Ordering::Release);
             self.kick_threads();
         }
@@ -468,7 +590,17 @@ impl Process {
                 .position(|c| how.exited && matches(c) && c.status.lock().is_some())
             {
                 let c = if reap {
-                    kids.remove(i)
+                    let c = kids.remove(i);
+                    // The reaped child's CPU time (and its reaped children's) is now
+                    // the parent's children time.
+                    let (cc, pc) = (&c.cpu, &self.cpu);
+                    let user =
+                        cc.user.load(Ordering::Relaxed) + cc.children_user.load(Ordering::Relaxed);
+                    let sys =
+                        cc.sys.load(Ordering::Relaxed) + cc.children_sys.load(Ordering::Relaxed);
+                    pc.children_user.fetch_add(user, Ordering::Relaxed);
+                    pc.children_sys.fetch_add(sys, Ordering::Relaxed);
+                    c
                 } else {
                     kids[i].clone()
                 };
@@ -485,6 +617,16 @@ impl Process {
         }
     }
 
+    /// The process's threads as (tid, scheduler thread id), for the debug console.
+    pub fn thread_ids(&self) -> Vec<(u32, ThreadId)> {
+        BY_THREAD
+            .lock()
+            .iter()
+            .filter(|(_, t)| t.proc.pid == self.pid)
+            .map(|(&id, t)| (t.tid, id))
+            .collect()
+    }
+
     fn release_vfork_parent(&self) {
         if !self.vfork_done.swap(true, Ordering::AcqRel) {
             waits::wake(KEY_VFORK | u64::from(self.pid));
@@ -492,11 +634,95 @@ impl Process {
     }
 }
 
+impl Process {
+    /// setitimer(ITIMER_REAL) / alarm: arms (`value_ns` > 0, repeating every
+    /// `interval_ns` if non-zero) or disarms (0); returns the old (remaining, interval).
+    pub fn set_real_timer(&self, value_ns: u64, interval_ns: u64) -> (u64, u64) {
+        let now = crate::time::uptime_ns();
+        let mut t = self.real_timer.lock();
+        let old = (
+            t.deadline_ns.map_or(0, |d| d.saturating_sub(now).max(1)),
+            t.interval_ns,
+        );
+        t.gen += 1;
+        if value_ns == 0 {
+            t.deadline_ns = None;
+            t.interval_ns = 0;
+        } else {
+            let d = now.saturating_add(value_ns);
+            t.deadline_ns = Some(d);
+            t.interval_ns = interval_ns;
+            waits::at(
+                d,
+                waits::TimerAction::Alarm {
+                    pid: self.pid,
+                    gen: t.gen,
+                },
+            );
+        }
+        old
+    }
+
+    /// getitimer(ITIMER_REAL): (remaining, interval).
+    pub fn real_timer(&self) -> (u64, u64) {
+        let now = crate::time::uptime_ns();
+        let t = self.real_timer.lock();
+        (
+            t.deadline_ns.map_or(0, |d| d.saturating_sub(now).max(1)),
+            t.interval_ns,
+        )
+    }
+}
+
+/// The timer interrupt: a process's ITIMER_REAL came due. SIGALRM, and the next period
+/// if it repeats (missed periods collapse into one signal, as a pending signal does).
+pub fn fire_alarm(pid: u32, gen: u64, now_ns: u64) {
+    let Some(p) = by_pid(pid) else { return };
+    {
+        let mut t = p.real_timer.lock();
+        if t.gen != gen || t.deadline_ns.is_none() {
+            return;
+        }
+        if t.interval_ns == 0 {
+            t.deadline_ns = None;
+        } else {
+            let mut next = t.deadline_ns.unwrap_or(now_ns) + t.interval_ns;
+            if next <= now_ns {
+                next = now_ns + t.interval_ns;
+            }
+            t.deadline_ns = Some(next);
+            waits::at(next, waits::TimerAction::Alarm { pid, gen });
+        }
+    }
+    if !p.has_exited() {
+        p.post_signal(SigInfo {
+            signo: signal::SIGALRM,
+            code: signal::SI_KERNEL,
+            ..SigInfo::default()
+        });
+    }
+}
+
 /// Starts `proc`'s first thread at `rip` with stack `rsp`.
 pub fn start(proc: &Arc<Process>, rip: u64, rsp: u64) -> ThreadId {
     let mut frame = user_frame(rip, rsp);
     frame.rax = 0;
-    start_thread(proc, proc.pid, frame, FpuState::initial(), 0, None)
+    start_thread(
+        proc,
+        proc.pid,
+        frame,
+        FpuState::initial(),
+        0,
+        None,
+        ThreadStart::default(),
+    )
+}
+
+/// How a new thread starts beyond its registers: signal mask and alternate stack.
+#[derive(Clone, Copy, Default)]
+struct ThreadStart {
+    blocked: u64,
+    altstack: signal::AltStack,
 }
 
 fn start_thread(
@@ -506,6 +732,7 @@ fn start_thread(
     fpu: FpuState,
     fs_base: u64,
     clear_child_tid: Option<u64>,
+    init: ThreadStart,
 ) -> ThreadId {
     let cr3 = proc.mm.lock().aspace.cr3();
     let thread = Arc::new(Thread {
@@ -514,6 +741,8 @@ fn start_thread(
         clear_child_tid: Mutex::new(clear_child_tid),
         waiting_on: AtomicU64::new(0),
         exit_requested: AtomicBool::new(false),
+        altstack: Mutex::new(init.altstack),
+        mask: IrqMutex::new((init.blocked, None)),
     });
     proc.threads.lock().push(thread.clone());
     // The table entry must exist before the thread can make its first system call,
@@ -548,7 +777,12 @@ pub fn spawn_thread(proc: &Arc<Process>, frame: &TrapFrame, args: &ForkArgs) -> 
     let mut fpu = FpuState::initial();
     fpu.save();
     let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
-    start_thread(proc, tid, cf, fpu, fs_base, args.child_cleartid);
+    // A new thread inherits the creator's mask; its alternate stack starts disabled.
+    let init = ThreadStart {
+        blocked: current_thread().map_or(0, |t| t.blocked()),
+        altstack: signal::AltStack::default(),
+    };
+    start_thread(proc, tid, cf, fpu, fs_base, args.child_cleartid, init);
     Ok(tid)
 }
 
@@ -579,13 +813,14 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     let fsctx = parent.fs.lock().clone();
     let child = Process::new(&parent.name(), parent.pid, mm, files, fsctx);
     *child.ids.lock() = parent.ids.lock().clone();
+    // no_new_privs is inherited; the death signal and subreaper flag are not.
+    child.attrs.lock()[2] = parent.attrs.lock()[2];
     child.pgid.store(parent.pgid(), Ordering::Release);
     child.sid.store(parent.sid(), Ordering::Release);
     {
         let ps = parent.signals.lock();
         let mut cs = child.signals.lock();
         cs.actions = ps.actions;
-        cs.blocked = ps.blocked;
     }
     let mut cf = TrapFrame { ..*frame };
     cf.rax = 0;
@@ -611,7 +846,20 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     fpu.save();
     parent.children.lock().push(child.clone());
     let fs_base = args.tls.unwrap_or_else(crate::arch::cpu::fs_base);
-    start_thread(&child, child.pid, cf, fpu, fs_base, args.child_cleartid);
+    // The child's one thread is a copy of the caller: mask and alternate stack too.
+    let init = current_thread().map_or_else(ThreadStart::default, |me| ThreadStart {
+        blocked: me.blocked(),
+        altstack: *me.altstack.lock(),
+    });
+    start_thread(
+        &child,
+        child.pid,
+        cf,
+        fpu,
+        fs_base,
+        args.child_cleartid,
+        init,
+    );
     if args.vfork {
         let key = KEY_VFORK | u64::from(pid);
         waits::wait(key, &mut || child.vfork_done.load(Ordering::Acquire));
@@ -638,6 +886,9 @@ pub fn exec_current(
     drop(old);
     *proc.name.lock() = name.into();
     proc.signals.lock().reset_for_exec();
+    if let Some(t) = current_thread() {
+        *t.altstack.lock() = signal::AltStack::default();
+    }
     *frame = user_frame(loaded.entry, loaded.rsp);
     crate::arch::cpu::set_fs_base(0);
     FpuState::initial().restore();
@@ -686,23 +937,36 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
     // goes, and its object is finalized.
     crate::capsys::with(|sys| p.files.lock().destroy(sys));
     linux_personality::locks::release_process(p.pid);
-    // Orphans go to init (pid 1), which reaps them; already-dead ones are announced
-    // to it at once. Without an init (a `writ.exec` program) they are forgotten.
+    // Orphans go to the nearest ancestor that is a child subreaper (prctl), else to
+    // init (pid 1), which reaps them; already-dead ones are announced to the adopter
+    // at once. Without an init (a `writ.exec` program) they are forgotten.
     let orphans: Vec<Arc<Process>> = core::mem::take(&mut *p.children.lock());
-    if let Some(init) = by_pid(1).filter(|i| i.pid != p.pid && !i.has_exited()) {
+    // prctl(PR_SET_PDEATHSIG): the children asked to hear of their parent's end.
+    for c in orphans.iter().filter(|c| !c.has_exited()) {
+        let sig = c.attrs.lock()[0] as u32;
+        if sig != 0 {
+            c.post_signal(SigInfo {
+                signo: sig,
+                code: signal::SI_USER,
+                pid: p.pid,
+                ..SigInfo::default()
+            });
+        }
+    }
+    if let Some(adopter) = adopter_for(p) {
         let mut zombies = false;
         for c in &orphans {
-            c.ppid.store(1, Ordering::Release);
+            c.ppid.store(adopter.pid, Ordering::Release);
             zombies |= c.has_exited();
         }
-        init.children.lock().extend(orphans);
+        adopter.children.lock().extend(orphans);
         if zombies {
-            init.post_signal(SigInfo {
+            adopter.post_signal(SigInfo {
                 signo: signal::SIGCHLD,
                 code: signal::CLD_EXITED,
                 ..SigInfo::default()
             });
-            waits::wake(KEY_CHILDREN | 1);
+            waits::wake(KEY_CHILDREN | u64::from(adopter.pid));
         }
     }
     *p.status.lock() = Some(status);
@@ -721,6 +985,24 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
         });
     }
     waits::wake(KEY_CHILDREN | u64::from(p.ppid()));
+}
+
+/// Who adopts the children of `p`: its nearest living ancestor marked as a child
+/// subreaper, else init.
+fn adopter_for(p: &Process) -> Option<Arc<Process>> {
+    let mut up = p.ppid();
+    // Bounded: pids form a tree, but a racing exit could make a stale chain loop.
+    for _ in 0..64 {
+        let Some(a) = by_pid(up) else { break };
+        if a.attrs.lock()[3] != 0 && !a.has_exited() {
+            return Some(a);
+        }
+        if a.pid == 1 {
+            break;
+        }
+        up = a.ppid();
+    }
+    by_pid(1).filter(|i| i.pid != p.pid && !i.has_exited())
 }
 
 /// On every return to user mode: a thread of a dying process (or one an execve in

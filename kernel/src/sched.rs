@@ -401,6 +401,20 @@ pub fn current_name() -> &'static str {
     }
 }
 
+/// A thread's state as a word (`run`, `ready`, `sleep`, `blocked`, `dead`), for the
+/// debug console; None if there is no such thread.
+pub fn state_name(id: ThreadId) -> Option<&'static str> {
+    with(|s| {
+        s.threads.get(&id).map(|t| match t.state {
+            State::Running => "run",
+            State::Ready => "ready",
+            State::Sleeping => "sleep",
+            State::Blocked => "blocked",
+            State::Dead => "dead",
+        })
+    })
+}
+
 pub fn sleep_ms(ms: u64) {
     let ticks = (ms * time::HZ).div_ceil(1000).max(1);
     let wake_at = time::ticks() + ticks;

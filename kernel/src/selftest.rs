@@ -9,6 +9,8 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::power::{exit, Exit};
 use crate::{mm, sched, time};
 
+mod net;
+
 pub fn run(names: &[&str]) {
     let mut failed = false;
     for &name in names {
@@ -19,6 +21,8 @@ pub fn run(names: &[&str]) {
             "panic" => panic!("selftest: deliberate panic"),
             "pagefault" => pagefault(),
             "user" => user(),
+            "net" => net::run(),
+            "netserve" => net::serve(),
             other => Err(alloc::format!("unknown self-test '{other}'")),
         };
         match result {

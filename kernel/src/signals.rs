@@ -62,7 +62,10 @@ pub fn set_regs(f: &mut TrapFrame, r: &Regs) {
 /// Whether the next deliverable signal would restart an interrupted system call
 /// (SA_RESTART on its handler).
 pub fn restarts(proc: &Process) -> bool {
-    let s = proc.signals.lock();
+    process::with_signals(proc, |s| restarts_with(s))
+}
+
+fn restarts_with(s: &signal::Signals) -> bool {
     let ready = s.pending & !s.blocked;
     if ready == 0 {
         return false;
@@ -83,10 +86,10 @@ pub fn restarts(proc: &Process) -> bool {
 /// Delivers every deliverable signal before returning to user mode with `frame`.
 pub fn deliver(proc: &Arc<Process>, frame: &mut TrapFrame) {
     loop {
-        let d = proc.signals.lock().take();
+        let d = process::with_signals(proc, |s| s.take());
         match d {
             None => {
-                proc.signals.lock().restore_saved_mask();
+                process::with_signals(proc, |s| s.restore_saved_mask());
                 return;
             }
             Some(Delivery::Kill { sig, .. }) => {
@@ -122,7 +125,18 @@ fn push_frame(
     info: &SigInfo,
     old_mask: u64,
 ) -> Result<(), Errno> {
-    let f = build_frame(&regs_of(frame), sig, action, info, old_mask)?;
+    let me = process::current_thread();
+    let alt = me
+        .as_ref()
+        .map_or_else(Default::default, |t| *t.altstack.lock());
+    let f = build_frame(&regs_of(frame), sig, action, info, old_mask, &alt)?;
+    // SS_AUTODISARM: the stack is off while the handler runs on it (sigreturn puts
+    // back what the frame's uc_stack says).
+    if alt.flags & signal::SS_AUTODISARM != 0 && f.sp >= alt.sp && f.sp < alt.sp + alt.size {
+        if let Some(t) = &me {
+            *t.altstack.lock() = signal::AltStack::default();
+        }
+    }
     let mut fpu = FpuState::initial();
     fpu.save();
     {
@@ -151,8 +165,16 @@ pub fn sigreturn(proc: &Process, frame: &mut TrapFrame) -> Result<u64, Errno> {
         }
         r
     };
+    // Linux's restore_altstack: the uc_stack comes back unless the thread is still on
+    // its (armed) alternate stack.
+    if let (Some(ss), Some(t)) = (r.altstack, process::current_thread()) {
+        let mut cur = t.altstack.lock();
+        if !cur.contains(frame.rsp) {
+            *cur = ss;
+        }
+    }
     set_regs(frame, &r.regs);
     fp.restore();
-    proc.signals.lock().blocked = r.mask;
+    process::with_signals(proc, |s| s.blocked = r.mask);
     Ok(r.regs.rax)
 }

@@ -6,6 +6,7 @@
 //! What the personality does not know answers ENOSYS, logged once per number.
 
 use alloc::collections::BTreeSet;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -114,7 +115,12 @@ impl Kernel for Ctx<'_> {
 
     fn with_caps<R>(&mut self, f: impl FnOnce(&mut CapSystem, &mut FdTable) -> R) -> R {
         let mut files = self.proc.files.lock();
-        crate::capsys::with(|sys| f(sys, &mut files))
+        let (pid, nr) = (self.proc.pid, self.frame.rax);
+        crate::capsys::with(|sys| {
+            // Names the caller for the debug console's trace (one load when off).
+            crate::debugcon::trace::enter(pid, nr);
+            f(sys, &mut files)
+        })
     }
 
     fn wait(&mut self, key: u64, ready: &mut dyn FnMut() -> bool) -> Result<(), Errno> {
@@ -390,10 +396,9 @@ impl Kernel for Ctx<'_> {
     }
 
     fn signals<R>(&mut self, f: impl FnOnce(&mut linux_personality::signal::Signals) -> R) -> R {
-        let mut s = self.proc.signals.lock();
-        let r = f(&mut s);
+        let (r, pending) = process::with_signals(self.proc, |s| (f(s), s.pending));
         // A new mask may have unblocked a pending signal; a new action may matter too.
-        if s.pending != 0 {
+        if pending != 0 {
             self.proc
                 .attention
                 .store(true, core::sync::atomic::Ordering::Release);
@@ -414,9 +419,10 @@ impl Kernel for Ctx<'_> {
                     .filter(|p| p.pgid() == g)
                     .collect()
             }
+            // Everyone but init and the caller (Linux's kill_something_info).
             -1 => process::all()
                 .into_iter()
-                .filter(|p| p.pid != 1 || p.pid == self.proc.pid)
+                .filter(|p| p.pid > 1 && p.pid != self.proc.pid)
                 .collect(),
             p if p < -1 => {
                 let g = p.unsigned_abs();
@@ -462,7 +468,7 @@ impl Kernel for Ctx<'_> {
             if now >= deadline {
                 return Ok(());
             }
-            if self.proc.signals.lock().has_deliverable() {
+            if process::with_signals(self.proc, |s| s.has_deliverable()) {
                 return Err(deadline - now);
             }
             // Tick-granular sleeps; a signal is noticed at the next tick at the latest.
@@ -485,6 +491,81 @@ impl Kernel for Ctx<'_> {
         } else {
             h
         }
+    }
+
+    fn altstack(
+        &mut self,
+        set: Option<linux_personality::signal::AltStack>,
+    ) -> Result<(linux_personality::signal::AltStack, u64), Errno> {
+        let t = process::current_thread().ok_or(Errno::EINVAL)?;
+        let mut a = t.altstack.lock();
+        let old = *a;
+        if let Some(new) = set {
+            *a = new;
+        }
+        Ok((old, self.frame.rsp))
+    }
+
+    fn power_off(&mut self, restart: bool) -> Result<(), Errno> {
+        log::info!(
+            "power: {} by pid {} ({})",
+            if restart {
+                "restart (QEMU runs with -no-reboot: the machine ends)"
+            } else {
+                "power off"
+            },
+            self.proc.pid,
+            self.proc.name()
+        );
+        crate::println!("writ: poweroff status=0");
+        crate::power::exit(crate::power::Exit::Success)
+    }
+
+    fn kernel_log(&mut self, clear: bool) -> (Vec<u8>, usize) {
+        (crate::logger::buffer(clear), crate::logger::BUFFER_SIZE)
+    }
+
+    fn cpu_times(&self, who: linux::CpuWho) -> (u64, u64) {
+        use core::sync::atomic::Ordering::Relaxed;
+        let c = &self.proc.cpu;
+        let (u, s) = match who {
+            linux::CpuWho::Process => (c.user.load(Relaxed), c.sys.load(Relaxed)),
+            linux::CpuWho::Children => {
+                (c.children_user.load(Relaxed), c.children_sys.load(Relaxed))
+            }
+        };
+        let tick = 1_000_000_000 / crate::time::HZ;
+        (u * tick, s * tick)
+    }
+
+    fn comm(&self) -> Vec<u8> {
+        self.proc.name().into_bytes()
+    }
+
+    fn set_comm(&mut self, name: &[u8]) {
+        *self.proc.name.lock() = String::from_utf8_lossy(name).into_owned();
+    }
+
+    fn task_attr(&mut self, attr: linux::TaskAttr, set: Option<u64>) -> u64 {
+        let i = match attr {
+            linux::TaskAttr::ParentDeathSignal => 0,
+            linux::TaskAttr::Dumpable => 1,
+            linux::TaskAttr::NoNewPrivs => 2,
+            linux::TaskAttr::ChildSubreaper => 3,
+        };
+        let mut a = self.proc.attrs.lock();
+        let old = a[i];
+        if let Some(v) = set {
+            a[i] = v;
+        }
+        old
+    }
+
+    fn real_timer(&mut self, set: Option<(u64, u64)>) -> Result<(u64, u64), Errno> {
+        Ok(match set {
+            Some((value, interval)) => self.proc.set_real_timer(value, interval),
+            None => self.proc.real_timer(),
+        })
     }
 
     fn set_hostname(&mut self, name: &[u8]) {

@@ -28,7 +28,8 @@ fn clock_ns(realtime: bool) -> u64 {
 
 fn current_signals(f: &mut dyn FnMut(&mut linux_personality::signal::Signals)) {
     if let Some(p) = crate::process::current() {
-        f(&mut p.signals.lock());
+        // As the calling thread sees them (its own mask).
+        crate::process::with_signals(&p, |s| f(s));
     }
 }
 

@@ -49,14 +49,28 @@ pub fn waiters(key: u64) -> usize {
     QUEUES.lock().get(&key).map_or(0, |q| q.len())
 }
 
-/// Timed wake-ups: (deadline in uptime ns, sequence) -> key, fired by the timer tick.
-static TIMERS: IrqMutex<BTreeMap<(u64, u64), u64>> = IrqMutex::new(BTreeMap::new());
+/// What a timer does when it comes due.
+#[derive(Clone, Copy, Debug)]
+pub enum TimerAction {
+    /// Wake a wait key (the waiter re-checks its condition).
+    Wake(u64),
+    /// A process's ITIMER_REAL, armed as generation `gen` (stale ones do nothing).
+    Alarm { pid: u32, gen: u64 },
+}
+
+/// Timed events: (deadline in uptime ns, sequence) -> action, fired by the timer tick.
+static TIMERS: IrqMutex<BTreeMap<(u64, u64), TimerAction>> = IrqMutex::new(BTreeMap::new());
 static SEQ: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
 
 /// Wakes `key` once uptime reaches `deadline_ns` (the waiter re-checks its condition).
 pub fn wake_at(deadline_ns: u64, key: u64) {
+    at(deadline_ns, TimerAction::Wake(key));
+}
+
+/// Runs `action` from the timer interrupt once uptime reaches `deadline_ns`.
+pub fn at(deadline_ns: u64, action: TimerAction) {
     let seq = SEQ.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
-    TIMERS.lock().insert((deadline_ns, seq), key);
+    TIMERS.lock().insert((deadline_ns, seq), action);
 }
 
 /// Called from the timer interrupt: fire every timed wake-up that is due.
@@ -65,15 +79,16 @@ pub fn on_tick(now_ns: u64) {
         let due = {
             let mut t = TIMERS.lock();
             match t.first_key_value() {
-                Some((&(d, seq), &key)) if d <= now_ns => {
+                Some((&(d, seq), &action)) if d <= now_ns => {
                     t.remove(&(d, seq));
-                    Some(key)
+                    Some(action)
                 }
                 _ => None,
             }
         };
         match due {
-            Some(key) => wake(key),
+            Some(TimerAction::Wake(key)) => wake(key),
+            Some(TimerAction::Alarm { pid, gen }) => crate::process::fire_alarm(pid, gen, now_ns),
             None => return,
         }
     }

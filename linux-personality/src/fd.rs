@@ -10,6 +10,11 @@
 //! `close` is Delete; fork copies every slot into the child's CSpace; exec deletes the
 //! slots marked close-on-exec. The CLOEXEC bit belongs to the descriptor, not the
 //! file, so it lives here beside the CNode, not in the capability.
+//!
+//! Tracing: when the kernel sets [`FdTable::tracer`] (the debug console's `trace`),
+//! every capability operation here reports a [`CapUse`] to it; unset, the cost is one
+//! branch per operation. Fork copies the tracer, so a traced process's children are
+//! traced too (as `strace -f`).
 
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
@@ -34,6 +39,46 @@ pub const AUTH_BUDGET: u32 = 0;
 pub const AUTH_NETSTACK: u32 = 1;
 const AUTHORITY_RADIX: u8 = 4;
 
+/// A capability operation the personality performed on a process's behalf.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapOp {
+    /// The capability was looked up for a use that needs these rights (read, write...).
+    Use(Rights),
+    /// A new object was created; its capability went into the slot.
+    Create,
+    /// The capability was copied into the slot with CPtr `dst` (dup, dup2).
+    Copy { dst: u64 },
+    /// The capability was deleted (close).
+    Delete,
+    /// The capability was invoked with `label` (`FdTable::invoke`).
+    Invoke { label: u64 },
+}
+
+/// Why a traced operation failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapFail {
+    Errno(Errno),
+    Cap(CapError),
+}
+
+/// One traced capability operation: the CPtr in the process's CSpace (fd N is CPtr N),
+/// what was done, the capability (None for an empty slot) and the outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct CapUse {
+    pub cptr: u64,
+    pub op: CapOp,
+    pub cap: Option<Cap>,
+    pub result: Result<(), CapFail>,
+}
+
+/// The kernel's trace sink; it runs with the capability lock held and must not block.
+pub type Tracer = fn(&CapSystem, &CapUse);
+
+/// CPtr of slot `k` of the authority CNode (see the module doc).
+pub const fn authority_cptr(k: u32) -> u64 {
+    1 << 60 | k as u64
+}
+
 pub struct FdTable {
     pub cspace: CSpaceId,
     fd_cnode: Oid,
@@ -45,6 +90,8 @@ pub struct FdTable {
     /// `limit`. Kept here because, like the descriptors, fork copies them and exec
     /// keeps them.
     pub rlimits: [(u64, u64); 16],
+    /// Set while the debug console traces this process.
+    pub tracer: Option<Tracer>,
 }
 
 const INF: u64 = u64::MAX;
@@ -68,6 +115,26 @@ pub const DEFAULT_RLIMITS: [(u64, u64); 16] = [
     (0, 0),                              // RTPRIO
     (INF, INF),                          // RTTIME
 ];
+
+fn trace(
+    t: Tracer,
+    sys: &CapSystem,
+    cptr: u64,
+    op: CapOp,
+    cap: Option<Cap>,
+    r: Result<(), &Errno>,
+) {
+    let result = r.map_err(|e| CapFail::Errno(*e));
+    t(
+        sys,
+        &CapUse {
+            cptr,
+            op,
+            cap,
+            result,
+        },
+    );
+}
 
 fn cap_err(e: CapError) -> Errno {
     match e {
@@ -102,6 +169,7 @@ impl FdTable {
                 cloexec: BTreeSet::new(),
                 limit: DEFAULT_NOFILE,
                 rlimits: DEFAULT_RLIMITS,
+                tracer: None,
             }),
             Err(e) => {
                 let _ = sys.destroy_cspace(cspace);
@@ -140,6 +208,22 @@ impl FdTable {
     /// The open file behind `fd`, if the capability carries `need`; EBADF otherwise
     /// (Linux's answer for a missing fd and for the wrong access mode alike).
     pub fn get(&self, sys: &CapSystem, fd: i64, need: Rights) -> Result<Arc<OpenFile>, Errno> {
+        let r = self.get_untraced(sys, fd, need);
+        if let Some(t) = self.tracer {
+            let cap = self.cap(sys, fd).map(|(_, c)| c);
+            trace(
+                t,
+                sys,
+                fd as u64,
+                CapOp::Use(need),
+                cap,
+                r.as_ref().map(|_| ()),
+            );
+        }
+        r
+    }
+
+    fn get_untraced(&self, sys: &CapSystem, fd: i64, need: Rights) -> Result<Arc<OpenFile>, Errno> {
         let (_, cap) = self.cap(sys, fd).ok_or(Errno::EBADF)?;
         if !cap.rights.contains(need) {
             return Err(Errno::EBADF);
@@ -156,6 +240,11 @@ impl FdTable {
             return Ok(());
         }
         if fd >= self.limit {
+            return Err(Errno::EMFILE);
+        }
+        // The fd CNode itself can be gone (deleted or revoked from the debug console):
+        // then no descriptor can be made, and doubling a zero capacity would never end.
+        if cap == 0 {
             return Err(Errno::EMFILE);
         }
         let mut radix = sys.cnode_radix(self.fd_cnode).unwrap_or(INITIAL_FD_RADIX);
@@ -199,6 +288,25 @@ impl FdTable {
         rights: Rights,
         cloexec: bool,
     ) -> Result<u32, Errno> {
+        let r = self.install_untraced(sys, file, rights, cloexec);
+        if let Some(t) = self.tracer {
+            let fd = r.as_ref().map_or(u64::MAX, |&fd| u64::from(fd));
+            let cap = r
+                .as_ref()
+                .ok()
+                .and_then(|&fd| self.cap(sys, fd.into()).map(|(_, c)| c));
+            trace(t, sys, fd, CapOp::Create, cap, r.as_ref().map(|_| ()));
+        }
+        r
+    }
+
+    fn install_untraced(
+        &mut self,
+        sys: &mut CapSystem,
+        file: Arc<OpenFile>,
+        rights: Rights,
+        cloexec: bool,
+    ) -> Result<u32, Errno> {
         let fd = self.lowest_free(sys, 0)?;
         let slot = self.fd_slot(sys, fd).ok_or(Errno::EMFILE)?;
         let budget = self.budget(sys)?;
@@ -212,14 +320,41 @@ impl FdTable {
     }
 
     pub fn close(&mut self, sys: &mut CapSystem, fd: i64) -> Result<(), Errno> {
-        let (slot, _) = self.cap(sys, fd).ok_or(Errno::EBADF)?;
-        sys.delete(slot).map_err(cap_err)?;
-        self.cloexec.remove(&(fd as u32));
-        Ok(())
+        let found = self.cap(sys, fd);
+        let r = match found {
+            Some((slot, _)) => sys.delete(slot).map_err(cap_err),
+            None => Err(Errno::EBADF),
+        };
+        if r.is_ok() {
+            self.cloexec.remove(&(fd as u32));
+        }
+        if let Some(t) = self.tracer {
+            trace(
+                t,
+                sys,
+                fd as u64,
+                CapOp::Delete,
+                found.map(|(_, c)| c),
+                r.as_ref().map(|_| ()),
+            );
+        }
+        r
     }
 
     /// dup / F_DUPFD(_CLOEXEC): a Copy into the lowest free slot >= `min`.
     pub fn dup(
+        &mut self,
+        sys: &mut CapSystem,
+        old: i64,
+        min: u32,
+        cloexec: bool,
+    ) -> Result<u32, Errno> {
+        let r = self.dup_untraced(sys, old, min, cloexec);
+        self.trace_copy(sys, old, &r);
+        r
+    }
+
+    fn dup_untraced(
         &mut self,
         sys: &mut CapSystem,
         old: i64,
@@ -237,6 +372,60 @@ impl FdTable {
     /// dup2 / dup3: `new` is closed first if open; `old == new` is the caller's
     /// business (dup2 returns `new`, dup3 fails with EINVAL).
     pub fn dup_to(
+        &mut self,
+        sys: &mut CapSystem,
+        old: i64,
+        new: i64,
+        cloexec: bool,
+    ) -> Result<u32, Errno> {
+        let r = self.dup_to_untraced(sys, old, new, cloexec);
+        self.trace_copy(sys, old, &r);
+        r
+    }
+
+    fn trace_copy(&self, sys: &CapSystem, old: i64, r: &Result<u32, Errno>) {
+        if let Some(t) = self.tracer {
+            let dst = r.as_ref().map_or(u64::MAX, |&fd| u64::from(fd));
+            let cap = self.cap(sys, old).map(|(_, c)| c);
+            trace(
+                t,
+                sys,
+                old as u64,
+                CapOp::Copy { dst },
+                cap,
+                r.as_ref().map(|_| ()),
+            );
+        }
+    }
+
+    /// Invoke the capability at `cptr` in this CSpace (`caps::CapSystem::invoke`),
+    /// traced like the other operations.
+    pub fn invoke(
+        &self,
+        sys: &mut CapSystem,
+        cptr: u64,
+        label: u64,
+        words: &[u64],
+        extra: &[u64],
+    ) -> caps::Result<caps::Reply> {
+        let r = sys.invoke(self.cspace, cptr, label, words, extra);
+        if let Some(t) = self.tracer {
+            let cap = sys.lookup_cap(self.cspace, cptr).ok().map(|(_, c)| c);
+            let result = r.as_ref().map(|_| ()).map_err(|e| CapFail::Cap(*e));
+            t(
+                sys,
+                &CapUse {
+                    cptr,
+                    op: CapOp::Invoke { label },
+                    cap,
+                    result,
+                },
+            );
+        }
+        r
+    }
+
+    fn dup_to_untraced(
         &mut self,
         sys: &mut CapSystem,
         old: i64,
@@ -285,6 +474,7 @@ impl FdTable {
         let mut child = FdTable::new(sys, budget)?;
         child.limit = self.limit;
         child.rlimits = self.rlimits;
+        child.tracer = self.tracer;
         let cap = self.capacity(sys);
         if cap > 0 {
             child

@@ -135,3 +135,84 @@ fn fork_copies_every_fd_as_children_and_exec_drops_cloexec() {
     t.destroy(&mut sys);
     assert!(sys.check().is_empty());
 }
+
+/// What the tracer saw, as text (one test uses it; the tracer is a plain `fn`).
+static TRACED: std::sync::Mutex<alloc::vec::Vec<alloc::string::String>> =
+    std::sync::Mutex::new(alloc::vec::Vec::new());
+
+fn record(sys: &CapSystem, u: &crate::fd::CapUse) {
+    let ty = u.cap.and_then(|c| sys.type_name(&c)).unwrap_or("-");
+    TRACED.lock().unwrap().push(alloc::format!(
+        "{:#x} {ty} {:?} {:?}",
+        u.cptr,
+        u.op,
+        u.result
+    ));
+}
+
+#[test]
+fn a_tracer_sees_every_capability_operation_and_its_result() {
+    use crate::fd::{CapFail, CapOp};
+    let (mut sys, b) = system(1 << 20);
+    let mut t = FdTable::new(&mut sys, b).unwrap();
+    // Untraced: nothing reported.
+    open(&mut sys, &mut t, flags::O_RDONLY).unwrap();
+    assert!(TRACED.lock().unwrap().is_empty());
+    t.tracer = Some(record);
+    open(&mut sys, &mut t, flags::O_RDWR).unwrap();
+    t.get(&sys, 1, Rights::WRITE).unwrap();
+    assert_eq!(t.get(&sys, 0, Rights::WRITE).err(), Some(Errno::EBADF));
+    t.dup_to(&mut sys, 1, 5, false).unwrap();
+    assert_eq!(t.dup(&mut sys, 9, 0, false), Err(Errno::EBADF));
+    t.close(&mut sys, 5).unwrap();
+    // Forked children inherit the tracer (strace -f).
+    let mut child = t.fork(&mut sys).unwrap();
+    assert!(child.tracer.is_some());
+    child.destroy(&mut sys);
+    let _ = t.invoke(&mut sys, 1, 99, &[], &[]);
+    let w = Rights::WRITE;
+    let want = [
+        alloc::format!("0x1 file {:?} Ok(())", CapOp::Create),
+        alloc::format!("0x1 file {:?} Ok(())", CapOp::Use(w)),
+        alloc::format!(
+            "0x0 file {:?} Err({:?})",
+            CapOp::Use(w),
+            CapFail::Errno(Errno::EBADF)
+        ),
+        alloc::format!("0x1 file {:?} Ok(())", CapOp::Copy { dst: 5 }),
+        alloc::format!(
+            "0x9 - {:?} Err({:?})",
+            CapOp::Copy { dst: u64::MAX },
+            CapFail::Errno(Errno::EBADF)
+        ),
+        alloc::format!("0x5 file {:?} Ok(())", CapOp::Delete),
+        alloc::format!(
+            "0x1 file {:?} Err({:?})",
+            CapOp::Invoke { label: 99 },
+            CapFail::Cap(caps::Error::IllegalOperation)
+        ),
+    ];
+    assert_eq!(*TRACED.lock().unwrap(), want);
+    assert!(sys.check().is_empty());
+}
+
+#[test]
+fn a_process_whose_fd_cnode_was_deleted_gets_errors_not_a_hang() {
+    let (mut sys, b) = system(1 << 20);
+    let mut t = FdTable::new(&mut sys, b).unwrap();
+    open(&mut sys, &mut t, flags::O_RDWR).unwrap();
+    // What `delete PID root:0` on the debug console does.
+    let root = sys.cap_at(Slot::root(t.cspace)).unwrap();
+    let fd_cnode = sys.slot_of(&root, 0).unwrap();
+    sys.delete(fd_cnode).unwrap();
+    assert_eq!(open(&mut sys, &mut t, flags::O_RDWR), Err(Errno::EMFILE));
+    assert_eq!(t.dup(&mut sys, 0, 0, false), Err(Errno::EBADF));
+    assert_eq!(t.dup_to(&mut sys, 0, 3, false), Err(Errno::EBADF));
+    assert_eq!(t.close(&mut sys, 0), Err(Errno::EBADF));
+    assert!(t.get(&sys, 0, Rights::READ).is_err());
+    if let Ok(mut child) = t.fork(&mut sys) {
+        child.destroy(&mut sys);
+    }
+    t.destroy(&mut sys);
+    assert!(sys.check().is_empty());
+}

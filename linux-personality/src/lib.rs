@@ -75,6 +75,7 @@ pub mod file;
 pub mod fs;
 pub mod locks;
 pub mod pipe;
+pub mod pty;
 pub mod script;
 pub mod signal;
 pub mod stack;

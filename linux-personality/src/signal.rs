@@ -211,7 +211,10 @@ impl Signals {
         } else if STOP_SIGNALS & bit(sig) != 0 {
             self.pending &= !bit(SIGCONT);
         }
-        if ignored && sig != SIGKILL && sig != SIGSTOP {
+        // A blocked signal is never discarded, even if its action is to ignore it: the
+        // process may be waiting for it with sigtimedwait (busybox init does, for
+        // SIGCHLD), or may install a handler before unblocking it.
+        if ignored && sig != SIGKILL && sig != SIGSTOP && self.blocked & bit(sig) == 0 {
             return false;
         }
         if self.pending & bit(sig) == 0 {
@@ -264,6 +267,18 @@ impl Signals {
                 }
             }
         }
+    }
+
+    /// sigtimedwait's dequeue: the lowest pending signal of `set`, taken without being
+    /// delivered.
+    pub fn take_from(&mut self, set: u64) -> Option<SigInfo> {
+        let ready = self.pending & set;
+        if ready == 0 {
+            return None;
+        }
+        let sig = ready.trailing_zeros() + 1;
+        self.pending &= !bit(sig);
+        Some(self.info[(sig - 1) as usize])
     }
 
     /// After delivery: a temporary mask no handler took over is put back now.
@@ -351,16 +366,107 @@ pub struct Frame {
     pub entry: Regs,
 }
 
+/// sigaltstack's `ss_flags`.
+pub const SS_ONSTACK: u32 = 1;
+pub const SS_DISABLE: u32 = 2;
+pub const SS_AUTODISARM: u32 = 1 << 31;
+/// The smallest alternate stack Linux accepts (MINSIGSTKSZ).
+pub const MINSIGSTKSZ: u64 = 2048;
+
+/// A thread's alternate signal stack (sigaltstack). `flags` holds SS_DISABLE or
+/// SS_AUTODISARM as set; SS_ONSTACK is computed from the stack pointer when reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AltStack {
+    pub sp: u64,
+    pub size: u64,
+    pub flags: u32,
+}
+
+impl Default for AltStack {
+    fn default() -> Self {
+        AltStack {
+            sp: 0,
+            size: 0,
+            flags: SS_DISABLE,
+        }
+    }
+}
+
+impl AltStack {
+    pub fn enabled(&self) -> bool {
+        self.flags & SS_DISABLE == 0
+    }
+
+    /// Whether `rsp` is on this stack (Linux's `on_sig_stack`).
+    pub fn contains(&self, rsp: u64) -> bool {
+        self.enabled() && rsp > self.sp && rsp - self.sp <= self.size
+    }
+
+    /// `stack_t` as the user sees it (24 bytes: sp, flags + padding, size), with
+    /// SS_ONSTACK when `rsp` is on it, SS_DISABLE when off. sigaltstack's report adds
+    /// SS_AUTODISARM (`with_autodisarm`); a signal frame's `uc_stack` does not, as on
+    /// Linux, so the flag is gone after the handler returns.
+    pub fn to_bytes(&self, rsp: u64, with_autodisarm: bool) -> [u8; 24] {
+        let state = if self.contains(rsp) {
+            SS_ONSTACK
+        } else {
+            self.flags & SS_DISABLE
+        };
+        let flags = if with_autodisarm {
+            state | (self.flags & SS_AUTODISARM)
+        } else {
+            state
+        };
+        let mut b = [0u8; 24];
+        b[..8].copy_from_slice(&self.sp.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..].copy_from_slice(&self.size.to_le_bytes());
+        b
+    }
+
+    /// Decodes and checks a user `stack_t` as sigaltstack does: EINVAL for unknown
+    /// flags, ENOMEM for an enabled stack smaller than MINSIGSTKSZ. A disabled stack
+    /// reads back as zeros.
+    pub fn from_bytes(b: &[u8; 24]) -> Result<AltStack, Errno> {
+        let sp = u64::from_le_bytes(b[..8].try_into().unwrap());
+        let flags = u32::from_le_bytes(b[8..12].try_into().unwrap());
+        let size = u64::from_le_bytes(b[16..].try_into().unwrap());
+        let mode = flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(Errno::EINVAL);
+        }
+        if mode == SS_DISABLE {
+            return Ok(AltStack::default());
+        }
+        if size < MINSIGSTKSZ {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(AltStack {
+            sp,
+            size,
+            flags: flags & SS_AUTODISARM,
+        })
+    }
+}
+
 /// Lays out the `rt_sigframe` Linux builds for `d` below `regs.rsp` (skipping the red
-/// zone), with the FPU state (`fxsave` image) above it.
+/// zone), with the FPU state (`fxsave` image) above it; or, for an SA_ONSTACK handler
+/// with an alternate stack the thread is not already on, at the top of that stack.
+/// The ucontext's `uc_stack` records `alt` as it was.
 pub fn build_frame(
     regs: &Regs,
     sig: u32,
     action: &Action,
     info: &SigInfo,
     old_mask: u64,
+    alt: &AltStack,
 ) -> Result<Frame, Errno> {
-    let mut sp = regs.rsp.checked_sub(REDZONE).ok_or(Errno::EFAULT)?;
+    let switch = action.flags & SA_ONSTACK != 0 && alt.enabled() && !alt.contains(regs.rsp);
+    let mut sp = if switch {
+        alt.sp.checked_add(alt.size).ok_or(Errno::EFAULT)?
+    } else {
+        regs.rsp.checked_sub(REDZONE).ok_or(Errno::EFAULT)?
+    };
     sp = sp.checked_sub(FPSTATE_SIZE as u64).ok_or(Errno::EFAULT)? & !63;
     let fpstate_at = sp;
     sp = (sp.checked_sub(FRAME_SIZE as u64).ok_or(Errno::EFAULT)? & !15) - 8;
@@ -370,6 +476,7 @@ pub fn build_frame(
     put(&mut b, 0, action.restorer);
     let uc = UC_OFFSET as usize;
     put(&mut b, uc, UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS);
+    b[uc + 16..uc + 40].copy_from_slice(&alt.to_bytes(regs.rsp, false));
     let mc = uc + MCONTEXT_OFFSET;
     let words = [
         regs.r8,
@@ -437,6 +544,9 @@ pub struct Restored {
     pub regs: Regs,
     pub mask: u64,
     pub fpstate: u64,
+    /// The `uc_stack` the handler returns with (sigreturn reinstates it, as Linux's
+    /// `restore_altstack` does; an invalid one is ignored).
+    pub altstack: Option<AltStack>,
 }
 
 /// Reads back a ucontext (rt_sigreturn finds it at the user's rsp: the handler's
@@ -470,10 +580,12 @@ pub fn parse_ucontext(uc: &[u8]) -> Result<Restored, Errno> {
         // IF stays on and IOPL at 0.
         rflags: (w[17] & 0x0004_0dd5) | 0x202,
     };
+    let ss: [u8; 24] = uc[16..40].try_into().unwrap();
     Ok(Restored {
         regs,
         mask: get(SIGMASK_OFFSET) & !UNBLOCKABLE,
         fpstate: get(mc + 8 * 23),
+        altstack: AltStack::from_bytes(&ss).ok(),
     })
 }
 
@@ -623,7 +735,15 @@ mod tests {
             pid: 3,
             ..Default::default()
         };
-        let f = build_frame(&regs, SIGUSR1, &handler(0), &info, 0x1234).unwrap();
+        let f = build_frame(
+            &regs,
+            SIGUSR1,
+            &handler(0),
+            &info,
+            0x1234,
+            &AltStack::default(),
+        )
+        .unwrap();
         assert_eq!(f.sp % 16, 8, "entry rsp is as after a call");
         assert!(f.sp + FRAME_SIZE as u64 <= f.fpstate_at);
         assert_eq!(f.fpstate_at % 64, 0);

@@ -39,6 +39,7 @@ static const char *errname(int e) {
     case ENXIO: return "ENXIO";
     case ENOSPC: return "ENOSPC";
     case EDEADLK: return "EDEADLK";
+    case EINTR: return "EINTR";
     case EXDEV: return "EXDEV";
     case EFBIG: return "EFBIG";
     default: return "E?";

@@ -66,18 +66,27 @@ int main(void) {
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigaction(SIGCHLD, &sa, NULL);
 
-    /* Stop, report, continue, report, exit. */
+    /* Stop, report, continue, report, exit. Each SIGCHLD is awaited before the next
+     * event, since two pending SIGCHLDs would merge into one. */
+    int go[2];
+    pipe(go);
     pid_t c = fork();
     if (c == 0) {
         raise(SIGSTOP);
+        char b;
+        read(go[0], &b, 1);
         _exit(7);
     }
     describe("WUNTRACED", c, WUNTRACED);
     describe("stop reported once", c, WUNTRACED | WNOHANG);
     kill(c, SIGCONT);
     describe("WCONTINUED", c, WCONTINUED);
+    for (int i = 0; i < 500 && ncodes < 2; i++)
+        nap(2);
+    write(go[1], "x", 1);
     describe("then", c, 0);
-    nap(20);
+    for (int i = 0; i < 500 && ncodes < 3; i++)
+        nap(2);
     printf("SIGCHLD codes:");
     for (int i = 0; i < ncodes; i++)
         printf(" %s", code_name(codes[i]));

@@ -27,7 +27,9 @@ pub enum Net {
     /// A virtio-net device on QEMU user networking with `restrict=on`: the guest reaches
     /// the host's QEMU stack only, nothing leaves the machine.
     User,
-    /// A TAP device in a test namespace (not yet implemented).
+    /// A modern virtio-net device on the TAP of the test network
+    /// ([`crate::testnet`]): QEMU must run inside its namespace, which
+    /// [`crate::testnet::TestNet::qemu_config`] arranges.
     Tap,
 }
 
@@ -43,6 +45,9 @@ pub struct QemuConfig {
     pub net: Net,
     /// Appended verbatim after everything else.
     pub extra_args: Vec<OsString>,
+    /// The second serial port (COM2, Writ's capability debug console) as a unix socket
+    /// QEMU listens on; None: no COM2.
+    pub console_socket: Option<PathBuf>,
 }
 
 impl QemuConfig {
@@ -57,6 +62,7 @@ impl QemuConfig {
             memory: MemorySize::DEFAULT,
             net: Net::None,
             extra_args: Vec::new(),
+            console_socket: None,
         }
     }
 
@@ -86,6 +92,25 @@ impl QemuConfig {
     pub fn net(mut self, net: Net) -> Self {
         self.net = net;
         self
+    }
+
+    /// Wires COM2 (the debug console) to a unix socket at `path` that QEMU listens on.
+    pub fn console_socket(mut self, path: PathBuf) -> Self {
+        self.console_socket = Some(path);
+        self
+    }
+
+    /// COM2's arguments: a listening socket QEMU does not wait on (output to it is
+    /// dropped while nobody is attached), as the second `-serial`.
+    fn console_args(&self, args: &mut Vec<OsString>) {
+        if let Some(path) = &self.console_socket {
+            let mut dev = OsString::from("socket,id=dbg,server=on,wait=off,path=");
+            dev.push(path);
+            args.push("-chardev".into());
+            args.push(dev);
+            args.push("-serial".into());
+            args.push("chardev:dbg".into());
+        }
     }
 
     /// Checks that the files named exist, so the user sees which one is missing
@@ -155,11 +180,21 @@ impl QemuConfig {
                 push("virtio-net-pci,netdev=n0");
             }
             Net::Tap => {
-                return Err(Error::NotImplemented {
-                    feature: "--net tap",
-                })
+                push("-netdev");
+                push(&format!(
+                    "tap,id=n0,ifname={},script=no,downscript=no",
+                    crate::testnet::TAP
+                ));
+                push("-device");
+                // Modern only (virtio 1.0, device id 0x1041), as the Writ driver drives
+                // it; a fixed MAC so tests can address frames to the guest.
+                push(&format!(
+                    "virtio-net-pci,netdev=n0,disable-legacy=on,mac={}",
+                    crate::testnet::GUEST_MAC
+                ));
             }
         }
+        self.console_args(&mut args);
         args.push("-kernel".into());
         args.push(self.kernel.clone().into_os_string());
         if let Some(initrd) = &self.initrd {
@@ -226,6 +261,25 @@ mod tests {
     }
 
     #[test]
+    fn console_socket_is_the_second_serial_port() {
+        let c = QemuConfig::new(KernelKind::Writ, "/k".into()).console_socket("/tmp/d.sock".into());
+        let s = strings(&c).join(" ");
+        assert!(
+            s.contains("-serial chardev:con -mon chardev=con,mode=readline"),
+            "{s}"
+        );
+        assert!(
+            s.contains(
+                "-chardev socket,id=dbg,server=on,wait=off,path=/tmp/d.sock -serial chardev:dbg"
+            ),
+            "{s}"
+        );
+        assert!(!strings(&QemuConfig::new(KernelKind::Writ, "/k".into()))
+            .join(" ")
+            .contains("dbg"));
+    }
+
+    #[test]
     fn linux_gets_a_serial_console() {
         let c = QemuConfig::new(KernelKind::Linux, "/vmlinuz".into()).append("quiet");
         assert!(strings(&c)
@@ -236,9 +290,13 @@ mod tests {
     }
 
     #[test]
-    fn tap_is_reported_as_not_implemented() {
+    fn tap_is_a_modern_virtio_net_on_the_test_tap() {
         let c = QemuConfig::new(KernelKind::Writ, "/k".into()).net(Net::Tap);
-        assert!(matches!(c.args(), Err(Error::NotImplemented { .. })));
+        let s = strings(&c).join(" ");
+        assert!(
+            s.contains("-netdev tap,id=n0,ifname=wtap0,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-legacy=on,mac=52:54:00:77:00:02"),
+            "{s}"
+        );
     }
 
     #[test]

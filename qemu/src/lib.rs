@@ -17,6 +17,8 @@
 //! - [`alpine`]: the pinned Alpine wheel (linux-virt kernel, initramfs, disk) for
 //!   `--kernel linux` and for rootfs building.
 //! - [`rootfs`]: the Alpine root filesystem as a newc cpio (`make rootfs`).
+//! - [`testnet`]: the test network of `--net tap` (a namespace with a TAP, dnsmasq and
+//!   an HTTP server at 192.168.77.1) for networking tests.
 //! - [`paths`], [`size`], [`error`]: where things are, `-m` sizes, the error type.
 //!
 //! A test reads like a session:
@@ -37,6 +39,7 @@
 pub mod alpine;
 pub mod config;
 pub mod cpio;
+pub mod debugcon;
 pub mod error;
 pub mod exit;
 pub mod initrd;
@@ -44,8 +47,10 @@ pub mod machine;
 pub mod paths;
 pub mod rootfs;
 pub mod size;
+pub mod testnet;
 
 pub use config::{Net, QemuConfig};
+pub use debugcon::DebugConsole;
 pub use error::Error;
 pub use exit::{KernelKind, Outcome};
 pub use machine::{Input, Machine, MachineOptions, Match};

@@ -7,7 +7,8 @@
 //! 2. find the ext4 filesystem in the raw image ([`image::ext_offset`]: whole disk, MBR
 //!    or GPT) and read it with `debugfs` — `rdump /` for contents, `ls -p` and `stat`
 //!    for modes, owners and device numbers ([`image::ExtImage`]); no mount, no root;
-//! 3. drop [`DROPPED`] (kernel modules, firmware, the kernel itself) and the overlay's
+//! 3. drop [`DROPPED`] (kernel modules but [`LINUX_NET_MODULES`], firmware, the kernel
+//!    itself) and the overlay's
 //!    `remove.list`, make `/dev/console` a real device node, add the overlay's `files/`
 //!    ([`pack::Tree`]);
 //! 4. write the archive ([`pack::Tree::write_newc`]) to
@@ -39,8 +40,48 @@ use pack::{Kind, Tree};
 /// Paths of the image a ramdisk root has no use for (Writ loads no Linux modules).
 pub const DROPPED: [&str; 3] = ["lib/modules", "lib/firmware", "boot"];
 
+/// The linux-virt modules kept under lib/modules (with the modules.* indexes) so that
+/// `writ-run --kernel linux --initrd <rootfs> --net tap` gives Linux an eth0: Alpine
+/// builds these as modules, not into the kernel. Load order = this order (dependencies
+/// first). Writ ignores them.
+pub const LINUX_NET_MODULES: [&str; 4] = ["failover", "net_failover", "virtio_net", "af_packet"];
+
 /// Bumped whenever the builder would write different bytes for the same inputs.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 3;
+
+/// Whether `path` (under lib/modules) is kept: a kept module, an index file of a
+/// kernel version, or a directory leading to one of them.
+pub fn module_kept(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("lib/modules/") else {
+        return path == "lib/modules";
+    };
+    let mut parts = rest.split('/');
+    let _version = parts.next();
+    let tail: Vec<&str> = parts.collect();
+    match tail.as_slice() {
+        // The version directory itself, its modules.dep, modules.alias, ..., and its
+        // kernel/ (the initramfs unpacker creates no missing parent directories).
+        [] => true,
+        [index] => index.starts_with("modules.") || *index == "kernel",
+        [first, ..] if *first == "kernel" => {
+            let name = tail[tail.len() - 1];
+            let stem = name.split(".ko").next().unwrap_or(name);
+            if name.contains(".ko") {
+                LINUX_NET_MODULES.contains(&stem)
+            } else {
+                // A directory: kept if it is on the way to a kept module.
+                KEPT_MODULE_DIRS.iter().any(|d| {
+                    let dir = tail.join("/");
+                    d == &dir || d.starts_with(&format!("{dir}/"))
+                })
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Where the kept modules live under lib/modules/<version>/.
+const KEPT_MODULE_DIRS: [&str; 3] = ["kernel/drivers/net", "kernel/net/core", "kernel/net/packet"];
 
 /// The overlay's parts inside its directory.
 pub const OVERLAY_FILES: &str = "files";
@@ -315,6 +356,17 @@ fn build_archive(
         .collect();
     let devices = img.device_numbers(work, &devices)?;
     let mut tree = Tree::from_listing(&listing, &dump, &devices)?;
+    // The Linux network modules survive the lib/modules drop below.
+    let mut kept: Vec<(String, pack::Node)> = tree
+        .nodes
+        .iter()
+        .filter(|(p, _)| module_kept(p))
+        .map(|(p, n)| (p.clone(), n.clone()))
+        .collect();
+    // No module found (not a linux-virt image): no empty directories either.
+    if !kept.iter().any(|(p, _)| p.contains(".ko")) {
+        kept.clear();
+    }
     for p in DROPPED
         .iter()
         .copied()
@@ -322,6 +374,7 @@ fn build_archive(
     {
         tree.remove(p);
     }
+    tree.nodes.extend(kept);
     tree.fix_console();
     tree.merge_overlay(&overlay.files())?;
 

@@ -96,7 +96,8 @@ fn shell_features_and_text_tools() {
     let mut m = alpine("alpine_shell", "log=error");
     m.wait_for(r"writ:~# ", T).unwrap();
     // Pipelines and command substitution.
-    m.send("echo \"n=$(printf 'a\\nb\\nc\\n' | wc -l)\"\r").unwrap();
+    m.send("echo \"n=$(printf 'a\\nb\\nc\\n' | wc -l)\"\r")
+        .unwrap();
     m.wait_for(r"n=3", T).unwrap();
     // Globbing.
     m.send("mkdir /tmp/g && cd /tmp/g && touch x1.txt x2.txt y.log && echo *.txt; cd /\r")
@@ -116,16 +117,72 @@ fn shell_features_and_text_tools() {
     // find over the whole tree: Alpine's shared libraries.
     m.send("echo libs=$(find / -name '*.so*' 2>/dev/null | wc -l)\r")
         .unwrap();
-    let libs = m.wait_for(r"libs=(\d+)", T).unwrap();
+    let libs = m.wait_for(r"libs=(\d+)\r?\n", T).unwrap();
     let n: u32 = libs.groups[0].as_deref().unwrap().parse().unwrap();
     assert!(n > 20, "only {n} shared libraries found");
     // Background jobs and wait.
     m.send("(sleep 0.3; echo first) & (echo second) & wait; echo both done\r")
         .unwrap();
     m.wait_for(r"both done", T).unwrap();
+    // dmesg reads the kernel's message buffer (kept even though log=error is quiet).
+    m.send("dmesg | grep -c 'boot: done'; dmesg -r | grep -m1 -o '^<6>'\r")
+        .unwrap();
+    m.wait_for(r"\n1\r?\n<6>", T).unwrap();
     // A #! script.
     m.send("printf '#!/bin/sh\\necho script says $1\\n' > /tmp/s.sh; chmod +x /tmp/s.sh; /tmp/s.sh hi\r")
         .unwrap();
     m.wait_for(r"script says hi", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
+
+#[test]
+fn full_screen_tools_vi_and_less() {
+    let mut m = alpine("alpine_vi", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // busybox vi in raw mode: insert a line, leave with :wq.
+    m.send("vi /tmp/note\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    m.send("iwritten in vi\x1b").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    m.send(":wq\r").unwrap();
+    m.send("cat /tmp/note; echo vi-status=$?\r").unwrap();
+    m.wait_for(r"\nwritten in vi\r?\nvi-status=0", T).unwrap();
+    // less pages a file and quits on q.
+    m.send("seq 1 200 > /tmp/n; less /tmp/n\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    m.send("q").unwrap();
+    m.send("echo less-done\r").unwrap();
+    m.wait_for(r"\nless-done", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
+
+#[test]
+fn poweroff_from_the_shell_ends_the_machine() {
+    let mut m = alpine("alpine_poweroff", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // A non-root user may not (reboot(2) is root's); root's poweroff goes through
+    // busybox init's shutdown (SIGUSR2 to pid 1, processes killed, reboot(2)).
+    m.send("adduser -D pat; su pat -s /bin/sh -c 'poweroff -f; echo refused=$?'\r")
+        .unwrap();
+    m.send("poweroff\r").unwrap();
+    m.expect_exit(writ_qemu::Outcome::PowerOff { status: 0 }, T)
+        .unwrap();
+}
+
+#[test]
+fn init_respawns_the_shell_with_the_terminal() {
+    let mut m = alpine("alpine_respawn", "log=error");
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // Leaving the login shell: init starts a new one in a new session, which must get
+    // the console (TIOCSCTTY) and its foreground, or it would stop itself on SIGTTIN.
+    m.send("exit\r").unwrap();
+    m.wait_for(r"writ:~# ", T).unwrap();
+    m.send("echo respawned $((1+1))\r").unwrap();
+    m.wait_for(r"respawned 2", T).unwrap();
+    m.send("sleep 100\r").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    m.send("\x03").unwrap();
+    m.send("echo after ^C $?\r").unwrap();
+    m.wait_for(r"after \^C 130", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }

@@ -39,6 +39,49 @@ fn compile(name: &str) -> PathBuf {
     exe
 }
 
+/// Compiles `name.c` as a dynamic executable (PT_INTERP /lib/ld-musl-x86_64.so.1) and
+/// each `plugins/P.c` as `libP.so` beside it. Writ's overlay also gets the host's musl
+/// loader at /lib/ld-musl-x86_64.so.1, the same file the host runs it with.
+fn compile_dynamic(name: &str, plugins: &[&str]) -> PathBuf {
+    let dir = build_dir().join(name);
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("musl-gcc").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "musl-gcc {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for p in plugins {
+        let src = contracts_dir().join("plugins").join(format!("{p}.c"));
+        let lib = dir.join(format!("lib{p}.so"));
+        run(&[
+            "-O2".as_ref(),
+            "-shared".as_ref(),
+            "-fPIC".as_ref(),
+            "-o".as_ref(),
+            lib.as_os_str(),
+            src.as_os_str(),
+        ]);
+    }
+    let exe = dir.join(name);
+    let src = contracts_dir().join(format!("{name}.c"));
+    run(&[
+        "-O2".as_ref(),
+        "-Wall".as_ref(),
+        "-pthread".as_ref(),
+        "-o".as_ref(),
+        exe.as_os_str(),
+        src.as_os_str(),
+        "-ldl".as_ref(),
+    ]);
+    let loader = std::fs::canonicalize("/lib/ld-musl-x86_64.so.1")
+        .expect("musl's loader (scripts/setup.sh installs musl-tools)");
+    std::fs::copy(loader, dir.join("lib/ld-musl-x86_64.so.1")).unwrap();
+    exe
+}
+
 struct Run {
     stdout: String,
     status: i32,
@@ -89,7 +132,11 @@ fn is_banner(line: &str) -> bool {
 }
 
 fn contract(name: &str, args: &[&str]) {
-    let exe = compile(name);
+    compare(name, &compile(name), args);
+}
+
+fn compare(name: &str, exe: &Path, args: &[&str]) {
+    let exe = exe.to_path_buf();
     let linux = on_linux(&exe, args);
     let writ = on_writ(name, &exe, args);
     assert!(!linux.stdout.is_empty(), "{name} printed nothing on Linux");
@@ -182,6 +229,26 @@ fn paths() {
 #[test]
 fn jobs() {
     contract("jobs", &[]);
+}
+
+#[test]
+fn timers() {
+    contract("timers", &[]);
+}
+
+#[test]
+fn dynload() {
+    compare("dynload", &compile_dynamic("dynload", &["plug"]), &[]);
+}
+
+#[test]
+fn task() {
+    contract("task", &[]);
+}
+
+#[test]
+fn altstack() {
+    contract("altstack", &[]);
 }
 
 #[test]

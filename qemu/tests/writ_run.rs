@@ -120,13 +120,14 @@ fn qemu_not_installed_is_a_clear_error() {
 }
 
 #[test]
-fn tap_networking_says_not_yet_implemented() {
-    let o = writ_run(&["--kernel", some_file(), "--net", "tap"], &[]);
-    assert_eq!(o.status.code(), Some(125));
+fn tap_networking_runs_qemu_in_the_test_namespace() {
+    let o = writ_run(&["--kernel", some_file(), "--net", "tap", "--dry-run"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = stdout(&o);
+    assert!(line.starts_with("ip netns exec <writ-PID-N> "), "{line}");
     assert!(
-        stderr(&o).contains("--net tap is not yet implemented"),
-        "{}",
-        stderr(&o)
+        line.contains("-netdev tap,id=n0,ifname=wtap0,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-legacy=on"),
+        "{line}"
     );
 }
 

@@ -146,6 +146,12 @@ pub fn route_isa_irq(irq: u8, vector: u8) {
     ioapic_write(0x10 + 2 * gsi, low);
 }
 
+/// The MSI message address that delivers to this CPU's local APIC (fixed delivery,
+/// physical destination mode); the message data is then the vector.
+pub fn msi_address() -> u64 {
+    0xfee0_0000 | (u64::from(lapic_read(LAPIC_ID) >> 24) << 12)
+}
+
 /// Routes a GSI to `vector` on this CPU (edge, active high unless `level`).
 #[allow(dead_code)] // first user: the virtio-net driver (issue 7)
 pub fn route_gsi(gsi: u32, vector: u8, level: bool) {

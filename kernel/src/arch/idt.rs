@@ -2,6 +2,8 @@
 //! in `trap.S` to [`writ_trap`]; exceptions in the kernel are fatal and print a full
 //! register dump; device and timer interrupts are dispatched to their handlers.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use spin::Once;
 use x86_64::structures::idt::InterruptDescriptorTable;
 use x86_64::VirtAddr;
@@ -16,7 +18,34 @@ extern "C" {
 
 pub const VECTOR_TIMER: u8 = 32;
 pub const VECTOR_COM1: u8 = 36;
+/// COM2 (ISA IRQ 3): the debug console.
+pub const VECTOR_COM2: u8 = 35;
 pub const VECTOR_SPURIOUS: u8 = 255;
+/// Vectors 48..64 are handed to device drivers by [`alloc_vector`] (MSI/MSI-X).
+const VECTOR_DEVICE_FIRST: u8 = 48;
+const DEVICE_VECTORS: usize = 16;
+
+/// The handler of each device vector (a `fn()` as usize; 0 = free).
+static DEVICE_HANDLERS: [AtomicUsize; DEVICE_VECTORS] =
+    [const { AtomicUsize::new(0) }; DEVICE_VECTORS];
+
+/// Claims a free device vector whose interrupts call `handler` (in interrupt context,
+/// before the EOI). None when all are taken.
+pub fn alloc_vector(handler: fn()) -> Option<u8> {
+    let h = handler as usize;
+    DEVICE_HANDLERS.iter().enumerate().find_map(|(i, slot)| {
+        slot.compare_exchange(0, h, Ordering::AcqRel, Ordering::Relaxed)
+            .ok()
+            .map(|_| VECTOR_DEVICE_FIRST + i as u8)
+    })
+}
+
+fn device_handler(vector: u8) -> Option<fn()> {
+    let i = usize::from(vector.checked_sub(VECTOR_DEVICE_FIRST)?);
+    let h = DEVICE_HANDLERS.get(i)?.load(Ordering::Acquire);
+    // SAFETY: a non-zero slot only ever holds a `fn()` stored by alloc_vector.
+    (h != 0).then(|| unsafe { core::mem::transmute::<usize, fn()>(h) })
+}
 
 /// What `trap_common` leaves on the stack, lowest address first.
 #[repr(C)]
@@ -131,6 +160,7 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
         VECTOR_TIMER => {
             super::apic::eoi();
             crate::time::tick();
+            crate::process::account_tick(frame.cs & 3 == 3);
             crate::waits::on_tick(crate::time::uptime_ns());
             crate::sched::on_timer_tick();
         }
@@ -138,7 +168,17 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
             crate::serial::on_receive_interrupt();
             super::apic::eoi();
         }
+        VECTOR_COM2 => {
+            crate::debugcon::uart::on_interrupt();
+            super::apic::eoi();
+        }
         VECTOR_SPURIOUS => {}
+        v if device_handler(v).is_some() => {
+            if let Some(h) = device_handler(v) {
+                h();
+            }
+            super::apic::eoi();
+        }
         _ => {
             super::apic::eoi();
             log::warn!("irq: unexpected vector {vector}");
@@ -212,8 +252,7 @@ fn user_exception(f: &mut TrapFrame) {
     );
     // A synchronous fault cannot be blocked or ignored: Linux forces the default
     // action if the signal is blocked or ignored.
-    {
-        let mut s = proc.signals.lock();
+    crate::process::with_signals(&proc, |s| {
         let a = s.actions[(sig - 1) as usize];
         if s.blocked & signal::bit(sig) != 0 || a.handler == signal::SIG_IGN {
             s.blocked &= !signal::bit(sig);
@@ -225,7 +264,7 @@ fn user_exception(f: &mut TrapFrame) {
             addr,
             ..SigInfo::default()
         });
-    }
+    });
     crate::signals::deliver(&proc, f);
 }
 

@@ -18,6 +18,8 @@ mod poll;
 mod proc;
 pub use proc::ForkArgs;
 mod sig;
+mod task;
+mod timers;
 // eventfd, epoll, timerfd, signalfd
 mod events;
 
@@ -54,6 +56,25 @@ pub enum PgrpOp {
 /// blocking, and the operations only the kernel can do (page tables, CPU state,
 /// process lifetime). Everything Linux-specific about argument checking stays on this
 /// side of the trait, where the host tests reach it.
+/// Whose CPU time [`Kernel::cpu_times`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuWho {
+    /// The calling process (all its threads).
+    Process,
+    /// Its children that have been waited for, and theirs.
+    Children,
+}
+
+/// Per-process flags prctl reads and sets (kept by the kernel, which acts on them:
+/// the parent-death signal is sent when the parent ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskAttr {
+    ParentDeathSignal,
+    Dumpable,
+    NoNewPrivs,
+    ChildSubreaper,
+}
+
 /// What a wait4/waitid call waits for. The status word returned with a child's pid is
 /// wait4's: `code << 8` (exited), `sig` (killed), `sig << 8 | 0x7f` (stopped),
 /// `0xffff` (continued).
@@ -170,6 +191,44 @@ pub trait Kernel {
         deadline_ns: Option<u64>,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<bool, Errno>;
+    /// The calling thread's alternate signal stack, after setting it to `set` if given,
+    /// and the thread's user stack pointer at the system call: (old stack, rsp).
+    fn altstack(
+        &mut self,
+        _set: Option<crate::signal::AltStack>,
+    ) -> Result<(crate::signal::AltStack, u64), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// reboot(2), after the checks: end the machine (`restart`: the caller asked for a
+    /// reboot). Returns only if it cannot.
+    fn power_off(&mut self, _restart: bool) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    /// The kernel's message buffer (what `dmesg` shows) and its capacity in bytes;
+    /// `clear` empties it after the copy.
+    fn kernel_log(&mut self, _clear: bool) -> (Vec<u8>, usize) {
+        (Vec::new(), 0)
+    }
+    /// CPU time (user_ns, system_ns).
+    fn cpu_times(&self, _who: CpuWho) -> (u64, u64) {
+        (0, 0)
+    }
+    /// The command name (comm) of the calling process.
+    fn comm(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// prctl(PR_SET_NAME).
+    fn set_comm(&mut self, _name: &[u8]) {}
+    /// Reads (and with `Some`, first sets) a per-process prctl attribute; returns the
+    /// value before the change.
+    fn task_attr(&mut self, _attr: TaskAttr, _set: Option<u64>) -> u64 {
+        0
+    }
+    /// ITIMER_REAL of the calling process: with `Some((value_ns, interval_ns))` arm it
+    /// (value 0 disarms); either way return the old (remaining_ns, interval_ns).
+    fn real_timer(&mut self, _set: Option<(u64, u64)>) -> Result<(u64, u64), Errno> {
+        Err(Errno::ENOSYS)
+    }
     /// Monotonic nanoseconds (the clock of `wait_any` deadlines).
     fn now_ns(&self) -> u64 {
         let (s, ns) = self.clock_now(false);
@@ -209,6 +268,18 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::DUP3 => fdcalls::dup3(k, a[0], a[1], a[2]),
         nr::FCNTL => fdcalls::fcntl(k, a[0], a[1], a[2]),
         nr::FLOCK => lockcalls::flock(k, a[0], a[1]),
+        nr::ALARM => timers::alarm(k, a[0]),
+        nr::PRCTL => task::prctl(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::PERSONALITY => task::personality(a[0]),
+        nr::SCHED_GETAFFINITY => task::sched_getaffinity(k, a[0], a[1], a[2]),
+        nr::SCHED_SETAFFINITY => task::sched_setaffinity(k, a[0], a[1], a[2]),
+        nr::GETCPU => task::getcpu(k, a[0], a[1]),
+        nr::GETRUSAGE => task::getrusage(k, a[0], a[1]),
+        nr::TIMES => task::times(k, a[0]),
+        nr::SYSLOG => task::syslog(k, a[0], a[1], a[2]),
+        nr::REBOOT => task::reboot(k, a[0], a[1], a[2]),
+        nr::SETITIMER => timers::setitimer(k, a[0], a[1], a[2]),
+        nr::GETITIMER => timers::getitimer(k, a[0], a[1]),
         nr::LSEEK => fdcalls::lseek(k, a[0], a[1], a[2]),
         nr::FSTAT => fdcalls::fstat(k, a[0], a[1]),
         nr::IOCTL => fdcalls::ioctl(k, a[0], a[1], a[2]),
@@ -258,6 +329,8 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::RT_SIGPROCMASK => sig::rt_sigprocmask(k, a[0], a[1], a[2], a[3]),
         nr::RT_SIGPENDING => sig::rt_sigpending(k, a[0], a[1]),
         nr::RT_SIGSUSPEND => sig::rt_sigsuspend(k, a[0], a[1]),
+        nr::RT_SIGTIMEDWAIT => sig::rt_sigtimedwait(k, a[0], a[1], a[2], a[3]),
+        nr::SIGALTSTACK => sig::sigaltstack(k, a[0], a[1]),
         nr::RT_SIGRETURN => k.sigreturn(),
         nr::KILL => sig::kill(k, a[0], a[1]),
         // Sleeps until a signal handler runs: always EINTR, never restarted.
@@ -335,6 +408,7 @@ pub fn restartable(nr: u64) -> bool {
         n,
         nr::PAUSE
             | nr::RT_SIGSUSPEND
+            | nr::RT_SIGTIMEDWAIT
             | nr::NANOSLEEP
             | nr::CLOCK_NANOSLEEP
             | nr::POLL

@@ -113,6 +113,85 @@ pub fn tgkill<K: Kernel>(k: &mut K, tgid: i64, tid: u64, sig: u64) -> SysResult 
 
 /// rt_sigsuspend: wait for a signal with `mask` in place; returns EINTR once a handler
 /// ran, with the old mask restored by the handler's sigreturn (Linux's saved_sigmask).
+/// rt_sigtimedwait: waits for a signal of `set` and takes it without running its
+/// handler. As Linux does, the set is unblocked for the wait, so its signals wake
+/// the thread (as "deliverable") and are then dequeued here, before the mask is put
+/// back; any other deliverable signal ends the wait with EINTR. A zero timeout polls;
+/// expiry is EAGAIN.
+pub fn rt_sigtimedwait<K: Kernel>(k: &mut K, set: u64, info: u64, ts: u64, size: u64) -> SysResult {
+    if size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 8];
+    k.mem().read(set, &mut b)?;
+    let set = u64::from_le_bytes(b) & !UNBLOCKABLE;
+    let deadline = if ts != 0 {
+        let (s, ns) = super::misc::read_ts(k, ts)?;
+        let d = (s as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ns as u64);
+        Some(k.now_ns().saturating_add(d))
+    } else {
+        None
+    };
+    let got = loop {
+        if let Some(si) = k.signals(|s| s.take_from(set)) {
+            break si;
+        }
+        if deadline.is_some_and(|d| k.now_ns() >= d) {
+            return Err(Errno::EAGAIN);
+        }
+        // The real mask is kept as the saved one meanwhile (Linux's real_blocked): a
+        // handler that runs for another signal returns to it.
+        let saved = k.signals(|s| {
+            let old = s.blocked;
+            s.saved_mask = Some(old);
+            s.blocked &= !set;
+            old
+        });
+        let r = k.wait_any(&[], deadline, &mut || false);
+        // Put the mask back before anything can be delivered on the way out.
+        k.signals(|s| {
+            s.blocked = saved;
+            s.saved_mask = None;
+        });
+        match r {
+            Ok(_) => {}
+            Err(e) => {
+                // Woken by a signal: ours is dequeued next time round; another one
+                // interrupts the call.
+                if k.signals(|s| s.pending & set) == 0 {
+                    return Err(e);
+                }
+            }
+        }
+    };
+    if info != 0 {
+        k.mem().write(info, &got.to_bytes())?;
+    }
+    Ok(u64::from(got.signo))
+}
+
+/// sigaltstack: checks the new `stack_t` (EINVAL, ENOMEM) and refuses to change the
+/// stack the thread is running on (EPERM); reports the old one with SS_ONSTACK if the
+/// thread is on it.
+pub fn sigaltstack<K: Kernel>(k: &mut K, ss: u64, old: u64) -> SysResult {
+    let (cur, rsp) = k.altstack(None)?;
+    if ss != 0 {
+        let mut b = [0u8; 24];
+        k.mem().read(ss, &mut b)?;
+        let new = signal::AltStack::from_bytes(&b)?;
+        if cur.contains(rsp) {
+            return Err(Errno::EPERM);
+        }
+        k.altstack(Some(new))?;
+    }
+    if old != 0 {
+        k.mem().write(old, &cur.to_bytes(rsp, true))?;
+    }
+    Ok(0)
+}
+
 pub fn rt_sigsuspend<K: Kernel>(k: &mut K, mask: u64, size: u64) -> SysResult {
     if size != 8 {
         return Err(Errno::EINVAL);

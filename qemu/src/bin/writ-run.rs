@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use writ_qemu::exit::code;
 use writ_qemu::initrd::InitrdBuilder;
+use writ_qemu::testnet::{self, TestNet};
 use writ_qemu::{
     alpine, paths, Error, Input, KernelKind, Machine, MachineOptions, MemorySize, Net, Outcome,
     QemuConfig,
@@ -25,6 +26,10 @@ Exit status:
   125     writ-run could not run the machine (missing file, kernel not built, QEMU crashed,
           QEMU exited without the kernel powering off)
   127     QEMU is not installed
+
+Debug console: with --console-socket PATH, Writ's capability console (COM2) listens on
+the unix socket PATH; `writ-run console PATH` attaches this terminal to it (Ctrl-] quits).
+docs/DEBUG-CONSOLE.md lists its commands.
 
 Environment: WRIT_KERNEL (kernel for --kernel writ), WRIT_QEMU (QEMU binary).
 The kernel/host interface is docs/KERNEL-HOST-CONTRACT.md.";
@@ -69,9 +74,16 @@ struct Cli {
     timeout: Option<Duration>,
 
     /// Networking: none, user (virtio-net on QEMU user networking with restrict=on:
-    /// nothing leaves the machine), tap (not yet implemented).
+    /// nothing leaves the machine), tap (the test network: a fresh network namespace
+    /// with a TAP at 192.168.77.1/24, dnsmasq (DHCP .50-.99, DNS for *.writ.test) and an
+    /// HTTP server with test files; QEMU runs inside it and it is removed on exit).
     #[arg(long, value_enum, default_value_t = NetArg::None)]
     net: NetArg,
+
+    /// Put Writ's capability debug console (COM2) on a unix socket at PATH (and pass
+    /// `debug_console=on`); attach with `writ-run console PATH`.
+    #[arg(long, value_name = "PATH")]
+    console_socket: Option<PathBuf>,
 
     /// Also write the serial output to FILE.
     #[arg(long, value_name = "FILE")]
@@ -111,12 +123,19 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+[ -f /etc/writ/linux-net-modules ] && for m in $(cat /etc/writ/linux-net-modules); do modprobe $m 2>/dev/null; done
+ip link set lo up 2>/dev/null
 sh /etc/writ/exec
 echo \"writ: poweroff status=$?\"
 poweroff -f
 ";
 
 fn main() -> ExitCode {
+    // `writ-run console PATH` is a separate tool sharing the name: no machine options.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "console") {
+        return console::main(&argv[2..]);
+    }
     let cli = Cli::parse();
     match run(&cli) {
         Ok(status) => ExitCode::from(status),
@@ -166,8 +185,19 @@ fn run(cli: &Cli) -> Result<u8, Error> {
             }
         };
     }
+    if let Some(path) = &cli.console_socket {
+        config = with_console_socket(config, path);
+    }
     if let Some(append) = &cli.append {
         config = config.append(append);
+    }
+    if kind == KernelKind::Linux && !matches!(cli.net, NetArg::None) {
+        // linux-virt has these as modules: the exec init above loads them from this
+        // list, and an OpenRC boot from /etc/modules-load.d. Alpine's initramfs and the
+        // Writ rootfs (which keeps exactly these, see rootfs::KEPT_MODULES) carry them.
+        let list = writ_qemu::rootfs::LINUX_NET_MODULES.join("\n") + "\n";
+        initrd.file("etc/writ/linux-net-modules", 0o644, list.as_bytes())?;
+        initrd.file("etc/modules-load.d/writ-net.conf", 0o644, list.as_bytes())?;
     }
     let initrd = initrd.build()?;
     if let Some(i) = &initrd {
@@ -180,8 +210,32 @@ fn run(cli: &Cli) -> Result<u8, Error> {
             .iter()
             .map(|a| shell_quote(&a.to_string_lossy()))
             .collect();
-        println!("{} {}", config.qemu, args.join(" "));
+        // The test network is not created for a dry run; say where QEMU would run.
+        let prefix = match cli.net {
+            NetArg::Tap => "ip netns exec <writ-PID-N> ",
+            _ => "",
+        };
+        println!("{prefix}{} {}", config.qemu, args.join(" "));
         return Ok(0);
+    }
+
+    // Held until the machine is gone: dropping it removes the namespace (and a
+    // watchdog removes it if this process is killed instead).
+    let mut network = None;
+    if let NetArg::Tap = cli.net {
+        let net = TestNet::start()?;
+        eprintln!(
+            "writ-run: test network {ns}: host {host}/24 on {tap} (DHCP {lo}-{hi}, DNS *.{dom}, HTTP files {files}); host-side commands: ip netns exec {ns} ...",
+            ns = net.name(),
+            host = testnet::HOST,
+            tap = testnet::TAP,
+            lo = testnet::DHCP_RANGE.0,
+            hi = testnet::DHCP_RANGE.1,
+            dom = testnet::DOMAIN,
+            files = net.files().display(),
+        );
+        config = net.qemu_config(config)?;
+        network = Some(net);
     }
 
     let options = MachineOptions {
@@ -201,10 +255,134 @@ fn run(cli: &Cli) -> Result<u8, Error> {
         }
         Err(e) => return Err(e),
     };
+    // QEMU ending with status 0 while a person is at the terminal is Ctrl-A X (or
+    // the monitor's `quit`): a normal way to leave an interactive session, not a fault.
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    if interactive && outcome == (Outcome::QemuFailure { status: Some(0) }) {
+        eprintln!("\nwrit-run: QEMU quit (Ctrl-A X); the guest was not powered off");
+        drop(network);
+        return Ok(0);
+    }
     if !matches!(outcome, Outcome::PowerOff { .. }) {
         eprintln!("writ-run: {outcome}");
     }
+    drop(network);
     Ok(outcome.exit_code() as u8)
+}
+
+/// `--console-socket`: COM2 on a unix socket, and the kernel told to start its console.
+/// A stale socket left by an earlier run is removed (QEMU would fail to listen).
+fn with_console_socket(config: QemuConfig, path: &std::path::Path) -> QemuConfig {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        let _ = std::fs::remove_file(path);
+    }
+    config
+        .console_socket(path.to_path_buf())
+        .append("debug_console=on")
+}
+
+/// `writ-run console PATH`: this terminal on the debug console's socket, in raw mode
+/// (the console does its own line editing); Ctrl-] quits.
+mod console {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::process::{Command, ExitCode, Stdio};
+
+    const QUIT: u8 = 0x1d;
+
+    pub fn main(args: &[std::ffi::OsString]) -> ExitCode {
+        let [path] = args else {
+            eprintln!(
+                "usage: writ-run console PATH   (attach to a --console-socket; Ctrl-] quits)"
+            );
+            return ExitCode::from(2);
+        };
+        let mut sock = match UnixStream::connect(path) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!(
+                    "writ-run console: cannot connect to {}: {e} (is writ-run running with --console-socket?)",
+                    path.to_string_lossy()
+                );
+                return ExitCode::from(1);
+            }
+        };
+        eprintln!(
+            "writ-run console: attached to {}; Ctrl-] quits. Type help.\r",
+            path.to_string_lossy()
+        );
+        let saved = stty(&["-g"]);
+        if saved.is_some() {
+            stty(&["raw", "-echo"]);
+        }
+        let mut reader = match sock.try_clone() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("writ-run console: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let out = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            let mut stdout = std::io::stdout();
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0
+                    || stdout
+                        .write_all(&buf[..n])
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        // Ok(true): Ctrl-]; Ok(false): end of input (a script piped commands in).
+        let input = std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            while let Ok(n) = stdin.read(&mut buf) {
+                if n == 0 {
+                    return false;
+                }
+                let data = &buf[..n];
+                let quit = data.iter().position(|&b| b == QUIT);
+                if sock.write_all(&data[..quit.unwrap_or(n)]).is_err() || quit.is_some() {
+                    return true;
+                }
+            }
+            false
+        });
+        // Whichever ends first (the machine went away, or Ctrl-]) ends the session.
+        while !out.is_finished() && !input.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if input.is_finished() && !input.join().unwrap_or(true) {
+            // Piped input ended: give the console a moment to answer the last command.
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while !out.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+        if let Some(s) = saved {
+            stty(&[s.trim()]);
+        }
+        eprintln!("\nwrit-run console: detached");
+        ExitCode::SUCCESS
+    }
+
+    /// Runs stty on the terminal; its output, or None when stdin is not a terminal.
+    fn stty(args: &[&str]) -> Option<String> {
+        let o = Command::new("stty")
+            .args(args)
+            .stdin(Stdio::inherit())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    }
 }
 
 fn shell_quote(s: &str) -> String {

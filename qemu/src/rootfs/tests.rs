@@ -525,3 +525,35 @@ fn an_ext4_image_in_a_partition_becomes_the_expected_archive() {
     assert!(e.contains_key("lost+found"));
     assert!(e.contains_key("lib"));
 }
+
+#[test]
+fn only_the_linux_network_modules_and_their_directories_are_kept() {
+    let v = "lib/modules/6.18.56-0-virt";
+    for kept in [
+        "lib/modules".to_string(),
+        v.to_string(),
+        format!("{v}/modules.dep"),
+        format!("{v}/modules.alias.bin"),
+        format!("{v}/kernel"),
+        format!("{v}/kernel/drivers"),
+        format!("{v}/kernel/drivers/net"),
+        format!("{v}/kernel/drivers/net/virtio_net.ko.gz"),
+        format!("{v}/kernel/drivers/net/net_failover.ko.gz"),
+        format!("{v}/kernel/net"),
+        format!("{v}/kernel/net/core/failover.ko.gz"),
+        format!("{v}/kernel/net/packet/af_packet.ko.zst"),
+    ] {
+        assert!(module_kept(&kept), "{kept} should be kept");
+    }
+    for dropped in [
+        format!("{v}/kernel/fs"),
+        format!("{v}/kernel/fs/ext4/ext4.ko.gz"),
+        format!("{v}/kernel/drivers/block"),
+        format!("{v}/kernel/drivers/net/virtio_net_extra.ko.gz"),
+        format!("{v}/kernel/drivers/net/wireguard/wireguard.ko.gz"),
+        format!("{v}/build"),
+        "lib/firmware".to_string(),
+    ] {
+        assert!(!module_kept(&dropped), "{dropped} should be dropped");
+    }
+}
