@@ -54,14 +54,15 @@ static void show(const char *label, int ep, int max, int timeout) {
     printf("\n");
 }
 
-static void on_usr1(int sig) { (void)sig; }
+static volatile int handled;
+static void on_usr1(int sig) { (void)sig; handled++; }
 
 static int shared_ep, shared_efd;
 
 static void *waiter(void *arg) {
     struct epoll_event e;
     (void)arg;
-    long n = epoll_wait(shared_ep, &e, 1, 300);
+    long n = epoll_wait(shared_ep, &e, 1, 1000);
     return (void *)n;
 }
 
@@ -279,6 +280,28 @@ int main(void) {
     }
     show("interrupted by a signal", ep, 8, 5000);
     waitpid(k, NULL, 0);
+    printf("handler ran: %d\n", handled);
+    /* epoll_pwait's mask lets through a signal the thread blocks: the handler runs
+     * (with that mask), and the old mask is back afterwards. */
+    sigset_t usr1, cur;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    k = fork();
+    if (k == 0) {
+        usleep(50000);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    sigemptyset(&m);
+    errno = 0;
+    int pr = epoll_pwait(ep, &e, 1, 5000, &m);
+    printf("epoll_pwait unblocking SIGUSR1: %d %s, handler ran: %d\n", pr,
+           errno == EINTR ? "EINTR" : errname(errno), handled);
+    waitpid(k, NULL, 0);
+    sigprocmask(SIG_SETMASK, NULL, &cur);
+    printf("SIGUSR1 blocked again: %s\n", sigismember(&cur, SIGUSR1) ? "yes" : "no");
+    sigprocmask(SIG_UNBLOCK, &usr1, NULL);
 
     /* Threads: a write from another thread wakes the waiter; a one-shot entry that two
      * threads wait on is reported to one of them only. (Last: musl's pthread_exit

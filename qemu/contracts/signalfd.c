@@ -1,8 +1,9 @@
 /* signalfd: argument errors, reading blocked pending signals in the mask as
  * signalfd_siginfo records (signal number, SI_USER code, sender's pid), signals outside
  * the mask left alone, a new mask on an existing signalfd, several records in one read,
- * short buffers, a blocking read woken by a signal from another process, and readiness
- * through poll and epoll. */
+ * short buffers, a blocking read woken by a signal from another process, readiness
+ * through poll and epoll, and SIGCHLD (ignored by default, but queued while blocked)
+ * with the child's exit status. */
 #define _GNU_SOURCE
 #include "common.h"
 #include <fcntl.h>
@@ -96,5 +97,23 @@ int main(void) {
     printf("event: %#x data %llu\n", ev.events, (unsigned long long)ev.data.u64);
     show("read it", s, sizeof si[0]);
     waitpid(k, NULL, 0);
+
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int c = signalfd(-1, &chld, 0);
+    k = fork();
+    if (k == 0) {
+        usleep(20000);
+        _exit(3);
+    }
+    errno = 0;
+    long n = read(c, si, sizeof si[0]);
+    printf("SIGCHLD read: %ld signo=%u code=%d status=%d child's pid: %s\n", n, si[0].ssi_signo,
+           si[0].ssi_code, si[0].ssi_status, si[0].ssi_pid == (unsigned)k ? "yes" : "no");
+    int st = 0;
+    pid_t w = waitpid(k, &st, 0);
+    printf("waitpid: %s, exit status %d\n", w == k ? "ok" : "failed", WEXITSTATUS(st));
     return 0;
 }

@@ -397,3 +397,27 @@ fn signalfd_calls() {
     assert_eq!(u32::from_le_bytes(rec[12..16].try_into().unwrap()), 42);
     assert_eq!(k.read(s, 128), Err(EAGAIN));
 }
+
+#[test]
+fn epoll_pwait_mask_stays_for_the_handler() {
+    let mut k = FakeKernel::new();
+    let ep = k.sys(nr::EPOLL_CREATE1, &[0]).unwrap();
+    k.signals(|s| s.blocked = 0b110);
+    let out = k.alloc(12);
+    let mask = k.alloc(8);
+    k.mem.poke(mask, &0b1000u64.to_le_bytes()).unwrap();
+    // Nothing will come: the fake kernel's wait ends with EINTR, as a signal would.
+    assert_eq!(
+        k.sys(nr::EPOLL_PWAIT, &[ep, out, 1, u64::MAX, mask, 8]),
+        Err(EINTR)
+    );
+    assert_eq!(
+        k.signals(|s| (s.blocked, s.saved_mask)),
+        (0b1000, Some(0b110)),
+        "the temporary mask stays for the handler; sigreturn restores the old one"
+    );
+    k.signals(|s| s.restore_saved_mask());
+    // A wait that ends otherwise puts the old mask back at once.
+    assert_eq!(k.sys(nr::EPOLL_PWAIT, &[ep, out, 1, 0, mask, 8]), Ok(0));
+    assert_eq!(k.signals(|s| (s.blocked, s.saved_mask)), (0b110, None));
+}

@@ -123,11 +123,7 @@ pub fn poll<K: Kernel>(k: &mut K, fds: u64, nfds: u64, timeout: u64) -> SysResul
 
 /// Runs `f` with the signal mask temporarily replaced (ppoll, pselect6), as Linux
 /// does for the duration of the wait.
-pub(super) fn with_mask<K: Kernel, R>(
-    k: &mut K,
-    mask: Option<u64>,
-    f: impl FnOnce(&mut K) -> R,
-) -> R {
+fn with_mask<K: Kernel, R>(k: &mut K, mask: Option<u64>, f: impl FnOnce(&mut K) -> R) -> R {
     let Some(m) = mask else { return f(k) };
     let old = k.signals(|s| core::mem::replace(&mut s.blocked, m & !crate::signal::UNBLOCKABLE));
     let r = f(k);
