@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use caps::Rights;
 
-use super::poll::{read_mask, timeout_from_ts, wait_loop};
+use super::poll::{read_mask, timeout_from_ts, wait_loop, with_mask};
 use super::{Kernel, SysResult};
 use crate::abi::Errno;
 use crate::events::epoll::{self, Epoll};
@@ -166,29 +166,6 @@ fn ms_timeout(ms: u64) -> Option<u64> {
 
 pub fn epoll_wait<K: Kernel>(k: &mut K, epfd: u64, ev: u64, max: u64, ms: u64) -> SysResult {
     do_epoll_wait(k, epfd, ev, max, ms_timeout(ms))
-}
-
-/// Runs `f` with the signal mask `mask` in place, as epoll_pwait does. When a signal
-/// ends the wait (EINTR), the temporary mask stays for its handler and the old one
-/// comes back with the handler's sigreturn (or right after delivery if no handler
-/// runs), as Linux's restore_saved_sigmask_unless(EINTR) has it: a signal that only
-/// the temporary mask lets through is still handled.
-fn with_mask<K: Kernel>(
-    k: &mut K,
-    mask: Option<u64>,
-    f: impl FnOnce(&mut K) -> SysResult,
-) -> SysResult {
-    let Some(m) = mask else { return f(k) };
-    let old = k.signals(|s| core::mem::replace(&mut s.blocked, m & !crate::signal::UNBLOCKABLE));
-    let r = f(k);
-    k.signals(|s| {
-        if r == Err(Errno::EINTR) {
-            s.saved_mask = Some(old);
-        } else {
-            s.blocked = old;
-        }
-    });
-    r
 }
 
 pub fn epoll_pwait<K: Kernel>(

@@ -121,13 +121,26 @@ pub fn poll<K: Kernel>(k: &mut K, fds: u64, nfds: u64, timeout: u64) -> SysResul
     do_poll(k, fds, nfds, timeout_from_ms(timeout as i32 as i64))
 }
 
-/// Runs `f` with the signal mask temporarily replaced (ppoll, pselect6), as Linux
-/// does for the duration of the wait.
-fn with_mask<K: Kernel, R>(k: &mut K, mask: Option<u64>, f: impl FnOnce(&mut K) -> R) -> R {
+/// Runs `f` with the signal mask temporarily replaced (ppoll, pselect6, epoll_pwait),
+/// as Linux does for the duration of the wait. Interrupted by a signal, the call keeps
+/// the temporary mask as the one the handler runs under and leaves the old one as the
+/// saved mask that sigreturn (or delivery without a handler) puts back, so a signal only
+/// the temporary mask lets through is handled before the call returns.
+pub(super) fn with_mask<K: Kernel>(
+    k: &mut K,
+    mask: Option<u64>,
+    f: impl FnOnce(&mut K) -> SysResult,
+) -> SysResult {
     let Some(m) = mask else { return f(k) };
     let old = k.signals(|s| core::mem::replace(&mut s.blocked, m & !crate::signal::UNBLOCKABLE));
     let r = f(k);
-    k.signals(|s| s.blocked = old);
+    k.signals(|s| {
+        if r == Err(Errno::EINTR) {
+            s.saved_mask = Some(old);
+        } else {
+            s.blocked = old;
+        }
+    });
     r
 }
 
