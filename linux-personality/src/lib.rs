@@ -72,6 +72,7 @@ pub mod elf;
 pub mod fd;
 pub mod file;
 pub mod fs;
+pub mod net;
 pub mod pipe;
 pub mod signal;
 pub mod stack;
