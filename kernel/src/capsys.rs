@@ -4,11 +4,15 @@
 //! is charged to (a process's authority CNode gets a copy). The lock is a plain spin
 //! lock: interrupt handlers never touch capabilities, and no holder ever blocks.
 
-use caps::{CapSystem, Slot};
+use caps::{CSpaceId, CapSystem, Slot};
 use spin::{Mutex, Once};
 
 static CAPS: Mutex<Option<CapSystem>> = Mutex::new(None);
 static ROOT_BUDGET: Once<Slot> = Once::new();
+static KERNEL_CS: Once<CSpaceId> = Once::new();
+
+/// Kernel CSpace slot of the NetStack capability with every right (see `net`).
+pub const KERNEL_NETSTACK: u32 = 1;
 
 /// Kernel objects may use this much memory on behalf of processes in total (a quarter
 /// of RAM, at least 16 MiB). Per-process Budgets split from it come with issue 3's use
@@ -26,6 +30,7 @@ pub fn init() {
     let bytes = root_budget_bytes();
     sys.create_budget(None, slot, bytes).expect("root budget");
     ROOT_BUDGET.call_once(|| slot);
+    KERNEL_CS.call_once(|| cs);
     *CAPS.lock() = Some(sys);
     log::info!(
         "caps: kernel CSpace with a root Budget of {} MiB",
@@ -35,6 +40,13 @@ pub fn init() {
 
 pub fn root_budget() -> Slot {
     *ROOT_BUDGET.get().expect("caps not initialised")
+}
+
+/// Slot `index` of the kernel's root CNode (`sys` is the locked system of [`with`]).
+pub fn kernel_slot(sys: &CapSystem, index: u32) -> Option<Slot> {
+    let cs = *KERNEL_CS.get()?;
+    let root = sys.cap_at(Slot::root(cs))?;
+    sys.slot_of(&root, index).ok()
 }
 
 pub fn with<R>(f: impl FnOnce(&mut CapSystem) -> R) -> R {

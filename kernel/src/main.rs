@@ -25,6 +25,7 @@ mod futex;
 mod initramfs;
 mod logger;
 mod mm;
+mod net;
 mod pci;
 mod power;
 mod process;
@@ -66,6 +67,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     pci::init();
     sched::init();
     capsys::init();
+    net::init();
     serial::enable_receive_interrupt();
     initramfs::init(info.initrd);
     vfs::init();

@@ -272,7 +272,7 @@ impl UnixSock {
             su.st.lock().name = name.to_vec();
         }
         let my_name = self.st.lock().name.clone();
-        link(me, &server, name.to_vec(), my_name);
+        link(me, &server, my_name, name.to_vec());
         queue.push_back(server);
         drop(tst);
         wake(target.key);
@@ -325,7 +325,8 @@ impl UnixSock {
             return Ok(Received {
                 copied: n,
                 len: data.len(),
-                from: Some(SockAddr::Unix(from)),
+                // An unnamed sender has no address at all (msg_namelen 0).
+                from: (!from.is_empty()).then_some(SockAddr::Unix(from)),
             });
         }
         let mut n = 0;

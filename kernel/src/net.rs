@@ -1,0 +1,154 @@
+//! The kernel's network stack: one `netobj::NetStack`, its capability, and the thread
+//! that runs it.
+//!
+//! At boot [`init`] creates the stack over the network device if the machine has one
+//! (else over a null device, so 127.0.0.1 always works), wraps it as a
+//! `NetStackObject` in the kernel's CSpace (slot [`crate::capsys::KERNEL_NETSTACK`])
+//! with every right, and [`grant`] copies that capability into init's authority CNode
+//! (fork copies it on from there; setuid derives it down in the personality).
+//!
+//! Nothing polls on a fixed tick. The `net` kernel thread runs the stack when
+//! [`device_interrupt`] fired (the driver's interrupt handler calls it: it only sets a
+//! flag and wakes the thread, so it is interrupt-safe and never touches the stack), when
+//! smoltcp's `poll_at` comes due (a timed wake-up, `waits::wake_at`), or when a socket
+//! path without a `Kernel` (write(2), close) wakes `KEY_NET_THREAD`. The socket system
+//! calls run the stack themselves through [`kick`] (`Kernel::net_kick`), so loopback
+//! traffic and handshakes need no thread switch.
+
+use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use linux_personality::net::{NullDevice, KEY_NET_THREAD};
+use netobj::capobj::NetStackObject;
+use netobj::{Instant, NetDevice, NetStack, StackConfig};
+use spin::Once;
+
+static STACK: Once<NetStack> = Once::new();
+/// The device interrupted since the thread last ran the stack.
+static PENDING: AtomicBool = AtomicBool::new(false);
+
+fn now() -> Instant {
+    Instant::from_micros((crate::time::uptime_ns() / 1000) as i64)
+}
+
+fn ns_of(t: Instant) -> u64 {
+    (t.total_micros().max(0) as u64).saturating_mul(1000)
+}
+
+// Unused until the virtio-net driver is joined in (it passes this to its probe).
+#[allow(dead_code)]
+/// The driver's interrupt hook: interrupt-safe (a flag and a wake-up).
+pub fn device_interrupt() {
+    PENDING.store(true, Ordering::Release);
+    crate::waits::wake(KEY_NET_THREAD);
+}
+
+/// Creates the stack and its capability and starts the net thread.
+pub fn init() {
+    // joined with virtio_net::probe(net::device_interrupt) at merge
+    let dev: Option<Box<dyn NetDevice>> = None;
+    let has_device = dev.is_some();
+    if let Some(d) = &dev {
+        linux_personality::net::ifconf::set_device(d.mac_address());
+    }
+    // Literal None until the driver's probe replaces it at merge.
+    #[allow(clippy::unnecessary_literal_unwrap)]
+    let device = dev.unwrap_or_else(|| Box::new(NullDevice));
+    let mut seed = [0u8; 8];
+    crate::random::fill(&mut seed);
+    let config = StackConfig {
+        random_seed: u64::from_le_bytes(seed),
+        ..StackConfig::default()
+    };
+    let stack = NetStack::new(device, config, now());
+    STACK.call_once(|| stack.clone());
+    let made = crate::capsys::with(|sys| {
+        let dst = crate::capsys::kernel_slot(sys, crate::capsys::KERNEL_NETSTACK)?;
+        sys.create_object(
+            crate::capsys::root_budget(),
+            dst,
+            NetStackObject::new(stack),
+            caps::Rights::ALL,
+        )
+        .ok()
+    });
+    if made.is_none() {
+        log::error!("net: cannot create the NetStack capability; no sockets");
+        return;
+    }
+    crate::sched::spawn("net", thread);
+    log::info!(
+        "net: NetStack up ({}), loopback 127.0.0.1",
+        if has_device { "eth0" } else { "no device" }
+    );
+}
+
+/// Copies the kernel's NetStack capability (every right) into a new process's
+/// authority CNode: init's, and any process the kernel starts itself.
+pub fn grant(sys: &mut caps::CapSystem, t: &linux_personality::fd::FdTable) {
+    let Some(src) = crate::capsys::kernel_slot(sys, crate::capsys::KERNEL_NETSTACK) else {
+        return;
+    };
+    if sys.cap_at(src).is_none() {
+        return;
+    }
+    if let Ok(dst) = t.authority_slot(sys, linux_personality::fd::AUTH_NETSTACK) {
+        let _ = sys.copy(src, dst, caps::Rights::ALL);
+    }
+}
+
+/// The stack, once [`init`] ran (for /proc/net and the console).
+#[allow(dead_code)]
+pub fn stack() -> Option<&'static NetStack> {
+    STACK.get()
+}
+
+/// Run the stack until nothing is due now (bounded: loopback traffic can ping-pong),
+/// then make sure the thread's timer covers the next `poll_at`.
+pub fn kick() {
+    let Some(stack) = STACK.get() else { return };
+    let mut t = now();
+    for _ in 0..8 {
+        stack.poll(t);
+        t = now();
+        match stack.poll_at(t) {
+            Some(at) if at <= t => continue,
+            Some(at) => {
+                crate::waits::wake_at(ns_of(at), KEY_NET_THREAD);
+                return;
+            }
+            None => return,
+        }
+    }
+    // Still busy: let the thread carry on.
+    crate::waits::wake(KEY_NET_THREAD);
+}
+
+fn thread() {
+    let Some(stack) = STACK.get() else { return };
+    let mut armed: Option<u64> = None;
+    loop {
+        PENDING.store(false, Ordering::Release);
+        let t = now();
+        stack.poll(t);
+        let next = stack.poll_at(now());
+        if let Some(at) = next {
+            let due = ns_of(at);
+            if due <= crate::time::uptime_ns() {
+                // More to do right away (a receive batch yielded): let others run first.
+                crate::sched::yield_now();
+                continue;
+            }
+            if armed != Some(due) {
+                crate::waits::wake_at(due, KEY_NET_THREAD);
+                armed = Some(due);
+            }
+        }
+        crate::waits::wait(KEY_NET_THREAD, &mut || {
+            PENDING.load(Ordering::Acquire)
+                || stack
+                    .poll_at(now())
+                    .is_some_and(|at| ns_of(at) <= crate::time::uptime_ns())
+        });
+    }
+}
