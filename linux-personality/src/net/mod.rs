@@ -45,6 +45,7 @@
 //! in [`ifconf`].
 
 pub mod ifconf;
+pub mod netlink;
 pub mod unix;
 
 #[cfg(test)]
@@ -86,6 +87,7 @@ pub const IPPROTO_IP: u32 = 0;
 pub const IPPROTO_ICMP: u32 = 1;
 pub const IPPROTO_TCP: u32 = 6;
 pub const IPPROTO_UDP: u32 = 17;
+pub const IPPROTO_RAW: u32 = 255;
 
 /// Socket wait keys live in their own range (bit 61), apart from object ids and pipes.
 const KEY_BASE: u64 = 1 << 61;
@@ -161,6 +163,7 @@ pub struct Inet {
 pub enum Kind {
     Inet(Inet),
     Unix(unix::UnixSock),
+    Netlink(netlink::NetlinkSock),
 }
 
 /// Options the personality itself keeps (the stack keeps the rest).
@@ -207,6 +210,10 @@ impl Socket {
         Socket::register(Kind::Unix(u))
     }
 
+    pub fn netlink(n: netlink::NetlinkSock) -> Arc<Socket> {
+        Socket::register(Kind::Netlink(n))
+    }
+
     /// The socket behind a descriptor's file, if it is one.
     pub fn of(ops: &Arc<dyn FileOps>) -> Option<Arc<Socket>> {
         let key = ops.wait_key();
@@ -230,14 +237,18 @@ impl Socket {
     /// Linux poll bits now.
     pub fn events(&self) -> u16 {
         match &self.kind {
+            Kind::Inet(i) if i.protocol == IPPROTO_RAW => poll::POLLOUT | 0x100,
             Kind::Inet(i) => i.ep.readiness().bits(),
             Kind::Unix(u) => u.poll(),
+            Kind::Netlink(n) => n.poll(),
         }
     }
 
     /// Receive into `buf` without blocking: (bytes copied, full datagram length, sender).
     pub fn recv(&self, buf: &mut [u8], peek: bool) -> Result<Received, Errno> {
         match &self.kind {
+            // An IPPROTO_RAW socket never receives (as on Linux).
+            Kind::Inet(i) if i.protocol == IPPROTO_RAW => Err(Errno::EAGAIN),
             Kind::Inet(i) => {
                 let r = match &i.ep {
                     Endpoint::Tcp(e) => e.recv(buf, peek).map(|n| Received {
@@ -251,7 +262,13 @@ impl Socket {
                     Endpoint::Packet(e) => e.recv_from(buf, peek).map(|r| Received {
                         copied: r.copied,
                         len: r.len,
-                        from: None,
+                        from: Some(SockAddr::Packet(LinkAddr {
+                            protocol: netobj::ETH_P_IP,
+                            ifindex: 2,
+                            hatype: 1,
+                            pkttype: 0,
+                            addr: r.src_mac,
+                        })),
                     }),
                 };
                 if r.is_ok() && !peek {
@@ -261,6 +278,7 @@ impl Socket {
                 r.map_err(errno)
             }
             Kind::Unix(u) => u.recv(buf, peek),
+            Kind::Netlink(n) => n.recv(buf, peek),
         }
     }
 
@@ -268,6 +286,19 @@ impl Socket {
     pub fn send(&self, data: &[u8], dest: Option<SockAddr>) -> Result<usize, Errno> {
         match &self.kind {
             Kind::Inet(i) => {
+                if let Endpoint::Packet(e) = &i.ep {
+                    let r = match dest {
+                        Some(SockAddr::Packet(ll)) => e.send_to(data, ll.addr),
+                        None => return Err(Errno::EDESTADDRREQ),
+                        Some(_) => return Err(Errno::EINVAL),
+                    };
+                    return r.map_err(errno);
+                }
+                if i.protocol == IPPROTO_RAW {
+                    // IPPROTO_RAW sockets serve interface ioctls (udhcpc); raw IP with
+                    // IP_HDRINCL is not implemented.
+                    return Err(Errno::EOPNOTSUPP);
+                }
                 let dest = match dest {
                     None => None,
                     Some(SockAddr::Inet(a)) => Some(a),
@@ -290,6 +321,7 @@ impl Socket {
                 r.map_err(errno)
             }
             Kind::Unix(u) => u.send(data, dest),
+            Kind::Netlink(n) => n.send(data),
         }
     }
 }
@@ -335,6 +367,18 @@ pub enum SockAddr {
         pid: u32,
         groups: u32,
     },
+    Packet(LinkAddr),
+}
+
+/// A sockaddr_ll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkAddr {
+    /// Host-order EtherType (sll_protocol is big-endian on the wire).
+    pub protocol: u16,
+    pub ifindex: i32,
+    pub hatype: u16,
+    pub pkttype: u8,
+    pub addr: [u8; 6],
 }
 
 impl SockAddr {
@@ -370,6 +414,20 @@ impl SockAddr {
                 let groups = u32::from_le_bytes(raw[8..12].try_into().unwrap());
                 Ok(SockAddr::Netlink { pid, groups })
             }
+            AF_PACKET => {
+                if raw.len() < 20 {
+                    return Err(Errno::EINVAL);
+                }
+                let mut addr = [0u8; 6];
+                addr.copy_from_slice(&raw[12..18]);
+                Ok(SockAddr::Packet(LinkAddr {
+                    protocol: u16::from_be_bytes([raw[2], raw[3]]),
+                    ifindex: i32::from_le_bytes(raw[4..8].try_into().unwrap()),
+                    hatype: u16::from_le_bytes([raw[8], raw[9]]),
+                    pkttype: raw[10],
+                    addr,
+                }))
+            }
             _ => Err(Errno::EAFNOSUPPORT),
         }
     }
@@ -394,6 +452,18 @@ impl SockAddr {
                 if !p.is_empty() && p[0] != 0 {
                     v.push(0);
                 }
+                v
+            }
+            SockAddr::Packet(l) => {
+                let mut v = Vec::with_capacity(20);
+                v.extend_from_slice(&AF_PACKET.to_le_bytes());
+                v.extend_from_slice(&l.protocol.to_be_bytes());
+                v.extend_from_slice(&l.ifindex.to_le_bytes());
+                v.extend_from_slice(&l.hatype.to_le_bytes());
+                v.push(l.pkttype);
+                v.push(6);
+                v.extend_from_slice(&l.addr);
+                v.extend_from_slice(&[0, 0]);
                 v
             }
             SockAddr::Netlink { pid, groups } => {

@@ -474,3 +474,57 @@ fn interface_ioctls_for_loopback() {
         Err(ENODEV)
     );
 }
+
+#[test]
+fn netlink_route_dumps_and_configuration_rights() {
+    let mut k = FakeKernel::with_net();
+    let n = socket(&mut k, AF_NETLINK, SOCK_RAW, 0).unwrap();
+    let nl = k.alloc(12);
+    let mut a = [0u8; 12];
+    a[..2].copy_from_slice(&AF_NETLINK.to_le_bytes());
+    k.mem.write(nl, &a).unwrap();
+    k.sys(nr::BIND, &[n, nl, 12]).unwrap();
+    // RTM_GETADDR dump.
+    let mut req = std::vec![0u8; 24];
+    req[0..4].copy_from_slice(&24u32.to_le_bytes());
+    req[4..6].copy_from_slice(&22u16.to_le_bytes());
+    req[6..8].copy_from_slice(&(0x300u16 | 1).to_le_bytes());
+    req[8..12].copy_from_slice(&7u32.to_le_bytes());
+    req[16] = 2;
+    assert_eq!(send(&mut k, n, &req), Ok(24));
+    let m = recv(&mut k, n, 4096, 0).unwrap();
+    assert_eq!(u16::from_le_bytes([m[4], m[5]]), 20, "RTM_NEWADDR");
+    assert_eq!(
+        u32::from_le_bytes(m[8..12].try_into().unwrap()),
+        7,
+        "the request's seq"
+    );
+    assert_eq!(
+        u32::from_le_bytes(m[12..16].try_into().unwrap()),
+        1,
+        "our port id"
+    );
+    assert_eq!(m[17], 8, "prefix /8");
+    assert!(m.windows(4).any(|w| w == LO));
+    let done = recv(&mut k, n, 4096, 0).unwrap();
+    assert_eq!(u16::from_le_bytes([done[4], done[5]]), 3, "NLMSG_DONE");
+    // RTM_NEWROUTE as a user without CONFIGURE: NLMSG_ERROR with -EPERM.
+    k.sys(nr::SETRESUID, &[1000, 1000, 1000]).unwrap();
+    let u = socket(&mut k, AF_NETLINK, SOCK_RAW, 0).unwrap();
+    let mut r = std::vec![0u8; 36];
+    r[0..4].copy_from_slice(&28u32.to_le_bytes());
+    r[4..6].copy_from_slice(&24u16.to_le_bytes());
+    r[6..8].copy_from_slice(&(1u16 | 4 | 0x400 | 0x200).to_le_bytes());
+    r[16] = 2;
+    r[20..22].copy_from_slice(&8u16.to_le_bytes());
+    r[22..24].copy_from_slice(&5u16.to_le_bytes());
+    r[24..28].copy_from_slice(&[10, 0, 0, 1]);
+    assert_eq!(send(&mut k, u, &r[..28]), Ok(28));
+    let e = recv(&mut k, u, 4096, 0).unwrap();
+    assert_eq!(u16::from_le_bytes([e[4], e[5]]), 2, "NLMSG_ERROR");
+    assert_eq!(
+        i32::from_le_bytes(e[16..20].try_into().unwrap()),
+        -1,
+        "-EPERM"
+    );
+}

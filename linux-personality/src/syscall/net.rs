@@ -20,8 +20,8 @@ use crate::fd::AUTH_NETSTACK;
 use crate::file::{flags, poll, OpenFile};
 use crate::net::{
     self, unix, wanted, Endpoint, Inet, Kind, Received, SockAddr, Socket, AF_INET, AF_INET6,
-    AF_NETLINK, AF_PACKET, AF_UNIX, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP,
-    SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM,
+    AF_NETLINK, AF_PACKET, AF_UNIX, IPPROTO_ICMP, IPPROTO_IP, IPPROTO_RAW, IPPROTO_TCP,
+    IPPROTO_UDP, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM,
 };
 use crate::uaccess::{read_iovecs, UserSlice};
 
@@ -44,6 +44,7 @@ const SO_LINGER: i32 = 13;
 const SO_PASSCRED: i32 = 16;
 const SO_PEERCRED: i32 = 17;
 const IP_RECVTTL: i32 = 12;
+const SOL_NETLINK: i32 = 270;
 
 /// Largest sockaddr a caller may pass (Linux's sizeof(struct sockaddr_storage)).
 const MAX_ADDR: u64 = 128;
@@ -186,14 +187,11 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
                 }
                 (SOCK_DGRAM, IPPROTO_ICMP) => stack.create_icmp(caller).map(Endpoint::Icmp),
                 (SOCK_RAW, IPPROTO_ICMP) => stack.create_raw(caller).map(Endpoint::Raw),
-                (SOCK_RAW, 255) => {
-                    // IPPROTO_RAW: send-only raw IP, which udhcpc's ioctls socket never
-                    // uses for traffic; only the right is real here.
-                    if !caller.rights.contains(NetRights::RAW) {
-                        return Err(Errno::EPERM);
-                    }
-                    return Err(Errno::EPROTONOSUPPORT);
-                }
+                // IPPROTO_RAW: udhcpc's socket for interface ioctls. It needs RAW like
+                // Linux's CAP_NET_RAW; sending raw IP through it is not implemented
+                // (EOPNOTSUPP) and it never receives. The endpoint behind it is a raw
+                // ICMP one the socket layer keeps silent.
+                (SOCK_RAW, IPPROTO_RAW) => stack.create_raw(caller).map(Endpoint::Raw),
                 (SOCK_RAW, _) => {
                     if !caller.rights.contains(NetRights::RAW) {
                         return Err(Errno::EPERM);
@@ -211,7 +209,9 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
             if !caller.rights.contains(NetRights::PACKET) {
                 return Err(Errno::EPERM);
             }
-            if base != SOCK_DGRAM && base != SOCK_RAW {
+            // SOCK_DGRAM only: the stack hands over IPv4 packets without their
+            // Ethernet header.
+            if base != SOCK_DGRAM {
                 return Err(Errno::ESOCKTNOSUPPORT);
             }
             let proto = (protocol as u16).swap_bytes();
@@ -223,7 +223,18 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
             Socket::inet(make(Endpoint::Packet(ep), base, protocol))
         }
         AF_INET6 => return Err(Errno::EAFNOSUPPORT),
-        AF_NETLINK => return Err(Errno::EAFNOSUPPORT),
+        AF_NETLINK => {
+            if base != SOCK_RAW && base != SOCK_DGRAM {
+                return Err(Errno::ESOCKTNOSUPPORT);
+            }
+            if protocol != 0 {
+                // Only NETLINK_ROUTE.
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            let (stack, caller) = netstack(k)?;
+            let pid = k.pid();
+            Socket::netlink(net::netlink::NetlinkSock::new(stack, caller.rights, pid))
+        }
         _ => return Err(Errno::EAFNOSUPPORT),
     };
     install(k, s, fl).map(u64::from)
@@ -288,6 +299,13 @@ pub fn bind<K: Kernel>(k: &mut K, fd: u64, addr: u64, len: u64) -> SysResult {
     let sa = read_addr(k, addr, len)?;
     match &s.kind {
         Kind::Inet(i) => {
+            if let Endpoint::Packet(_) = i.ep {
+                return match sa {
+                    SockAddr::Packet(l) if l.ifindex == 0 || l.ifindex == 2 => Ok(0),
+                    SockAddr::Packet(_) => Err(Errno::ENODEV),
+                    _ => Err(Errno::EINVAL),
+                };
+            }
             let a = match sa {
                 SockAddr::Inet(a) => a,
                 SockAddr::Unspec if matches!(i.ep, Endpoint::Tcp(_) | Endpoint::Udp(_)) => {
@@ -336,6 +354,13 @@ pub fn bind<K: Kernel>(k: &mut K, fd: u64, addr: u64, len: u64) -> SysResult {
             u.bind(&s, name, node)?;
             Ok(0)
         }
+        Kind::Netlink(n) => match sa {
+            SockAddr::Netlink { pid, groups } => {
+                n.bind(pid, groups);
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        },
     }
 }
 
@@ -348,6 +373,7 @@ pub fn listen<K: Kernel>(k: &mut K, fd: u64, backlog: u64) -> SysResult {
             _ => return Err(Errno::EOPNOTSUPP),
         },
         Kind::Unix(u) => u.listen(backlog)?,
+        Kind::Netlink(_) => return Err(Errno::EOPNOTSUPP),
     }
     k.net_kick();
     Ok(0)
@@ -381,6 +407,7 @@ pub fn accept4<K: Kernel>(k: &mut K, fd: u64, addr: u64, lenp: u64, fl: u64) -> 
                 };
                 (c, peer)
             }),
+            Kind::Netlink(_) => Err(Errno::EOPNOTSUPP),
         };
         match r {
             Err(Errno::EAGAIN) => block(k, &f, &s, poll::POLLIN, false, timeout)?,
@@ -400,6 +427,7 @@ pub fn connect<K: Kernel>(k: &mut K, fd: u64, addr: u64, len: u64) -> SysResult 
     let (f, s) = sock_of(k, fd)?;
     let sa = read_addr(k, addr, len)?;
     match &s.kind {
+        Kind::Netlink(_) => Ok(0),
         Kind::Unix(u) => {
             let SockAddr::Unix(name) = sa else {
                 return Err(Errno::EINVAL);
@@ -479,6 +507,7 @@ pub fn getsockname<K: Kernel>(k: &mut K, fd: u64, addr: u64, lenp: u64) -> SysRe
             .map_err(net::errno)?,
         ),
         Kind::Unix(u) => SockAddr::Unix(u.name()),
+        Kind::Netlink(n) => n.name(),
     };
     write_addr(k, addr, lenp, &sa).map(|_| 0)
 }
@@ -495,6 +524,7 @@ pub fn getpeername<K: Kernel>(k: &mut K, fd: u64, addr: u64, lenp: u64) -> SysRe
             .map_err(net::errno)?,
         ),
         Kind::Unix(u) => SockAddr::Unix(u.peer_name()?),
+        Kind::Netlink(_) => SockAddr::Netlink { pid: 0, groups: 0 },
     };
     write_addr(k, addr, lenp, &sa).map(|_| 0)
 }
@@ -503,6 +533,7 @@ fn is_stream(s: &Socket) -> bool {
     match &s.kind {
         Kind::Inet(i) => matches!(i.ep, Endpoint::Tcp(_)),
         Kind::Unix(u) => u.stream_type() != SOCK_DGRAM,
+        Kind::Netlink(_) => false,
     }
 }
 
@@ -784,6 +815,7 @@ pub fn shutdown<K: Kernel>(k: &mut K, fd: u64, how: u64) -> SysResult {
             Shutdown::Write => 1,
             Shutdown::Both => 2,
         })?,
+        Kind::Netlink(_) => return Err(Errno::ENOTCONN),
     }
     k.net_kick();
     Ok(0)
@@ -868,9 +900,9 @@ pub fn setsockopt<K: Kernel>(
     }
     let value = read_int(k, val, len)?;
     match &s.kind {
-        Kind::Unix(_) => {
-            // AF_UNIX keeps no options yet; the generic ones are accepted.
-            if level == SOL_SOCKET {
+        Kind::Unix(_) | Kind::Netlink(_) => {
+            // AF_UNIX and netlink keep no options yet; the generic ones are accepted.
+            if level == SOL_SOCKET || (level == SOL_NETLINK && matches!(s.kind, Kind::Netlink(_))) {
                 Ok(0)
             } else {
                 Err(Errno::ENOPROTOOPT)
@@ -946,6 +978,12 @@ pub fn getsockopt<K: Kernel>(
     } else {
         let v: i32 = match (level, name, &s.kind) {
             (SOL_SOCKET, SO_DOMAIN, Kind::Unix(_)) => i32::from(AF_UNIX),
+            (SOL_SOCKET, SO_DOMAIN, Kind::Netlink(_)) => i32::from(AF_NETLINK),
+            (SOL_SOCKET, SO_PROTOCOL, Kind::Netlink(_)) => 0,
+            (SOL_SOCKET, 3, Kind::Netlink(_)) => SOCK_RAW as i32,
+            (SOL_SOCKET, 4, Kind::Netlink(_)) => 0,
+            (SOL_SOCKET, 7 | 8, Kind::Netlink(_)) => 212_992,
+            (_, _, Kind::Netlink(_)) => return Err(Errno::ENOPROTOOPT),
             (SOL_SOCKET, SO_DOMAIN, Kind::Inet(i)) => {
                 if matches!(i.ep, Endpoint::Packet(_)) {
                     i32::from(AF_PACKET)
