@@ -528,3 +528,51 @@ fn netlink_route_dumps_and_configuration_rights() {
         "-EPERM"
     );
 }
+
+#[test]
+fn recvmsg_names_the_sender_and_reports_ttl_for_local_replies() {
+    let mut k = FakeKernel::with_net();
+    let p = socket(&mut k, AF_INET, SOCK_DGRAM, IPPROTO_ICMP).unwrap();
+    let on = k.alloc(4);
+    k.mem.write(on, &1i32.to_le_bytes()).unwrap();
+    k.sys(nr::SETSOCKOPT, &[p, 0, 12, on, 4]).unwrap(); // IP_RECVTTL
+    let to = sin(&mut k, LO, 0);
+    let echo = [8u8, 0, 0, 0, 0, 0, 0, 1];
+    let b = k.alloc(8);
+    k.mem.write(b, &echo).unwrap();
+    k.sys(nr::SENDTO, &[p, b, 8, 0, to, 16]).unwrap();
+    let (buf, name, ctl, iov, msg) = (
+        k.alloc(64),
+        k.alloc(16),
+        k.alloc(64),
+        k.alloc(16),
+        k.alloc(56),
+    );
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&buf.to_le_bytes());
+    v[8..].copy_from_slice(&64u64.to_le_bytes());
+    k.mem.write(iov, &v).unwrap();
+    let mut m = [0u8; 56];
+    m[0..8].copy_from_slice(&name.to_le_bytes());
+    m[8..12].copy_from_slice(&16u32.to_le_bytes());
+    m[16..24].copy_from_slice(&iov.to_le_bytes());
+    m[24..32].copy_from_slice(&1u64.to_le_bytes());
+    m[32..40].copy_from_slice(&ctl.to_le_bytes());
+    m[40..48].copy_from_slice(&64u64.to_le_bytes());
+    k.mem.write(msg, &m).unwrap();
+    assert_eq!(k.sys(nr::RECVMSG, &[p, msg, 0]), Ok(8));
+    k.mem.read(msg, &mut m).unwrap();
+    assert_eq!(u32::from_le_bytes(m[8..12].try_into().unwrap()), 16);
+    assert_eq!(u64::from_le_bytes(m[40..48].try_into().unwrap()), 24);
+    let mut n = [0u8; 16];
+    k.mem.read(name, &mut n).unwrap();
+    assert_eq!(&n[4..8], &LO);
+    let mut c = [0u8; 24];
+    k.mem.read(ctl, &mut c).unwrap();
+    assert_eq!(
+        i32::from_le_bytes(c[12..16].try_into().unwrap()),
+        2,
+        "IP_TTL"
+    );
+    assert_eq!(i32::from_le_bytes(c[16..20].try_into().unwrap()), 64);
+}

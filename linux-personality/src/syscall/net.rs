@@ -529,6 +529,26 @@ pub fn getpeername<K: Kernel>(k: &mut K, fd: u64, addr: u64, lenp: u64) -> SysRe
     write_addr(k, addr, lenp, &sa).map(|_| 0)
 }
 
+/// Whether IP_RECVTTL is on for a datagram socket.
+fn recvttl(s: &Socket) -> bool {
+    let Some(i) = s.inet_ref() else { return false };
+    match &i.ep {
+        Endpoint::Udp(e) => e.option(SockOpt::IpRecvTtl),
+        Endpoint::Icmp(e) => e.option(SockOpt::IpRecvTtl),
+        Endpoint::Raw(e) => e.option(SockOpt::IpRecvTtl),
+        _ => return false,
+    }
+    .is_ok_and(|v| v != 0)
+}
+
+/// Whether `ip` is one of this machine's addresses (loopback or the device's).
+fn is_local(s: &Socket, ip: core::net::Ipv4Addr) -> bool {
+    ip.is_loopback()
+        || s.inet_ref()
+            .and_then(|i| i.stack.config().address)
+            .is_some_and(|(a, _)| a == ip)
+}
+
 fn is_stream(s: &Socket) -> bool {
     match &s.kind {
         Kind::Inet(i) => matches!(i.ep, Endpoint::Tcp(_)),
@@ -787,11 +807,29 @@ pub fn recvmsg<K: Kernel>(k: &mut K, fd: u64, msg: u64, fl: u64) -> SysResult {
             None => k.mem().write(msg + 8, &0u32.to_le_bytes())?,
         }
     }
-    // No control messages are produced (IP_RECVTTL is accepted but not yet reported).
+    // IP_RECVTTL: the stack does not keep a received datagram's TTL, so the IP_TTL
+    // control message is produced only where the TTL is known: datagrams from this
+    // machine's own addresses, which its stack sends with TTL 64. Elsewhere no control
+    // message is produced.
+    let mut control_len = 0u64;
     if h.control != 0 && h.controllen > 0 {
-        k.mem().write(msg + 40, &0u64.to_le_bytes())?;
+        if let Some(SockAddr::Inet(from)) = &r.from {
+            if recvttl(&s) && is_local(&s, *from.ip()) {
+                if h.controllen >= 24 {
+                    let mut c = [0u8; 24];
+                    c[0..8].copy_from_slice(&20u64.to_le_bytes());
+                    c[8..12].copy_from_slice(&0i32.to_le_bytes());
+                    c[12..16].copy_from_slice(&2i32.to_le_bytes());
+                    c[16..20].copy_from_slice(&64i32.to_le_bytes());
+                    k.mem().write(h.control, &c)?;
+                    control_len = 24;
+                } else {
+                    out_flags |= MSG_CTRUNC;
+                }
+            }
+        }
+        k.mem().write(msg + 40, &control_len.to_le_bytes())?;
     }
-    let _ = MSG_CTRUNC;
     k.mem().write(msg + 48, &out_flags.to_le_bytes())?;
     Ok(if fl & MSG_TRUNC != 0 { r.len } else { r.copied } as u64)
 }
