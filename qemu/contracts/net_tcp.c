@@ -178,6 +178,9 @@ int main(void) {
     long long t0 = ms();
     NCHECK("recv with a timeout", recv(u, small, sizeof small, 0));
     printf("waited at least 100 ms: %s\n", ms() - t0 >= 95 ? "yes" : "no");
+    t0 = ms();
+    NCHECK("read(2) with a timeout", read(u, small, sizeof small));
+    printf("waited at least 100 ms: %s\n", ms() - t0 >= 95 ? "yes" : "no");
     NCHECK("sendto without an address", sendto(u, "x", 1, 0, NULL, 0));
     NCHECK("listen on a UDP socket", listen(u, 1));
     NCHECK("getpeername on an unconnected UDP socket",

@@ -331,8 +331,11 @@ impl Drop for Socket {
         REGISTRY.lock().remove(&self.key);
         if let Kind::Inet(i) = &self.kind {
             i.ep.set_waker(None);
-            // The endpoint drops after this: its FIN must go out soon.
-            kick_thread();
+            // A TCP endpoint drops after this: its FIN (or RST) must go out soon. The
+            // datagram types leave nothing to send.
+            if matches!(i.ep, Endpoint::Tcp(_)) {
+                kick_thread();
+            }
         }
     }
 }

@@ -220,6 +220,10 @@ fn so_rcvtimeo_gives_eagain_after_the_timeout() {
     let t0 = k.net_ms;
     assert_eq!(recv(&mut k, u, 8, 0), Err(EAGAIN));
     assert!(k.net_ms - t0 >= 200);
+    // read(2) honours it too.
+    let t1 = k.net_ms;
+    assert_eq!(k.read(u, 8), Err(EAGAIN));
+    assert!(k.net_ms - t1 >= 200);
 }
 
 #[test]

@@ -187,8 +187,14 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         return Err(Errno::ENOSYS);
     };
     match n {
-        nr::READ => fdcalls::read(k, a[0], a[1], a[2]),
-        nr::WRITE => fdcalls::write(k, a[0], a[1], a[2]),
+        nr::READ => match net::timed_rw(k, a[0], a[1], a[2], false) {
+            Some(r) => r,
+            None => fdcalls::read(k, a[0], a[1], a[2]),
+        },
+        nr::WRITE => match net::timed_rw(k, a[0], a[1], a[2], true) {
+            Some(r) => r,
+            None => fdcalls::write(k, a[0], a[1], a[2]),
+        },
         nr::READV => fdcalls::readv(k, a[0], a[1], a[2]),
         nr::WRITEV => fdcalls::writev(k, a[0], a[1], a[2]),
         nr::PREAD64 => fdcalls::pread(k, a[0], a[1], a[2], a[3]),

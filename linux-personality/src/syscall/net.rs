@@ -46,6 +46,46 @@ const SO_PEERCRED: i32 = 17;
 const IP_RECVTTL: i32 = 12;
 const SOL_NETLINK: i32 = 270;
 
+/// Sockets that have SO_RCVTIMEO or SO_SNDTIMEO set (ever): while there are none,
+/// read(2) and write(2) skip the socket check entirely.
+static TIMED: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// read(2) / write(2) on a socket with SO_RCVTIMEO / SO_SNDTIMEO: served as recv / send
+/// so the timeout holds (the generic fd path waits without one). None for every other
+/// descriptor, which the generic path serves.
+pub fn timed_rw<K: Kernel>(
+    k: &mut K,
+    fd: u64,
+    buf: u64,
+    len: u64,
+    write: bool,
+) -> Option<SysResult> {
+    if TIMED.load(core::sync::atomic::Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let need = if write { Rights::WRITE } else { Rights::READ };
+    let f = k
+        .with_caps(|sys, t| t.get(sys, fd as i32 as i64, need))
+        .ok()?;
+    let s = Socket::of(&f.ops)?;
+    let timed = {
+        let o = s.opts.lock();
+        if write {
+            o.sndtimeo.is_some()
+        } else {
+            o.rcvtimeo.is_some()
+        }
+    };
+    if !timed {
+        return None;
+    }
+    Some(if write {
+        sendto(k, fd, buf, len, 0, 0, 0)
+    } else {
+        recvfrom(k, fd, buf, len, 0, 0, 0)
+    })
+}
+
 /// Largest sockaddr a caller may pass (Linux's sizeof(struct sockaddr_storage)).
 const MAX_ADDR: u64 = 128;
 /// Largest transfer one call moves through a kernel buffer.
@@ -907,6 +947,9 @@ pub fn setsockopt<K: Kernel>(
         match name {
             SO_RCVTIMEO | SO_SNDTIMEO => {
                 let t = read_timeval(k, val, len)?;
+                if t.is_some() {
+                    TIMED.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                }
                 let mut o = s.opts.lock();
                 if name == SO_RCVTIMEO {
                     o.rcvtimeo = t;
