@@ -81,6 +81,15 @@ int main(void) {
     gl = sizeof got;
     getsockname(s, (struct sockaddr *)&got, &gl);
     printf("server side's name: %s\n", got.sun_path);
+    struct ucred uc;
+    socklen_t ul = sizeof uc;
+    NCHECK("SO_PEERCRED", getsockopt(s, SOL_SOCKET, SO_PEERCRED, &uc, &ul));
+    printf("peer is this process: %s, uid %d\n", uc.pid == getpid() ? "yes" : "no", (int)uc.uid);
+    ul = sizeof uc;
+    int lone = socket(AF_UNIX, SOCK_STREAM, 0);
+    getsockopt(lone, SOL_SOCKET, SO_PEERCRED, &uc, &ul);
+    printf("unconnected SO_PEERCRED: pid %d uid %d\n", (int)uc.pid, (int)uc.uid);
+    close(lone);
     write(c, "ping", 4);
     n = read(s, buf, sizeof buf);
     printf("server read: %.*s\n", (int)n, buf);

@@ -89,6 +89,9 @@ struct State {
 /// An AF_UNIX socket.
 pub struct UnixSock {
     pub ty: u32,
+    /// (pid, uid, gid) of the process that made the socket (connect or listen time on
+    /// Linux; the same process here), reported to the peer by SO_PEERCRED.
+    pub cred: (u32, u32, u32),
     rx: Arc<Mutex<Chan>>,
     st: Mutex<State>,
 }
@@ -122,11 +125,12 @@ fn unix_of(s: &Socket) -> Option<&UnixSock> {
 
 /// A new unconnected socket of type `ty` (SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET,
 /// the last treated as a stream that keeps no edges — enough for its users here).
-pub fn socket(ty: u32) -> Arc<Socket> {
+pub fn socket(ty: u32, cred: (u32, u32, u32)) -> Arc<Socket> {
     // The receive queue needs the socket's key, known only once registered.
     let s = Socket::unix(UnixSock {
         ty,
         rx: Chan::new(0),
+        cred,
         st: Mutex::new(State {
             name: Vec::new(),
             conn: Conn::Unconnected,
@@ -142,8 +146,8 @@ pub fn socket(ty: u32) -> Arc<Socket> {
 }
 
 /// socketpair(2): two connected sockets.
-pub fn pair(ty: u32) -> (Arc<Socket>, Arc<Socket>) {
-    let (a, b) = (socket(ty), socket(ty));
+pub fn pair(ty: u32, cred: (u32, u32, u32)) -> (Arc<Socket>, Arc<Socket>) {
+    let (a, b) = (socket(ty, cred), socket(ty, cred));
     link(&a, &b, Vec::new(), Vec::new());
     (a, b)
 }
@@ -174,6 +178,17 @@ impl UnixSock {
 
     pub fn name(&self) -> Vec<u8> {
         self.st.lock().name.clone()
+    }
+
+    /// SO_PEERCRED: the connected peer's credentials.
+    pub fn peer_cred(&self) -> Result<(u32, u32, u32), Errno> {
+        match &self.st.lock().conn {
+            Conn::Connected { peer, .. } => peer
+                .upgrade()
+                .and_then(|p| unix_of(&p).map(|u| u.cred))
+                .ok_or(Errno::ENOTCONN),
+            _ => Err(Errno::ENOTCONN),
+        }
     }
 
     pub fn peer_name(&self) -> Result<Vec<u8>, Errno> {
@@ -267,7 +282,8 @@ impl UnixSock {
         if queue.len() > *backlog {
             return Err(Errno::EAGAIN);
         }
-        let server = socket(self.ty);
+        // The server's end speaks for the listener's owner.
+        let server = socket(self.ty, tu.cred);
         if let Some(su) = unix_of(&server) {
             su.st.lock().name = name.to_vec();
         }

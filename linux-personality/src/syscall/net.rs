@@ -119,6 +119,12 @@ fn netstack<K: Kernel>(k: &mut K) -> Result<(NetStack, Caller), Errno> {
     })
 }
 
+/// The caller's (pid, euid, egid), as SO_PEERCRED reports a peer.
+fn cred<K: Kernel>(k: &mut K) -> (u32, u32, u32) {
+    let ids = k.ids();
+    (k.pid(), ids.euid, ids.egid)
+}
+
 fn install<K: Kernel>(k: &mut K, s: Arc<Socket>, fl: u32) -> Result<u32, Errno> {
     let status = flags::O_RDWR | (fl & SOCK_NONBLOCK);
     let f = OpenFile::new(s, status);
@@ -213,7 +219,7 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
             if protocol != 0 {
                 return Err(Errno::EPROTONOSUPPORT);
             }
-            unix::socket(base)
+            unix::socket(base, cred(k))
         }
         AF_INET => {
             let (stack, caller) = netstack(k)?;
@@ -294,7 +300,7 @@ pub fn socketpair<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64, sv:
     if protocol != 0 {
         return Err(Errno::EPROTONOSUPPORT);
     }
-    let (a, b) = unix::pair(base);
+    let (a, b) = unix::pair(base, cred(k));
     let fa = install(k, a, fl)?;
     let fb = match install(k, b, fl) {
         Ok(f) => f,
@@ -1048,13 +1054,16 @@ pub fn getsockopt<K: Kernel>(
         }
         v
     } else if level == SOL_SOCKET && name == SO_PEERCRED {
-        // struct ucred of the peer: Writ does not track it per socket yet; report the
-        // caller's own (the usual case for socketpair).
-        let ids = k.ids();
+        // struct ucred of the peer. Without one (not connected, not AF_UNIX) Linux
+        // reports pid 0 and ids -1.
+        let (pid, uid, gid) = match &s.kind {
+            Kind::Unix(u) => u.peer_cred().unwrap_or((0, u32::MAX, u32::MAX)),
+            _ => (0, u32::MAX, u32::MAX),
+        };
         let mut v = Vec::with_capacity(12);
-        v.extend_from_slice(&k.pid().to_le_bytes());
-        v.extend_from_slice(&ids.euid.to_le_bytes());
-        v.extend_from_slice(&ids.egid.to_le_bytes());
+        v.extend_from_slice(&pid.to_le_bytes());
+        v.extend_from_slice(&uid.to_le_bytes());
+        v.extend_from_slice(&gid.to_le_bytes());
         v
     } else {
         let v: i32 = match (level, name, &s.kind) {
