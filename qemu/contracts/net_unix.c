@@ -99,6 +99,19 @@ int main(void) {
     close(l2);
     unlink("contract.sock");
 
+    /* Backlog 1 holds two connections; a third nonblocking connect is EAGAIN. */
+    int bl = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(bl, (struct sockaddr *)&a, al);
+    listen(bl, 1);
+    for (int i = 0; i < 3; i++) {
+        int q = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        char label[32];
+        snprintf(label, sizeof label, "connect %d to backlog 1", i + 1);
+        NCHECK(label, connect(q, (struct sockaddr *)&a, al));
+    }
+    close(bl);
+    unlink("contract.sock");
+
     int log = socket(AF_UNIX, SOCK_DGRAM, 0);
     al = sun(&a, "contract.sock");
     NCHECK("bind dgram", bind(log, (struct sockaddr *)&a, al));

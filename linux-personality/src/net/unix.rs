@@ -10,8 +10,8 @@
 //!
 //! connect(path): ENOENT when no such file, ECONNREFUSED when the file is not a socket
 //! with a listener (stream) or bound socket (datagram) behind it, EPROTOTYPE when the
-//! types differ. A full listen backlog answers EAGAIN (Linux blocks a blocking connect
-//! there; Writ does not yet). SCM_RIGHTS / SCM_CREDENTIALS are not implemented.
+//! types differ. A full listen backlog makes a blocking connect wait for an accept (a
+//! nonblocking one answers EAGAIN), as on Linux. SCM_RIGHTS / SCM_CREDENTIALS are not implemented.
 
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
@@ -114,6 +114,19 @@ fn find(node: Option<&Arc<Inode>>, abstract_name: &[u8]) -> Option<Arc<Socket>> 
             _ => false,
         })
         .and_then(|(_, s)| s.upgrade())
+}
+
+/// The socket bound at `node` (or abstract `name`), if any.
+pub fn bound_at(node: Option<&Arc<Inode>>, name: &[u8]) -> Option<Arc<Socket>> {
+    find(node, name)
+}
+
+/// Whether `s` is a listener whose accept queue is full (a connect must wait).
+pub fn backlog_full(s: &Socket) -> bool {
+    unix_of(s).is_some_and(|u| match &u.st.lock().conn {
+        Conn::Listening { backlog, queue } => queue.len() > *backlog,
+        _ => false,
+    })
 }
 
 fn unix_of(s: &Socket) -> Option<&UnixSock> {
@@ -295,13 +308,18 @@ impl UnixSock {
         Ok(())
     }
 
-    /// accept(2) without blocking.
+    /// accept(2) without blocking; wakes connectors waiting for room in the queue.
     pub fn accept(&self) -> Result<Arc<Socket>, Errno> {
         let mut st = self.st.lock();
-        match &mut st.conn {
+        let r = match &mut st.conn {
             Conn::Listening { queue, .. } => queue.pop_front().ok_or(Errno::EAGAIN),
             _ => Err(Errno::EINVAL),
+        };
+        drop(st);
+        if r.is_ok() {
+            wake(self.rx.lock().key);
         }
+        r
     }
 
     pub fn recv(&self, buf: &mut [u8], peek: bool) -> Result<Received, Errno> {

@@ -479,8 +479,18 @@ pub fn connect<K: Kernel>(k: &mut K, fd: u64, addr: u64, len: u64) -> SysResult 
                 return Err(Errno::EINVAL);
             };
             let node = unix_target(k, &name)?;
-            u.connect(&s, node.as_ref(), &name)?;
-            Ok(0)
+            loop {
+                match u.connect(&s, node.as_ref(), &name) {
+                    Err(Errno::EAGAIN) if !f.nonblocking() => {
+                        let Some(l) = unix::bound_at(node.as_ref(), &name) else {
+                            return Err(Errno::ECONNREFUSED);
+                        };
+                        let l2 = l.clone();
+                        k.wait(l.key, &mut || !unix::backlog_full(&l2))?;
+                    }
+                    r => return r.map(|_| 0),
+                }
+            }
         }
         Kind::Inet(i) => {
             let a = match sa {
