@@ -443,3 +443,27 @@ pub fn proc_net_udp(stack: &NetStack) -> String {
 pub fn ping_group_range() -> String {
     String::from("0\t2147483647\n")
 }
+
+/// /proc/net/icmp: the ping sockets (local port is the ident).
+pub fn proc_net_icmp(stack: &NetStack) -> String {
+    proc_sockets(
+        stack,
+        netobj::stack::EndpointKind::Icmp,
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n",
+    )
+}
+
+/// /proc/net/tcp6: no IPv6 on Writ yet, so only the header (as Linux with no sockets).
+pub fn proc_net_tcp6() -> String {
+    String::from("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+}
+
+/// /proc/net/udp6: header only (no IPv6).
+pub fn proc_net_udp6() -> String {
+    String::from("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
+}
+
+/// /proc/net/if_inet6: empty (no IPv6 addresses).
+pub fn proc_net_if_inet6() -> String {
+    String::new()
+}

@@ -435,6 +435,11 @@ fn revoking_the_netstack_cap_kills_its_sockets() {
         let slot = t.authority_slot(sys, crate::fd::AUTH_NETSTACK).unwrap();
         sys.delete(slot).unwrap();
     }
+    // The capability system is consistent after the revocation.
+    {
+        let (sys, _) = k.caps_mut();
+        assert!(sys.check().is_empty(), "{:?}", sys.check());
+    }
     assert_eq!(send(&mut k, c, b"x"), Err(ENETDOWN));
     assert_eq!(recv(&mut k, s, 4, 0x40), Err(ENETDOWN));
     // And no new sockets: the cap is gone.
@@ -579,4 +584,20 @@ fn recvmsg_names_the_sender_and_reports_ttl_for_local_replies() {
         "IP_TTL"
     );
     assert_eq!(i32::from_le_bytes(c[16..20].try_into().unwrap()), 64);
+}
+
+#[test]
+fn proc_net_texts() {
+    let mut k = FakeKernel::with_net();
+    let (_l, port) = listener(&mut k);
+    let stack = k.net.clone().unwrap();
+    let tcp = ifconf::proc_net_tcp(&stack);
+    // 127.0.0.1 is 0100007F in /proc's little-endian hex; LISTEN is state 0A.
+    assert!(
+        tcp.contains(&std::format!("0100007F:{port:04X} 00000000:0000 0A")),
+        "{tcp}"
+    );
+    assert!(ifconf::proc_net_dev(&stack).contains("    lo:"));
+    assert!(ifconf::proc_net_route(&stack).starts_with("Iface\tDestination"));
+    assert_eq!(ifconf::ping_group_range(), "0\t2147483647\n");
 }
