@@ -759,14 +759,62 @@ pub fn sendto<K: Kernel>(
 ) -> SysResult {
     let len = len.min(crate::uaccess::MAX_RW_COUNT);
     let user = UserSlice::new(buf, len)?;
-    let mut data = vec![0u8; len as usize];
-    user.read_at(k.mem(), 0, &mut data)?;
     let dest = if addr == 0 {
         None
     } else {
         Some(read_addr(k, addr, alen)?)
     };
-    send_data(k, fd, &data, fl, dest)
+    send_chunks(k, fd, &[user], fl, dest)
+}
+
+/// Sends the bytes of `iovs` through a kernel buffer of at most CHUNK bytes at a time
+/// (a stream goes on chunk by chunk until one is cut short; a datagram must fit one
+/// buffer, EMSGSIZE otherwise — every datagram type's limit is below it).
+fn send_chunks<K: Kernel>(
+    k: &mut K,
+    fd: u64,
+    iovs: &[UserSlice],
+    fl: u64,
+    dest: Option<SockAddr>,
+) -> SysResult {
+    let (_, s) = sock_of(k, fd)?;
+    let total: u64 = iovs.iter().map(|v| v.len()).sum();
+    if !is_stream(&s) && total > CHUNK as u64 {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut done = 0u64;
+    let (mut iov, mut off) = (0usize, 0u64);
+    loop {
+        let mut data = Vec::with_capacity((total - done).min(CHUNK as u64) as usize);
+        while data.len() < CHUNK && iov < iovs.len() {
+            let v = &iovs[iov];
+            let n = (v.len() - off).min((CHUNK - data.len()) as u64) as usize;
+            let at = data.len();
+            data.resize(at + n, 0);
+            if let Err(e) = v.read_at(k.mem(), off, &mut data[at..]) {
+                if done > 0 {
+                    return Ok(done);
+                }
+                return Err(e);
+            }
+            off += n as u64;
+            if off >= v.len() {
+                iov += 1;
+                off = 0;
+            }
+        }
+        let n = data.len() as u64;
+        match send_data(k, fd, &data, fl, dest.clone()) {
+            Ok(w) => {
+                done += w;
+                if w < n || done >= total {
+                    return Ok(done);
+                }
+            }
+            Err(_) if done > 0 => return Ok(done),
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 pub fn recvfrom<K: Kernel>(
@@ -818,17 +866,13 @@ fn read_msghdr<K: Kernel>(k: &mut K, msg: u64) -> Result<MsgHdr, Errno> {
 pub fn sendmsg<K: Kernel>(k: &mut K, fd: u64, msg: u64, fl: u64) -> SysResult {
     let h = read_msghdr(k, msg)?;
     let iovs = read_iovecs(k.mem(), h.iov, h.iovlen as usize)?;
-    let mut data = Vec::new();
-    for v in &iovs {
-        data.extend_from_slice(&v.read_all(k.mem())?);
-    }
     let dest = if h.name == 0 || h.namelen == 0 {
         None
     } else {
         Some(read_addr(k, h.name, u64::from(h.namelen))?)
     };
-    let _ = (h.control, h.controllen);
-    send_data(k, fd, &data, fl, dest)
+    // Control messages (SCM_RIGHTS, ...) are not implemented and are ignored.
+    send_chunks(k, fd, &iovs, fl, dest)
 }
 
 pub fn recvmsg<K: Kernel>(k: &mut K, fd: u64, msg: u64, fl: u64) -> SysResult {
