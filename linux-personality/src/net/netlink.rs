@@ -36,6 +36,8 @@ const NLM_F_ACK: u16 = 4;
 const NLM_F_DUMP: u16 = 0x300;
 const AF_INET: u8 = 2;
 const RT_TABLE_MAIN: u8 = 254;
+/// Bytes of unread replies a socket may hold (Linux's default rmem).
+const QUEUE_LIMIT: usize = 212_992;
 
 /// A NETLINK_ROUTE socket.
 pub struct NetlinkSock {
@@ -173,6 +175,11 @@ impl NetlinkSock {
         let mut replies = Vec::new();
         {
             let mut st = self.st.lock();
+            // Replies nobody reads must not pile up without bound (Linux: the receive
+            // buffer overflows and the socket reports ENOBUFS).
+            if st.queue.iter().map(Vec::len).sum::<usize>() > QUEUE_LIMIT {
+                return Err(Errno::ENOBUFS);
+            }
             if st.pid == 0 {
                 st.pid = self.auto_pid;
             }
