@@ -16,7 +16,7 @@
 //! traffic and handshakes need no thread switch.
 
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use linux_personality::net::{NullDevice, KEY_NET_THREAD};
 use netobj::capobj::NetStackObject;
@@ -26,6 +26,18 @@ use spin::Once;
 static STACK: Once<NetStack> = Once::new();
 /// The device interrupted since the thread last ran the stack.
 static PENDING: AtomicBool = AtomicBool::new(false);
+/// The earliest timed wake-up of the thread not yet fired (uptime ns; 0 = none), so
+/// each kick does not add another timer entry for the same (or a later) deadline.
+static ARMED: AtomicU64 = AtomicU64::new(0);
+
+/// Make sure the thread wakes by `due` (uptime ns).
+fn arm(due: u64) {
+    let cur = ARMED.load(Ordering::Acquire);
+    if cur == 0 || cur <= crate::time::uptime_ns() || due < cur {
+        ARMED.store(due, Ordering::Release);
+        crate::waits::wake_at(due, KEY_NET_THREAD);
+    }
+}
 
 fn now() -> Instant {
     Instant::from_micros((crate::time::uptime_ns() / 1000) as i64)
@@ -114,7 +126,7 @@ pub fn kick() {
         match stack.poll_at(t) {
             Some(at) if at <= t => continue,
             Some(at) => {
-                crate::waits::wake_at(ns_of(at), KEY_NET_THREAD);
+                arm(ns_of(at));
                 return;
             }
             None => return,
@@ -126,7 +138,6 @@ pub fn kick() {
 
 fn thread() {
     let Some(stack) = STACK.get() else { return };
-    let mut armed: Option<u64> = None;
     loop {
         PENDING.store(false, Ordering::Release);
         let t = now();
@@ -139,10 +150,7 @@ fn thread() {
                 crate::sched::yield_now();
                 continue;
             }
-            if armed != Some(due) {
-                crate::waits::wake_at(due, KEY_NET_THREAD);
-                armed = Some(due);
-            }
+            arm(due);
         }
         crate::waits::wait(KEY_NET_THREAD, &mut || {
             PENDING.load(Ordering::Acquire)
