@@ -597,3 +597,15 @@ pub fn drop_net_privileges<K: crate::syscall::Kernel>(k: &mut K) {
         }
     });
 }
+
+/// The NetStack behind the caller's NetStack capability (for /proc/net and
+/// /proc/sys/net: a process sees the stack its authority names, nothing if it holds
+/// none).
+pub fn stack_of<K: crate::syscall::Kernel>(k: &mut K) -> Option<NetStack> {
+    k.with_caps(|sys, t| {
+        let slot = t.authority_slot(sys, crate::fd::AUTH_NETSTACK).ok()?;
+        let cap = sys.cap_at(slot)?;
+        sys.object::<netobj::capobj::NetStackObject>(&cap)
+            .map(|o| o.stack().clone())
+    })
+}

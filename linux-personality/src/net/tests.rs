@@ -590,7 +590,7 @@ fn recvmsg_names_the_sender_and_reports_ttl_for_local_replies() {
 fn proc_net_texts() {
     let mut k = FakeKernel::with_net();
     let (_l, port) = listener(&mut k);
-    let stack = k.net.clone().unwrap();
+    let stack = stack_of(&mut k).unwrap();
     let tcp = ifconf::proc_net_tcp(&stack);
     // 127.0.0.1 is 0100007F in /proc's little-endian hex; LISTEN is state 0A.
     assert!(
