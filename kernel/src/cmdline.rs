@@ -18,6 +18,9 @@ pub struct Args {
     pub exec: Option<&'static str>,
     /// `init=PATH`: the program to run as process 1 (default /init, then /sbin/init).
     pub init: Option<&'static str>,
+    /// `writ.net_revoke=PID:MS`: the test hook that revokes a process's NetStack
+    /// capability MS milliseconds after boot (see `net::schedule_revoke`).
+    pub net_revoke: Option<&'static str>,
     pub unknown: ArrayVec<&'static str, MAX_WORDS>,
     pub bad_values: ArrayVec<&'static str, MAX_WORDS>,
     pub dropped: usize,
@@ -30,6 +33,7 @@ pub fn parse(line: &'static str) -> Args {
         poweroff: false,
         exec: None,
         init: None,
+        net_revoke: None,
         unknown: ArrayVec::new(),
         bad_values: ArrayVec::new(),
         dropped: 0,
@@ -57,6 +61,10 @@ pub fn parse(line: &'static str) -> Args {
             }
             ("writ.exec", Some(v)) if !v.is_empty() => {
                 args.exec = Some(v);
+                false
+            }
+            ("writ.net_revoke", Some(v)) => {
+                args.net_revoke = Some(v);
                 false
             }
             ("init", Some(v)) if v.starts_with('/') => {

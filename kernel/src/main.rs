@@ -68,6 +68,9 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     sched::init();
     capsys::init();
     net::init();
+    if let Some(spec) = args.net_revoke {
+        net::schedule_revoke(spec);
+    }
     serial::enable_receive_interrupt();
     initramfs::init(info.initrd);
     vfs::init();

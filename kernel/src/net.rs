@@ -169,7 +169,6 @@ fn thread() {
 /// their source's badge, so revoking an unbadged (root) cap also kills the endpoints of
 /// every other unbadged copy, while a process that dropped root holds a cap minted with
 /// a badge of its own. Returns how many endpoints died.
-#[allow(dead_code)]
 pub fn revoke_netstack(sys: &mut caps::CapSystem, t: &linux_personality::fd::FdTable) -> usize {
     let Some(stack) = STACK.get() else { return 0 };
     let Ok(slot) = t.authority_slot(sys, linux_personality::fd::AUTH_NETSTACK) else {
@@ -192,4 +191,34 @@ pub fn revoke_netstack(sys: &mut caps::CapSystem, t: &linux_personality::fd::FdT
     let _ = sys.revoke(slot);
     let _ = sys.delete(slot);
     killed
+}
+
+/// The revocation test hook (`writ.net_revoke=PID:MS` on the command line, until the
+/// debug console exists): MS milliseconds after boot, revoke the NetStack capability of
+/// process PID with [`revoke_netstack`] and say so on the console.
+pub fn schedule_revoke(spec: &'static str) {
+    let parsed = spec
+        .split_once(':')
+        .and_then(|(p, m)| Some((p.parse::<u32>().ok()?, m.parse::<u64>().ok()?)));
+    let Some((pid, ms)) = parsed else {
+        log::warn!("net: bad writ.net_revoke={spec} (want PID:MS)");
+        return;
+    };
+    crate::sched::spawn("net-revoke", move || {
+        crate::sched::sleep_ms(ms);
+        let Some(p) = crate::process::by_pid(pid) else {
+            crate::println!("writ: net_revoke: no process {pid}");
+            return;
+        };
+        // Lock order as in the system calls: the fd table, then the capability system.
+        let killed = {
+            let files = p.files.lock();
+            crate::capsys::with(|sys| revoke_netstack(sys, &files))
+        };
+        let ok = crate::capsys::with(|sys| sys.check().is_empty());
+        crate::println!(
+            "writ: revoked the NetStack cap of pid {pid}: {killed} endpoints killed, caps check {}",
+            if ok { "ok" } else { "FAILED" }
+        );
+    });
 }

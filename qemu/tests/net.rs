@@ -72,3 +72,52 @@ fn tcp_through_nc_and_wget() {
     m.wait_for(r"wget=1", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
+
+/// The kernel's revocation hook (`writ.net_revoke=PID:MS`) revokes a running process's
+/// NetStack capability: its open connection fails with ENETDOWN, it can make no new
+/// Internet socket, and the capability system's check passes afterwards.
+#[test]
+fn revoking_a_running_process_netstack_cap() {
+    use std::process::{Command, Stdio};
+    let dir = writ_qemu::paths::workspace_root().join("target/net_revoke");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/net_revoke.c");
+    let st = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.join("net_revoke"))
+        .arg(&src)
+        .status()
+        .expect("musl-gcc (scripts/setup.sh installs musl-tools)");
+    assert!(st.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_writ-run"))
+        .arg("--overlay")
+        .arg(&dir)
+        .args([
+            "--exec",
+            "/net_revoke",
+            "--append",
+            "log=error writ.net_revoke=1:1500",
+            "--timeout",
+            "60",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(
+        text.contains("pid 1 connected: yes, send before: 1"),
+        "{text}"
+    );
+    assert!(text.contains("endpoints killed, caps check ok"), "{text}");
+    assert!(
+        text.contains("send after revoke: -1 Network is down"),
+        "{text}"
+    );
+    assert!(text.contains("poll revents: 0x18"), "{text}");
+    assert!(
+        text.contains("new UDP socket: Operation not permitted"),
+        "{text}"
+    );
+    assert!(text.contains("socketpair: OK"), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}");
+}
