@@ -79,6 +79,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     if !args.selftests.is_empty() {
         selftest::run(&args.selftests);
     }
+    net::start();
     if args.poweroff {
         power::exit(power::Exit::Success);
     }

@@ -55,7 +55,7 @@ pub fn device_interrupt() {
     crate::waits::wake(KEY_NET_THREAD);
 }
 
-/// Creates the stack and its capability and starts the net thread.
+/// Creates the stack and its capability ([`start`] starts the net thread).
 pub fn init() {
     // joined with virtio_net::probe(net::device_interrupt) at merge
     let dev: Option<Box<dyn NetDevice>> = None;
@@ -88,7 +88,6 @@ pub fn init() {
         log::error!("net: cannot create the NetStack capability; no sockets");
         return;
     }
-    crate::sched::spawn("net", thread);
     log::info!(
         "net: NetStack up ({}), loopback 127.0.0.1",
         if has_device { "eth0" } else { "no device" }
@@ -106,6 +105,15 @@ pub fn grant(sys: &mut caps::CapSystem, t: &linux_personality::fd::FdTable) {
     }
     if let Ok(dst) = t.authority_slot(sys, linux_personality::fd::AUTH_NETSTACK) {
         let _ = sys.copy(src, dst, caps::Rights::ALL);
+    }
+}
+
+/// Starts the net thread (after the boot self-tests, whose heap accounting a thread
+/// allocating meanwhile would disturb). Until then only system calls run the stack,
+/// and there are none.
+pub fn start() {
+    if STACK.get().is_some() {
+        crate::sched::spawn("net", thread);
     }
 }
 
