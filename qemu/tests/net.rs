@@ -121,3 +121,38 @@ fn revoking_a_running_process_netstack_cap() {
     assert!(text.contains("socketpair: OK"), "{text}");
     assert_eq!(out.status.code(), Some(0), "{text}");
 }
+
+/// Hostile arguments to the socket calls never bring the kernel down.
+#[test]
+fn random_socket_calls_never_bring_the_kernel_down() {
+    use std::process::{Command, Stdio};
+    let dir = writ_qemu::paths::workspace_root().join("target/sockfuzz");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/sockfuzz.c");
+    let st = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.join("sockfuzz"))
+        .arg(&src)
+        .status()
+        .expect("musl-gcc (scripts/setup.sh installs musl-tools)");
+    assert!(st.success());
+    for seed in ["1", "7"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_writ-run"))
+            .arg("--overlay")
+            .arg(&dir)
+            .args([
+                "--exec",
+                &format!("/sockfuzz {seed}"),
+                "--append",
+                "log=error",
+            ])
+            .args(["--timeout", "240"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        assert!(!text.contains("KERNEL PANIC"), "{text}");
+        assert!(text.contains("survived 30000 socket calls"), "{text}");
+        assert_eq!(out.status.code(), Some(0), "{text}");
+    }
+}
