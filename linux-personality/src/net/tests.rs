@@ -601,3 +601,53 @@ fn proc_net_texts() {
     assert!(ifconf::proc_net_route(&stack).starts_with("Iface\tDestination"));
     assert_eq!(ifconf::ping_group_range(), "0\t2147483647\n");
 }
+
+#[test]
+fn packet_and_ipproto_raw_sockets_for_dhcp_clients() {
+    let mut k = FakeKernel::with_net();
+    // udhcpc's ioctl socket: IPPROTO_RAW; it never receives and cannot send raw IP.
+    let r = socket(&mut k, AF_INET, SOCK_RAW, IPPROTO_RAW).unwrap();
+    assert_eq!(recv(&mut k, r, 8, 0x40), Err(EAGAIN));
+    assert_eq!(send(&mut k, r, b"x"), Err(EOPNOTSUPP));
+    // AF_PACKET / SOCK_DGRAM / ETH_P_IP, bound with a sockaddr_ll.
+    let p = socket(
+        &mut k,
+        AF_PACKET,
+        SOCK_DGRAM,
+        u32::from(0x0800u16.swap_bytes()),
+    )
+    .unwrap();
+    assert_eq!(
+        socket(
+            &mut k,
+            AF_PACKET,
+            SOCK_RAW,
+            u32::from(0x0800u16.swap_bytes())
+        ),
+        Err(ESOCKTNOSUPPORT)
+    );
+    assert_eq!(
+        socket(&mut k, AF_PACKET, SOCK_DGRAM, 0x0608),
+        Err(EPROTONOSUPPORT)
+    );
+    let ll = k.alloc(20);
+    let mut b = [0u8; 20];
+    b[..2].copy_from_slice(&AF_PACKET.to_le_bytes());
+    b[2..4].copy_from_slice(&0x0800u16.to_be_bytes());
+    b[4..8].copy_from_slice(&2i32.to_le_bytes());
+    k.mem.write(ll, &b).unwrap();
+    assert_eq!(k.sys(nr::BIND, &[p, ll, 20]), Ok(0));
+    b[4..8].copy_from_slice(&9i32.to_le_bytes());
+    k.mem.write(ll, &b).unwrap();
+    assert_eq!(k.sys(nr::BIND, &[p, ll, 20]), Err(ENODEV));
+    assert_eq!(recv(&mut k, p, 64, 0x40), Err(EAGAIN));
+    // A datagram over any datagram limit is EMSGSIZE before anything is copied.
+    let u = socket(&mut k, AF_INET, SOCK_DGRAM, 0).unwrap();
+    let to = sin(&mut k, LO, 9);
+    assert_eq!(
+        k.sys(nr::SENDTO, &[u, super::tests::BIGBUF, 1 << 20, 0, to, 16]),
+        Err(EMSGSIZE)
+    );
+}
+
+const BIGBUF: u64 = crate::fs::test_kernel::BASE;
