@@ -11,8 +11,9 @@ static CAPS: Mutex<Option<CapSystem>> = Mutex::new(None);
 static ROOT_BUDGET: Once<Slot> = Once::new();
 static KERNEL_CS: Once<CSpaceId> = Once::new();
 
-/// Kernel CSpace slot of the NetStack capability with every right (see `net`).
-pub const KERNEL_NETSTACK: u32 = 1;
+/// Kernel CSpace slot of the NetStack capability with every right (see `net`); slots 1
+/// and 2 are left to the debug console (main).
+pub const KERNEL_NETSTACK: u32 = 3;
 
 /// Kernel objects may use this much memory on behalf of processes in total (a quarter
 /// of RAM, at least 16 MiB). Per-process Budgets split from it come with issue 3's use
