@@ -11,6 +11,10 @@ static CAPS: Mutex<Option<CapSystem>> = Mutex::new(None);
 static ROOT_BUDGET: Once<Slot> = Once::new();
 static KERNEL_CSPACE: Once<CSpaceId> = Once::new();
 
+/// Kernel CSpace slot of the NetStack capability with every right (see `net`); slots 1
+/// and 2 are left to the debug console (main).
+pub const KERNEL_NETSTACK: u32 = 3;
+
 /// Kernel objects may use this much memory on behalf of processes in total (a quarter
 /// of RAM, at least 16 MiB). Per-process Budgets split from it come with issue 3's use
 /// in the personality.
@@ -42,6 +46,13 @@ pub fn root_budget() -> Slot {
 /// The kernel's own CSpace (root Budget in slot 0; the debug console uses slots 1 and 2).
 pub fn kernel_cspace() -> CSpaceId {
     *KERNEL_CSPACE.get().expect("caps not initialised")
+}
+
+/// Slot `index` of the kernel's root CNode (`sys` is the locked system of [`with`]).
+pub fn kernel_slot(sys: &CapSystem, index: u32) -> Option<Slot> {
+    let cs = *KERNEL_CSPACE.get()?;
+    let root = sys.cap_at(Slot::root(cs))?;
+    sys.slot_of(&root, index).ok()
 }
 
 pub fn with<R>(f: impl FnOnce(&mut CapSystem) -> R) -> R {

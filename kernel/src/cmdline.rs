@@ -20,6 +20,9 @@ pub struct Args {
     pub init: Option<&'static str>,
     /// `debug_console=on|off`: grant the DebugConsole capability (COM2); on by default.
     pub debug_console: bool,
+    /// `writ.net_revoke=PID:MS`: the test hook that revokes a process's NetStack
+    /// capability MS milliseconds after boot (see `net::schedule_revoke`).
+    pub net_revoke: Option<&'static str>,
     pub unknown: ArrayVec<&'static str, MAX_WORDS>,
     pub bad_values: ArrayVec<&'static str, MAX_WORDS>,
     pub dropped: usize,
@@ -37,6 +40,7 @@ pub fn parse(line: &'static str) -> Args {
         exec: None,
         init: None,
         debug_console: true,
+        net_revoke: None,
         unknown: ArrayVec::new(),
         bad_values: ArrayVec::new(),
         dropped: 0,
@@ -75,6 +79,10 @@ pub fn parse(line: &'static str) -> Args {
                 false
             }
             ("debug_console", _) => args.bad_values.try_push(word).is_err(),
+            ("writ.net_revoke", Some(v)) => {
+                args.net_revoke = Some(v);
+                false
+            }
             ("init", Some(v)) if v.starts_with('/') => {
                 args.init = Some(v);
                 false

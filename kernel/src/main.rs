@@ -26,6 +26,7 @@ mod futex;
 mod initramfs;
 mod logger;
 mod mm;
+mod net;
 mod pci;
 mod power;
 mod process;
@@ -68,6 +69,12 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     pci::init();
     sched::init();
     capsys::init();
+    // The network self-tests claim the device themselves.
+    let net_selftest = args.selftests.iter().any(|t| t.starts_with("net"));
+    net::init(!net_selftest);
+    if let Some(spec) = args.net_revoke {
+        net::schedule_revoke(spec);
+    }
     serial::enable_receive_interrupt();
     debugcon::start(args.debug_console);
     initramfs::init(info.initrd);
@@ -78,6 +85,7 @@ fn writ_kernel_main(info: &'static BootInfo) -> ! {
     if !args.selftests.is_empty() {
         selftest::run(&args.selftests);
     }
+    net::start();
     if args.poweroff {
         power::exit(power::Exit::Success);
     }

@@ -1162,6 +1162,7 @@ pub fn console_files() -> Result<FdTable, linux_personality::abi::Errno> {
     use linux_personality::file::{flags, OpenFile};
     crate::capsys::with(|sys| {
         let mut t = FdTable::new(sys, crate::capsys::root_budget())?;
+        crate::net::grant(sys, &t);
         let f = OpenFile::new(crate::console::file(), flags::O_RDWR);
         let fd = t.install(sys, f, OpenFile::rights_for(flags::O_RDWR), false)?;
         t.dup(sys, i64::from(fd), 1, false)?;

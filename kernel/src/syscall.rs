@@ -627,6 +627,10 @@ impl Kernel for Ctx<'_> {
         *self.proc.ids.lock() = ids;
     }
 
+    fn net_kick(&mut self) {
+        crate::net::kick();
+    }
+
     fn creds(&self) -> linux_personality::fs::Creds {
         self.proc.ids.lock().creds()
     }

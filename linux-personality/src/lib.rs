@@ -74,6 +74,7 @@ pub mod fd;
 pub mod file;
 pub mod fs;
 pub mod locks;
+pub mod net;
 pub mod pipe;
 pub mod pty;
 pub mod script;

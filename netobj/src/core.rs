@@ -209,6 +209,12 @@ impl Env {
         } = self;
         orphans.retain(|o| {
             let sock = sockets.get_mut::<smoltcp::socket::tcp::Socket>(o.handle);
+            // Data for a connection nobody can read any more: Linux answers it with RST
+            // (the writer's next send fails with EPIPE). Kept one round so the RST goes.
+            if sock.state() != smoltcp::socket::tcp::State::Closed && sock.recv_queue() > 0 {
+                sock.abort();
+                return true;
+            }
             let done = sock.state() == smoltcp::socket::tcp::State::Closed;
             if !done && now < o.deadline {
                 return true;

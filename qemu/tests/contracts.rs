@@ -135,10 +135,15 @@ fn contract(name: &str, args: &[&str]) {
     compare(name, &compile(name), args);
 }
 
+/// Runs an already built program on the host's Linux and on Writ and compares.
 fn compare(name: &str, exe: &Path, args: &[&str]) {
-    let exe = exe.to_path_buf();
-    let linux = on_linux(&exe, args);
-    let writ = on_writ(name, &exe, args);
+    let linux = on_linux(exe, args);
+    compare_with(name, exe, args, linux);
+}
+
+/// Compares Writ's run of `exe` with a Linux run made elsewhere (in a namespace).
+fn compare_with(name: &str, exe: &Path, args: &[&str], linux: Run) {
+    let writ = on_writ(name, exe, args);
     assert!(!linux.stdout.is_empty(), "{name} printed nothing on Linux");
     assert_eq!(
         writ.stdout, linux.stdout,
@@ -285,4 +290,51 @@ fn signalfd() {
 #[test]
 fn procfs() {
     contract("procfs", &[]);
+}
+
+#[test]
+fn net_tcp() {
+    contract("net_tcp", &[]);
+}
+
+#[test]
+fn net_unix() {
+    contract("net_unix", &[]);
+}
+
+/// Runs the Linux side in a fresh network namespace (loopback up) whose
+/// net.ipv4.ping_group_range lets every group make ping sockets, as every user may on
+/// Writ (the ICMP_ECHO right); the host's own setting is left alone.
+fn on_linux_netns(exe: &Path) -> Option<Run> {
+    let ok = Command::new("unshare")
+        .args(["-n", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let script =
+        "ip link set lo up && sysctl -qw net.ipv4.ping_group_range='0 2147483647' && exec \"$0\"";
+    let out = Command::new("unshare")
+        .args(["-n", "sh", "-c", script])
+        .arg(exe)
+        .stdin(Stdio::null())
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .output()
+        .unwrap();
+    Some(Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: out.status.code().unwrap_or(-1),
+    })
+}
+
+#[test]
+fn net_ping() {
+    let exe = compile("net_ping");
+    let Some(linux) = on_linux_netns(&exe) else {
+        eprintln!("net_ping: skipped, no network namespace here (needs root for unshare -n)");
+        return;
+    };
+    compare_with("net_ping", &exe, &[], linux);
 }

@@ -2,9 +2,7 @@
 //! netobj's public API only (`NetStack::config`, `stats`, `sockets`), so it works with
 //! whichever kernel module owns the stack.
 //!
-//! [`stack`] is the one place that finds the kernel's NetStack. Until the network
-//! driver is wired into the kernel it answers None and the commands say there is no
-//! stack; joining them is that one function.
+//! [`stack`] is the one place that finds the kernel's NetStack (`crate::net`).
 
 use alloc::string::String;
 use core::fmt::Write;
@@ -13,10 +11,8 @@ use netobj::info::linux_state;
 use netobj::stack::{EndpointKind, NetStack};
 
 /// The kernel's NetStack, if it has one.
-// MERGE HOOK: return the kernel's stack here (e.g. `crate::net::stack()`), once
-// kernel/src/net.rs exists.
 pub fn stack() -> Option<NetStack> {
-    None
+    crate::net::stack().cloned()
 }
 
 /// Interfaces, addresses, the route, MTU and device counters.

@@ -38,6 +38,9 @@ pub struct FakeKernel {
     procs: std::collections::BTreeMap<u32, (FdTable, FsContext)>,
     /// What a procfs mounted here shows.
     pub proc: std::sync::Arc<crate::fs::proc::fake::FakeProc>,
+    /// The loopback-only network stack of [`FakeKernel::with_net`], and its clock (ms).
+    pub net: Option<netobj::NetStack>,
+    pub net_ms: u64,
 }
 
 impl FakeKernel {
@@ -64,7 +67,79 @@ impl FakeKernel {
             pid: 1,
             procs: std::collections::BTreeMap::new(),
             proc: std::sync::Arc::new(crate::fs::proc::fake::FakeProc::with_init()),
+            net: None,
+            net_ms: 0,
         }
+    }
+
+    /// A fake kernel whose process holds a NetStack capability with every right over a
+    /// loopback-only stack (as init does on Writ). Blocking waits run the stack (the
+    /// loopback peer is in the same test) before giving up with EINTR.
+    pub fn with_net() -> FakeKernel {
+        let mut k = FakeKernel::new();
+        let stack = netobj::NetStack::new(
+            std::boxed::Box::new(crate::net::NullDevice),
+            netobj::StackConfig::default(),
+            netobj::Instant::from_millis(0),
+        );
+        let fds = &k.fds;
+        let slot = fds
+            .authority_slot(&k.sys, crate::fd::AUTH_NETSTACK)
+            .unwrap();
+        let budget = fds.authority_slot(&k.sys, crate::fd::AUTH_BUDGET).unwrap();
+        k.sys
+            .create_object(
+                budget,
+                slot,
+                netobj::capobj::NetStackObject::new(stack.clone()),
+                caps::Rights::ALL,
+            )
+            .unwrap();
+        k.net = Some(stack);
+        k
+    }
+
+    /// The capability system and the fd table (tests that derive or revoke caps).
+    pub fn caps_mut(&mut self) -> (&mut CapSystem, &mut FdTable) {
+        (&mut self.sys, &mut self.fds)
+    }
+
+    /// Runs the stack once, as the kernel's net thread would.
+    pub fn net_kick_for_test(&mut self) {
+        self.run_net();
+    }
+
+    /// Runs the stack until it has nothing due now (advancing the fake clock 1 ms).
+    fn run_net(&mut self) {
+        if let Some(stack) = &self.net {
+            self.net_ms += 1;
+            let now = netobj::Instant::from_millis(self.net_ms as i64);
+            for _ in 0..16 {
+                stack.poll(now);
+                if stack.poll_at(now).is_none_or(|t| t > now) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Waits the way a second thread would make progress: by running the stack.
+    fn net_wait(
+        &mut self,
+        deadline_ns: Option<u64>,
+        ready: &mut dyn FnMut() -> bool,
+    ) -> Option<bool> {
+        self.net.as_ref()?;
+        for _ in 0..2000 {
+            if ready() {
+                return Some(true);
+            }
+            if deadline_ns.is_some_and(|d| self.net_ms * 1_000_000 >= d) {
+                return Some(false);
+            }
+            self.run_net();
+        }
+        None
     }
 
     /// Copies the caller's descriptors into the fake procfs facts (for /proc/PID/fd).
@@ -274,6 +349,9 @@ impl Kernel for FakeKernel {
         _deadline_ns: Option<u64>,
         ready: &mut dyn FnMut() -> bool,
     ) -> Result<bool, Errno> {
+        if let Some(r) = self.net_wait(_deadline_ns, ready) {
+            return Ok(r);
+        }
         // Nothing else runs: what is not ready now never will be.
         if ready() {
             Ok(true)
@@ -281,8 +359,21 @@ impl Kernel for FakeKernel {
             Err(EINTR)
         }
     }
-    fn wait(&mut self, _key: u64, _ready: &mut dyn FnMut() -> bool) -> Result<(), Errno> {
-        Err(EINTR)
+    fn wait(&mut self, _key: u64, ready: &mut dyn FnMut() -> bool) -> Result<(), Errno> {
+        match self.net_wait(None, ready) {
+            Some(true) => Ok(()),
+            _ => Err(EINTR),
+        }
+    }
+    fn net_kick(&mut self) {
+        self.run_net();
+    }
+    fn now_ns(&self) -> u64 {
+        if self.net.is_some() {
+            return self.net_ms * 1_000_000;
+        }
+        let (s, ns) = self.clock_now(false);
+        (s as u64) * 1_000_000_000 + ns as u64
     }
     fn pid(&self) -> u32 {
         1

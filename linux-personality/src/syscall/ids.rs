@@ -94,8 +94,15 @@ fn set_res(ids: &mut Ids, uid: bool, r: u32, e: u32, s: u32) -> Result<(), Errno
 
 fn update<K: Kernel>(k: &mut K, f: impl FnOnce(&mut Ids) -> Result<(), Errno>) -> SysResult {
     let mut ids = k.ids();
+    let was_root = ids.ruid == 0 || ids.euid == 0 || ids.suid == 0;
     f(&mut ids)?;
+    // Linux clears a process's permitted capabilities when none of its uids is 0 any
+    // more; on Writ that privilege is rights of the NetStack cap, so it is derived down.
+    let now_root = ids.ruid == 0 || ids.euid == 0 || ids.suid == 0;
     k.set_ids(ids);
+    if was_root && !now_root {
+        crate::net::drop_net_privileges(k);
+    }
     Ok(0)
 }
 

@@ -14,6 +14,7 @@ pub use ids::Ids;
 mod fscalls;
 mod memory;
 pub mod misc;
+mod net;
 mod poll;
 mod proc;
 pub use proc::ForkArgs;
@@ -246,6 +247,10 @@ pub trait Kernel {
     fn set_ids(&mut self, ids: Ids);
     /// Where a procfs mounted now gets its facts (processes, memory, descriptors).
     fn proc_source(&self) -> alloc::sync::Arc<dyn crate::fs::proc::ProcSource>;
+    /// A socket changed (data queued, connect started, listener made, data read): run
+    /// the network stack now and re-arm its timer, so the change does not wait for the
+    /// net thread's next wake-up.
+    fn net_kick(&mut self);
 }
 
 pub type SysResult = Result<u64, Errno>;
@@ -258,8 +263,14 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         return Err(Errno::ENOSYS);
     };
     match n {
-        nr::READ => fdcalls::read(k, a[0], a[1], a[2]),
-        nr::WRITE => fdcalls::write(k, a[0], a[1], a[2]),
+        nr::READ => match net::timed_rw(k, a[0], a[1], a[2], false) {
+            Some(r) => r,
+            None => fdcalls::read(k, a[0], a[1], a[2]),
+        },
+        nr::WRITE => match net::timed_rw(k, a[0], a[1], a[2], true) {
+            Some(r) => r,
+            None => fdcalls::write(k, a[0], a[1], a[2]),
+        },
         nr::READV => fdcalls::readv(k, a[0], a[1], a[2]),
         nr::WRITEV => fdcalls::writev(k, a[0], a[1], a[2]),
         nr::PREAD64 => fdcalls::pread(k, a[0], a[1], a[2], a[3]),
@@ -394,6 +405,22 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::TIMERFD_GETTIME => events::timerfd_gettime(k, a[0], a[1]),
         nr::SIGNALFD => events::signalfd4(k, a[0], a[1], a[2], 0),
         nr::SIGNALFD4 => events::signalfd4(k, a[0], a[1], a[2], a[3]),
+        nr::SOCKET => net::socket(k, a[0], a[1], a[2]),
+        nr::SOCKETPAIR => net::socketpair(k, a[0], a[1], a[2], a[3]),
+        nr::BIND => net::bind(k, a[0], a[1], a[2]),
+        nr::LISTEN => net::listen(k, a[0], a[1]),
+        nr::ACCEPT => net::accept4(k, a[0], a[1], a[2], 0),
+        nr::ACCEPT4 => net::accept4(k, a[0], a[1], a[2], a[3]),
+        nr::CONNECT => net::connect(k, a[0], a[1], a[2]),
+        nr::GETSOCKNAME => net::getsockname(k, a[0], a[1], a[2]),
+        nr::GETPEERNAME => net::getpeername(k, a[0], a[1], a[2]),
+        nr::SENDTO => net::sendto(k, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::RECVFROM => net::recvfrom(k, a[0], a[1], a[2], a[3], a[4], a[5]),
+        nr::SENDMSG => net::sendmsg(k, a[0], a[1], a[2]),
+        nr::RECVMSG => net::recvmsg(k, a[0], a[1], a[2]),
+        nr::SHUTDOWN => net::shutdown(k, a[0], a[1]),
+        nr::SETSOCKOPT => net::setsockopt(k, a[0], a[1], a[2], a[3], a[4]),
+        nr::GETSOCKOPT => net::getsockopt(k, a[0], a[1], a[2], a[3], a[4]),
         nr::EXIT => k.exit_thread(a[0] as u8),
         nr::EXIT_GROUP => k.exit_group(a[0] as u8),
         _ => fscalls::call(k, n, a).unwrap_or(Err(Errno::ENOSYS)),
