@@ -7,8 +7,9 @@
 //! (`NetStack::config`), changed through `NetStack::configure` with the rights of the
 //! NetStack capability the socket was made through — so a process without CONFIGURE gets
 //! EPERM from SIOCSIFADDR/SIOCSIFFLAGS/SIOCADDRT, as non-root gets on Linux. lo's
-//! address is fixed (127.0.0.1/8). IFF_UP on eth0 is recorded (and reported) but does not
-//! yet stop the link.
+//! address is fixed (127.0.0.1/8) and so are MTUs and broadcast addresses (changing
+//! them is EOPNOTSUPP). IFF_UP on eth0 is recorded (and reported) but does not yet stop
+//! the link.
 
 use alloc::format;
 use alloc::string::String;
@@ -305,8 +306,9 @@ pub fn ioctl(s: &Socket, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result
         SIOCSIFADDR | SIOCSIFNETMASK | SIOCSIFBRDADDR | SIOCSIFMTU => {
             need_configure()?;
             if i.index == 1 || cmd == SIOCSIFBRDADDR || cmd == SIOCSIFMTU {
-                // lo's address, broadcast addresses and MTUs are fixed here.
-                return Ok(0);
+                // lo's address, broadcast addresses and MTUs are fixed here: say so
+                // rather than pretend the change happened.
+                return Err(Errno::EOPNOTSUPP);
             }
             let ip = ip_of(&req[16..32])?;
             let cur = stack.config().address;

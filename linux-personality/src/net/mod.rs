@@ -245,6 +245,7 @@ impl Socket {
     }
 
     /// Receive into `buf` without blocking: (bytes copied, full datagram length, sender).
+    /// The caller makes the stack run afterwards (reading frees window).
     pub fn recv(&self, buf: &mut [u8], peek: bool) -> Result<Received, Errno> {
         match &self.kind {
             // An IPPROTO_RAW socket never receives (as on Linux).
@@ -271,10 +272,6 @@ impl Socket {
                         })),
                     }),
                 };
-                if r.is_ok() && !peek {
-                    // Reading frees window: the stack may have an update to send.
-                    kick_thread();
-                }
                 r.map_err(errno)
             }
             Kind::Unix(u) => u.recv(buf, peek),
@@ -282,7 +279,8 @@ impl Socket {
         }
     }
 
-    /// Send without blocking.
+    /// Send without blocking. The caller makes the stack run afterwards
+    /// (`Kernel::net_kick` in the socket calls, [`kick_thread`] on the fd paths).
     pub fn send(&self, data: &[u8], dest: Option<SockAddr>) -> Result<usize, Errno> {
         match &self.kind {
             Kind::Inet(i) => {
@@ -317,7 +315,6 @@ impl Socket {
                     Endpoint::Raw(e) => e.send_to(data, dest),
                     Endpoint::Packet(_) => Err(NetError::OpNotSupported),
                 };
-                kick_thread();
                 r.map_err(errno)
             }
             Kind::Unix(u) => u.send(data, dest),
@@ -489,18 +486,22 @@ pub fn errno(e: NetError) -> Errno {
 const S_IFSOCK: u32 = 0o140000;
 
 impl FileOps for Socket {
+    // read(2)/write(2) through the generic fd layer have no Kernel to run the stack
+    // with: they wake the net thread instead.
     fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.recv(buf, false).map(|r| r.copied)
+        let r = self.recv(buf, false).map(|r| r.copied);
+        if r.is_ok() && matches!(self.kind, Kind::Inet(_)) {
+            kick_thread();
+        }
+        r
     }
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
-        if let Kind::Inet(i) = &self.kind {
-            if !matches!(i.ep, Endpoint::Tcp(_)) && data.is_empty() {
-                // A zero-length datagram is still a datagram.
-                return self.send(data, None);
-            }
+        let r = self.send(data, None);
+        if matches!(self.kind, Kind::Inet(_)) {
+            kick_thread();
         }
-        self.send(data, None)
+        r
     }
 
     fn poll(&self) -> u16 {
