@@ -164,6 +164,7 @@ fn poweroff_from_the_shell_ends_the_machine() {
     // busybox init's shutdown (SIGUSR2 to pid 1, processes killed, reboot(2)).
     m.send("adduser -D pat; su pat -s /bin/sh -c 'poweroff -f; echo refused=$?'\r")
         .unwrap();
+    m.wait_for(r"refused=1", T).unwrap();
     m.send("poweroff\r").unwrap();
     m.expect_exit(writ_qemu::Outcome::PowerOff { status: 0 }, T)
         .unwrap();

@@ -202,7 +202,6 @@ fn proc_self_links_and_files() {
 /// work this passes (checked with socket(2) answering EAFNOSUPPORT); setgroups itself
 /// and /proc/self/task are not in the way.
 #[test]
-#[ignore = "needs socket(2): musl's initgroups fails on ENOSYS from socket(AF_UNIX)"]
 fn su_to_a_new_user() {
     let mut m = alpine("procfs_su");
     run(

@@ -376,6 +376,28 @@ impl ProcSource for KernelProc {
         }
     }
 
+    fn net_file(&self, path: &[u8]) -> Option<Vec<u8>> {
+        use linux_personality::net::ifconf as n;
+        let text = match path {
+            b"sys/net/ipv4/ping_group_range" => n::ping_group_range(),
+            b"net/tcp6" => n::proc_net_tcp6(),
+            b"net/udp6" => n::proc_net_udp6(),
+            b"net/if_inet6" => n::proc_net_if_inet6(),
+            _ => {
+                let st = crate::net::stack()?;
+                match path {
+                    b"net/dev" => n::proc_net_dev(st),
+                    b"net/route" => n::proc_net_route(st),
+                    b"net/tcp" => n::proc_net_tcp(st),
+                    b"net/udp" => n::proc_net_udp(st),
+                    b"net/icmp" => n::proc_net_icmp(st),
+                    _ => return None,
+                }
+            }
+        };
+        Some(text.into_bytes())
+    }
+
     fn set_hostname(&self, name: &[u8]) {
         *crate::HOSTNAME.lock() = name.to_vec();
     }

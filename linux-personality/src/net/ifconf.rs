@@ -172,16 +172,29 @@ pub fn ioctl(s: &Socket, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result
         _ => {}
     }
     let Some(inet) = s.inet_ref() else {
-        // Interface ioctls work on any socket on Linux; an AF_UNIX socket (busybox's
-        // ifconfig uses AF_INET, but some tools do not) reaches the stack through the
-        // process's cap only in the syscall layer, so here it is not an interface socket.
+        // Interface ioctls work on any socket on Linux (musl's if_nametoindex asks an
+        // AF_UNIX socket): those sockets carry no stack, so the fd layer answers them
+        // with the caller's NetStack capability ([`is_interface_ioctl`], [`iface_ioctl`]).
         return Err(Errno::ENOTTY);
     };
-    let stack = &inet.stack;
-    let caller = Caller {
-        rights: inet.rights,
-        origin: 0,
-    };
+    iface_ioctl(&inet.stack, inet.rights, cmd, arg, mem)
+}
+
+/// Whether `cmd` is one of the interface and routing ioctls (0x89xx, SIOCGIFCONF ...).
+pub fn is_interface_ioctl(cmd: u32) -> bool {
+    (0x8900..=0x89ff).contains(&cmd)
+}
+
+/// The interface and routing ioctls, on the stack `stack` with the caller's NetStack
+/// `rights` (CONFIGURE for changes).
+pub fn iface_ioctl(
+    stack: &NetStack,
+    rights: netobj::NetRights,
+    cmd: u32,
+    arg: u64,
+    mem: &mut dyn UserMemory,
+) -> Result<usize, Errno> {
+    let caller = Caller { rights, origin: 0 };
     if cmd == SIOCGIFCONF {
         let mut hdr = [0u8; 16];
         mem.read(arg, &mut hdr)?;
@@ -217,7 +230,7 @@ pub fn ioctl(s: &Socket, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result
         let dst = ip_of(&rt[8..24]).unwrap_or(Ipv4Addr::UNSPECIFIED);
         let gw = ip_of(&rt[24..40]).unwrap_or(Ipv4Addr::UNSPECIFIED);
         let mask = ip_of(&rt[40..56]).unwrap_or(Ipv4Addr::UNSPECIFIED);
-        if !inet.rights.contains(netobj::NetRights::CONFIGURE) {
+        if !rights.contains(netobj::NetRights::CONFIGURE) {
             return Err(Errno::EPERM);
         }
         if !dst.is_unspecified() || !mask.is_unspecified() {
@@ -262,7 +275,7 @@ pub fn ioctl(s: &Socket, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result
         .clone();
     let configure = |change: Configure| stack.configure(caller, change).map_err(super::errno);
     let need_configure = || {
-        if inet.rights.contains(netobj::NetRights::CONFIGURE) {
+        if rights.contains(netobj::NetRights::CONFIGURE) {
             Ok(())
         } else {
             Err(Errno::EPERM)

@@ -404,6 +404,16 @@ pub fn ioctl<K: Kernel>(k: &mut K, fd: u64, cmd: u64, arg: u64) -> SysResult {
             k.with_caps(|_, t| t.set_cloexec(fd as u32, cmd == FIOCLEX));
             Ok(0)
         }
-        _ => f.ops.ioctl(cmd, arg, k.mem()).map(|r| r as u64),
+        _ => match f.ops.ioctl(cmd, arg, k.mem()) {
+            // An interface ioctl on a socket that carries no stack (AF_UNIX, netlink):
+            // Linux answers it for any socket; so does the caller's NetStack cap.
+            Err(Errno::ENOTTY)
+                if crate::net::ifconf::is_interface_ioctl(cmd)
+                    && f.ops.stat().mode & crate::fs::mode::S_IFMT == crate::fs::mode::S_IFSOCK =>
+            {
+                super::net::interface_ioctl(k, cmd, arg)
+            }
+            r => r.map(|r| r as u64),
+        },
     }
 }

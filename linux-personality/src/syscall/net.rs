@@ -119,6 +119,13 @@ fn netstack<K: Kernel>(k: &mut K) -> Result<(NetStack, Caller), Errno> {
     })
 }
 
+/// An interface ioctl made on a socket without a stack of its own, answered through
+/// the caller's NetStack capability.
+pub fn interface_ioctl<K: Kernel>(k: &mut K, cmd: u32, arg: u64) -> SysResult {
+    let (stack, caller) = netstack(k)?;
+    crate::net::ifconf::iface_ioctl(&stack, caller.rights, cmd, arg, k.mem()).map(|r| r as u64)
+}
+
 /// The caller's (pid, euid, egid), as SO_PEERCRED reports a peer.
 fn cred<K: Kernel>(k: &mut K) -> (u32, u32, u32) {
     let ids = k.ids();

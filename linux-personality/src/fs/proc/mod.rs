@@ -255,6 +255,17 @@ pub const GLOBAL: &[(&str, u32, Gen)] = &[
     ),
     ("sys/net", 0o555, Gen::Dir),
     ("sys/net/ipv4", 0o555, Gen::Dir),
+    // What Writ's ICMP_ECHO right means, in Linux's words (read-only: the right, not
+    // this file, decides).
+    ("sys/net/ipv4/ping_group_range", 0o444, Gen::Net),
+    ("net/dev", 0o444, Gen::Net),
+    ("net/route", 0o444, Gen::Net),
+    ("net/tcp", 0o444, Gen::Net),
+    ("net/udp", 0o444, Gen::Net),
+    ("net/icmp", 0o444, Gen::Net),
+    ("net/tcp6", 0o444, Gen::Net),
+    ("net/udp6", 0o444, Gen::Net),
+    ("net/if_inet6", 0o444, Gen::Net),
 ];
 
 /// What a per-process entry is.
