@@ -43,7 +43,11 @@
 //! (a stack-wide ICMP sink, as smoltcp routes no ICMP errors to TCP); smoltcp's timeout
 //! is armed only while data waits for an ACK or keepalive runs, and a connection it
 //! gives up on reports ETIMEDOUT; a watchdog re-sends a FIN that smoltcp 0.14 forgets
-//! after a fast retransmit (`finwatch`).
+//! after a fast retransmit (`finwatch`). smoltcp itself is the vendored 0.14.0 in
+//! `third_party/smoltcp` with one fix: its window-scale rounding can move the receive
+//! window's right edge a few bytes left, and it then ignored a peer's pure ACKs sent at
+//! the old edge, which deadlocked bidirectional transfers with Linux at a zero window
+//! (see that directory's README.WRIT.md).
 //!
 //! Not yet: IP fragmentation (datagrams larger than the path MTU fail with EMSGSIZE,
 //! received fragments are dropped), IPv6, out-of-band data, SO_LINGER.

@@ -305,8 +305,9 @@ fn first_mismatch(buf: &[u8], offset: usize) -> Option<usize> {
     (0..buf.len()).find(|&k| buf[k] != pattern(offset + k))
 }
 
-/// How far each side of an echo got.
+/// How far each side of an echo got (printed when it stalls).
 #[derive(Debug, Default, Clone, Copy)]
+#[allow(dead_code)]
 struct EchoProgress {
     /// Bytes the client sent.
     sent: usize,

@@ -149,11 +149,11 @@ struct Peer {
 }
 
 const P_PORT: u16 = 40_000;
+const B_PORT: u16 = 9200;
 
 impl Peer {
     fn ipv4_tcp(
         &self,
-        dst_port: u16,
         seq: u32,
         ack: Option<u32>,
         flags: u8,
@@ -175,7 +175,7 @@ impl Peer {
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         let mut t = Vec::new();
         t.extend_from_slice(&P_PORT.to_be_bytes());
-        t.extend_from_slice(&dst_port.to_be_bytes());
+        t.extend_from_slice(&B_PORT.to_be_bytes());
         t.extend_from_slice(&seq.to_be_bytes());
         t.extend_from_slice(&ack.unwrap_or(0).to_be_bytes());
         t.push((((20 + opts.len()) / 4) as u8) << 4);
@@ -269,10 +269,8 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
     // Default buffers: 256 KiB, window shift 3. SYN with MSS 1460, window scale 7.
     let isn = 1000u32;
     let syn_opts = [2, 4, 0x05, 0xb4, 1, 3, 3, 7];
-    net.wire.inject(
-        1,
-        peer.ipv4_tcp(9200, isn, None, 0x02, 65535, &syn_opts, &[]),
-    );
+    net.wire
+        .inject(1, peer.ipv4_tcp(isn, None, 0x02, 65535, &syn_opts, &[]));
     let mut synack = None;
     // smoltcp sends nothing until ARP resolves, then retries the SYN-ACK on a timer.
     for _ in 0..50 {
@@ -289,10 +287,8 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
     let (b_isn, _, _, _, _) = synack.expect("SYN-ACK");
     let mut snd_nxt = isn + 1;
     let b_una = b_isn + 1;
-    net.wire.inject(
-        1,
-        peer.ipv4_tcp(9200, snd_nxt, Some(b_una), 0, 512, &[], &[]),
-    );
+    net.wire
+        .inject(1, peer.ipv4_tcp(snd_nxt, Some(b_una), 0, 512, &[], &[]));
     net.settle();
     let (s, _) = l.accept().expect("established");
     // The application fills its send buffer; the peer holds its ACKs back.
@@ -324,10 +320,8 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
         if room <= 1460 + 408 {
             break;
         }
-        net.wire.inject(
-            1,
-            peer.ipv4_tcp(9200, snd_nxt, Some(b_una), 0, 512, &[], &chunk),
-        );
+        net.wire
+            .inject(1, peer.ipv4_tcp(snd_nxt, Some(b_una), 0, 512, &[], &chunk));
         snd_nxt += 1460;
         net.run_for(Duration::from_millis(20));
         edge = last_edge(&peer.drain(&net.wire));
@@ -339,10 +333,8 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
     // bytes left, and 4 bytes of the second segment fall beyond it.
     let sent = snd_nxt.wrapping_sub(isn + 1) as usize;
     let filler = vec![0x43u8; 256 * 1024 - 408 - sent];
-    net.wire.inject(
-        1,
-        peer.ipv4_tcp(9200, snd_nxt, Some(b_una), 0, 512, &[], &filler),
-    );
+    net.wire
+        .inject(1, peer.ipv4_tcp(snd_nxt, Some(b_una), 0, 512, &[], &filler));
     snd_nxt += filler.len() as u32;
     net.run_for(Duration::from_millis(20));
     let segs = peer.drain(&net.wire);
@@ -350,14 +342,14 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
     assert_eq!(edge.wrapping_sub(snd_nxt), 408, "{segs:?}");
     net.wire.inject(
         1,
-        peer.ipv4_tcp(9200, snd_nxt, Some(b_una), 0, 512, &[], &[0x44; 204]),
+        peer.ipv4_tcp(snd_nxt, Some(b_una), 0, 512, &[], &[0x44; 204]),
     );
     net.run_for(Duration::from_millis(20));
     let segs = peer.drain(&net.wire);
     let shrunk = last_edge(&segs);
     net.wire.inject(
         1,
-        peer.ipv4_tcp(9200, snd_nxt + 204, Some(b_una), 0, 512, &[], &[0x45; 204]),
+        peer.ipv4_tcp(snd_nxt + 204, Some(b_una), 0, 512, &[], &[0x45; 204]),
     );
     snd_nxt += 408;
     net.run_for(Duration::from_millis(20));
@@ -373,7 +365,7 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
     // The peer acknowledges 10000 bytes with a pure ACK at its SND.NXT, as Linux does.
     net.wire.inject(
         1,
-        peer.ipv4_tcp(9200, snd_nxt, Some(b_una + 10_000), 0, 512, &[], &[]),
+        peer.ipv4_tcp(snd_nxt, Some(b_una + 10_000), 0, 512, &[], &[]),
     );
     net.run_for(Duration::from_millis(20));
     assert_eq!(
