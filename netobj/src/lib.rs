@@ -37,8 +37,9 @@
 //! so 0.0.0.0 listeners hear both); the interface runs with Linux's loopback MTU (64 KiB)
 //! and the link clamps the MSS of SYNs on the device path (`mss`); a listener is a
 //! refilled pool of smoltcp sockets (a LISTEN socket becomes its connection); SYNs to a
-//! full backlog are dropped like Linux, not refused; half-open connections time out
-//! after 63 s; a connect to a host that never answers ARP fails with EHOSTUNREACH
+//! full backlog are dropped like Linux, not refused, except that a backlog full of
+//! half-open connections drops its oldest one instead (SYN floods; Linux has SYN
+//! cookies); half-open connections time out after 63 s; a connect to a host that never answers ARP fails with EHOSTUNREACH
 //! (`neighbors`) and one a router answers with ICMP unreachable fails with its errno
 //! (a stack-wide ICMP sink, as smoltcp routes no ICMP errors to TCP); smoltcp's timeout
 //! is armed only while data waits for an ACK or keepalive runs, and a connection it
