@@ -1712,7 +1712,7 @@ impl<'a> Socket<'a> {
         let segment_start = repr.seq_number;
         let segment_end = repr.seq_number + repr.payload.len();
 
-        // WRIT PATCH (see third_party/smoltcp/README.md): the window field is the free
+        // WRIT PATCH (see third_party/smoltcp/README.WRIT.md): the window field is the free
         // buffer space rounded *down* to a multiple of 2^remote_win_shift, so an ACK can
         // move the right window edge up to 2^shift - 1 bytes to the left of one sent
         // before (a segment of, say, 1460 bytes with shift 3). A peer that had already
@@ -1721,14 +1721,14 @@ impl<'a> Socket<'a> {
         // test below rejected them and ignored their ACK field. At a zero window, with our
         // application blocked on a full send buffer, nothing ever moved again. A peer
         // cannot have sent past the furthest edge we advertised, which is at most
-        // 2^shift - 1 beyond the current one, so a zero-length segment (not RST, which
-        // keeps the strict test) up to that far is accepted for its ACK and window, as
+        // 2^shift - 1 beyond the current one, so a zero-length segment (not RST or SYN,
+        // which keep the strict test) up to that far is accepted for its ACK and window, as
         // RFC 9293 3.10.7.4 asks ("special allowance should be made to accept valid
         // ACKs") and as Linux's tcp_sequence() does for a window it never shrinks.
         let edge_slack = (1usize << self.remote_win_shift) - 1;
         let ack_within_slack = edge_slack > 0
             && segment_start == segment_end
-            && repr.control != TcpControl::Rst
+            && !matches!(repr.control, TcpControl::Rst | TcpControl::Syn)
             && window_start <= segment_start
             && segment_start <= window_end + edge_slack;
 
