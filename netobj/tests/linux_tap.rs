@@ -440,10 +440,15 @@ fn netstack_echoes(
         });
         let secs = t0.elapsed().as_secs_f64();
         if !ok {
-            // Unstick the client so its threads end with the namespace.
+            // Reset the connection so the client's threads end; a client that still
+            // hangs is left behind (usize::MAX: its counts are unknown).
             drop(s);
-            net.pump(Std::from_secs(2), || client.is_finished());
-            let (sent, returned) = client.join().unwrap_or((0, 0));
+            net.pump(Std::from_secs(5), || client.is_finished());
+            let (sent, returned) = if client.is_finished() {
+                client.join().unwrap_or((0, 0))
+            } else {
+                (usize::MAX, usize::MAX)
+            };
             return Err(EchoProgress {
                 sent,
                 echoed,

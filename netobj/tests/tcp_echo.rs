@@ -1,7 +1,10 @@
-//! Both directions at once between two NetStacks on the in-memory wire: an echo whose
-//! server reads and writes the way a blocking read-then-write_all loop does, so its
-//! receive window closes while its own data waits for ACKs. A receiver that shrinks its
-//! window edge (window-scale rounding) deadlocks this; see `netobj::tcp` on windows.
+//! TCP carrying data both ways at once. An echo between two NetStacks on the in-memory
+//! wire, whose server reads and writes the way a blocking read-then-write_all loop does
+//! (its receive window closes while its own data waits for ACKs); and an exact replay,
+//! by a scripted peer, of the segment sequence that deadlocked such echoes against Linux
+//! (smoltcp's window-scale rounding moved its window edge left; see
+//! third_party/smoltcp/README.WRIT.md). Two smoltcp stacks rarely hit that sequence on
+//! their own, so the replay is the regression test; `linux_tap.rs` has the real thing.
 
 mod common;
 
