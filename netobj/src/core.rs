@@ -258,6 +258,12 @@ impl Core {
         self.env.link.tx.now = now;
         self.env.link.tx.arp.expire(now);
         self.env.iface.poll_maintenance(now);
+        // A full listener may hold half-open connections that have become evictable since
+        // the last poll (`tcp::listen`): let it make room before this poll's SYNs are
+        // judged, or the first real SYN after a flood would still be dropped.
+        if !self.env.link.full_ports.is_empty() {
+            self.refill_listeners();
+        }
         let mut rounds = 0;
         loop {
             let mut received = 0;

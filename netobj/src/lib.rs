@@ -37,13 +37,18 @@
 //! so 0.0.0.0 listeners hear both); the interface runs with Linux's loopback MTU (64 KiB)
 //! and the link clamps the MSS of SYNs on the device path (`mss`); a listener is a
 //! refilled pool of smoltcp sockets (a LISTEN socket becomes its connection); SYNs to a
-//! full backlog are dropped like Linux, not refused; half-open connections time out
-//! after 63 s; a connect to a host that never answers ARP fails with EHOSTUNREACH
+//! full backlog are dropped like Linux, not refused, except that a backlog full of
+//! half-open connections drops its oldest one instead (SYN floods; Linux has SYN
+//! cookies); half-open connections time out after 63 s; a connect to a host that never answers ARP fails with EHOSTUNREACH
 //! (`neighbors`) and one a router answers with ICMP unreachable fails with its errno
 //! (a stack-wide ICMP sink, as smoltcp routes no ICMP errors to TCP); smoltcp's timeout
 //! is armed only while data waits for an ACK or keepalive runs, and a connection it
 //! gives up on reports ETIMEDOUT; a watchdog re-sends a FIN that smoltcp 0.14 forgets
-//! after a fast retransmit (`finwatch`).
+//! after a fast retransmit (`finwatch`). smoltcp itself is the vendored 0.14.0 in
+//! `third_party/smoltcp` with one fix: its window-scale rounding can move the receive
+//! window's right edge a few bytes left, and it then ignored a peer's pure ACKs sent at
+//! the old edge, which deadlocked bidirectional transfers with Linux at a zero window
+//! (see that directory's README.WRIT.md).
 //!
 //! Not yet: IP fragmentation (datagrams larger than the path MTU fail with EMSGSIZE,
 //! received fragments are dropped), IPv6, out-of-band data, SO_LINGER.

@@ -7,15 +7,17 @@
 //! received SYN (the link tells it), so a burst of SYNs never finds the port closed.
 //! When pending plus idle reach the backlog (Linux: backlog + 1 established
 //! connections), the pool is not refilled and the link drops further SYNs, so clients
-//! retry as they do against a full Linux accept queue instead of being refused.
+//! retry as they do against a full Linux accept queue instead of being refused; but when
+//! the backlog is full of half-open connections (a SYN flood), the oldest one is dropped
+//! to make room, so real clients still get in (Linux uses SYN cookies there).
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::net::SocketAddrV4;
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::{Socket, State as TcpState};
-use smoltcp::time::Duration;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::IpAddress;
 
 use super::connected::Connected;
@@ -32,6 +34,10 @@ const IDLE_TARGET: usize = 2;
 /// A half-open connection gives up after this, like Linux after tcp_synack_retries (5)
 /// SYN-ACKs; without it, SYNs from spoofed sources would hold the backlog forever.
 const SYN_RECV_TIMEOUT: Duration = Duration::from_secs(63);
+/// A half-open connection this old may be dropped for a new SYN when the backlog is full:
+/// a real client answers a SYN-ACK within a round trip, far less than this (and smoltcp
+/// only resends the SYN-ACK after 1 s).
+const HALF_OPEN_EVICTABLE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Listening {
     pub local: SocketAddrV4,
@@ -39,6 +45,8 @@ pub(crate) struct Listening {
     capacity: usize,
     idle: Vec<SocketHandle>,
     pending: VecDeque<SocketHandle>,
+    /// When each pending connection took its SYN (seen by the first refill after it).
+    syn_at: BTreeMap<SocketHandle, Instant>,
     opts: Options,
 }
 
@@ -49,6 +57,7 @@ impl Listening {
             capacity: 1,
             idle: Vec::new(),
             pending: VecDeque::new(),
+            syn_at: BTreeMap::new(),
             opts: *opts,
         };
         l.set_backlog(env, backlog);
@@ -78,19 +87,23 @@ impl Listening {
             } else {
                 self.idle.swap_remove(i);
                 self.pending.push_back(h);
+                self.syn_at.insert(h, env.now);
             }
         }
         // A handshake reset in SYN_RECEIVED sends the socket back to LISTEN; one that
         // died after establishment is closed. Neither is acceptable any more.
         let mut back_to_idle = Vec::new();
+        let syn_at = &mut self.syn_at;
         self.pending
             .retain(|&h| match env.sockets.get::<Socket>(h).state() {
                 TcpState::Listen => {
                     back_to_idle.push(h);
+                    syn_at.remove(&h);
                     false
                 }
                 TcpState::Closed => {
                     env.sockets.remove(h);
+                    syn_at.remove(&h);
                     false
                 }
                 TcpState::SynReceived => true,
@@ -104,6 +117,9 @@ impl Listening {
                 }
             });
         self.idle.extend(back_to_idle);
+        if self.idle.is_empty() && self.pending.len() >= self.capacity {
+            self.evict_oldest_half_open(env);
+        }
         let want = IDLE_TARGET.min(self.capacity.saturating_sub(self.pending.len()));
         while self.idle.len() < want {
             let mut sock = new_socket(env, &self.opts);
@@ -125,6 +141,30 @@ impl Listening {
         }
     }
 
+    /// A backlog full of half-open connections (a SYN flood from spoofed addresses that
+    /// never answer) would refuse every real client until SYN_RECV_TIMEOUT; Linux keeps
+    /// accepting by answering with SYN cookies once its SYN queue overflows. Without
+    /// cookies, make room by dropping the oldest half-open connection, silently (a
+    /// dropped Linux request sock sends nothing either), as FreeBSD's syncache does,
+    /// provided it is older than HALF_OPEN_EVICTABLE: a real client's handshake completes
+    /// within a round trip, so a burst of real clients never evict one another. A flood
+    /// faster than a backlog's worth of SYNs per HALF_OPEN_EVICTABLE still fills it (SYN
+    /// cookies would be the full answer). Established connections waiting for accept()
+    /// are never dropped: a full accept queue still drops SYNs, as Linux does.
+    fn evict_oldest_half_open(&mut self, env: &mut Env) {
+        let oldest = self.pending.iter().position(|&h| {
+            env.sockets.get::<Socket>(h).state() == TcpState::SynReceived
+                && self
+                    .syn_at
+                    .get(&h)
+                    .is_some_and(|&t| env.now - t >= HALF_OPEN_EVICTABLE)
+        });
+        if let Some(h) = oldest.and_then(|i| self.pending.remove(i)) {
+            self.syn_at.remove(&h);
+            env.sockets.remove(h);
+        }
+    }
+
     fn first_established(&self, env: &Env) -> Option<usize> {
         self.pending.iter().position(|&h| {
             matches!(
@@ -139,6 +179,7 @@ impl Listening {
         self.refill(env);
         let i = self.first_established(env)?;
         let h = self.pending.remove(i)?;
+        self.syn_at.remove(&h);
         let sock = env.sockets.get::<Socket>(h);
         let (Some(l), Some(r)) = (sock.local_endpoint(), sock.remote_endpoint()) else {
             // Established sockets always know both ends; never leak one that does not.

@@ -283,3 +283,72 @@ impl Net {
     }
 }
 pub mod tap;
+
+/// Watches the TCP segments one side sends for a receive window whose right edge moves
+/// left (RFC 7323 §2.4, RFC 9293 SHLD-14: a receiver should not shrink the window; a
+/// peer that sent up to the old edge is then beyond the new one, and smoltcp's
+/// acceptability test rejects its pure ACKs at a zero window).
+#[derive(Default)]
+pub struct EdgeWatch {
+    /// (our port, peer port) -> (window shift we announced, furthest right edge so far).
+    flows: std::collections::HashMap<(u16, u16), (u8, Option<u32>)>,
+    /// Segments whose right edge was left of an earlier one.
+    pub shrinks: u64,
+    /// The largest such step back, in bytes.
+    pub worst: u32,
+}
+
+impl EdgeWatch {
+    /// Look at one Ethernet frame this side transmits.
+    pub fn observe(&mut self, frame: &[u8]) {
+        if frame.get(12..14) != Some(&[0x08, 0x00][..]) || frame.len() < 34 {
+            return;
+        }
+        let ip = &frame[14..];
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        if ip[9] != 6 || ip.len() < ihl + 20 {
+            return;
+        }
+        let t = &ip[ihl..];
+        let be16 = |i: usize| u16::from_be_bytes([t[i], t[i + 1]]);
+        let be32 = |i: usize| u32::from_be_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]);
+        let key = (be16(0), be16(2));
+        let flags = t[13];
+        let (syn, rst, ack) = (flags & 0x02 != 0, flags & 0x04 != 0, flags & 0x10 != 0);
+        let doff = usize::from(t[12] >> 4) * 4;
+        if syn {
+            let mut shift = 0;
+            let opts = t.get(20..doff).unwrap_or(&[]);
+            let mut i = 0;
+            while i < opts.len() {
+                match opts[i] {
+                    0 => break,
+                    1 => i += 1,
+                    k => {
+                        let len = usize::from(*opts.get(i + 1).unwrap_or(&2)).max(2);
+                        if k == 3 {
+                            shift = *opts.get(i + 2).unwrap_or(&0);
+                        }
+                        i += len;
+                    }
+                }
+            }
+            self.flows.insert(key, (shift, None));
+            return;
+        }
+        if rst || !ack {
+            return;
+        }
+        let Some((shift, max)) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let edge = be32(8).wrapping_add(u32::from(be16(14)) << *shift);
+        match *max {
+            Some(m) if (edge.wrapping_sub(m) as i32) < 0 => {
+                self.shrinks += 1;
+                self.worst = self.worst.max(m.wrapping_sub(edge));
+            }
+            _ => *max = Some(edge),
+        }
+    }
+}

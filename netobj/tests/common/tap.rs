@@ -67,6 +67,12 @@ pub fn sh(args: &[&str]) {
 pub struct Tap {
     file: File,
     mtu: usize,
+    /// Frames from Linux are held this long before the stack sees them (a slow guest;
+    /// this kernel has no netem to delay them on the Linux side).
+    delay: StdDuration,
+    held: std::collections::VecDeque<(WallClock, Vec<u8>)>,
+    /// The NetStack's window edges, as it sends them.
+    pub edges: std::sync::Arc<std::sync::Mutex<super::EdgeWatch>>,
 }
 
 impl Tap {
@@ -85,7 +91,13 @@ impl Tap {
         // SAFETY: TUNSETIFF reads and writes a struct ifreq (40 bytes) we own.
         let r = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, ifr.as_mut_ptr()) };
         assert!(r >= 0, "TUNSETIFF: {}", std::io::Error::last_os_error());
-        Tap { file, mtu }
+        Tap {
+            file,
+            mtu,
+            delay: StdDuration::ZERO,
+            held: Default::default(),
+            edges: Default::default(),
+        }
     }
 
     /// Wait up to `timeout` for a frame to be readable.
@@ -114,9 +126,22 @@ impl NetDevice for Tap {
         self.mtu
     }
     fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-        self.file.read(buf).ok().filter(|&n| n > 0)
+        if self.delay.is_zero() {
+            return self.file.read(buf).ok().filter(|&n| n > 0);
+        }
+        let mut frame = vec![0u8; self.mtu + 14];
+        while let Some(n) = self.file.read(&mut frame).ok().filter(|&n| n > 0) {
+            self.held.push_back((WallClock::now(), frame[..n].to_vec()));
+        }
+        if self.held.front()?.0.elapsed() < self.delay {
+            return None;
+        }
+        let (_, f) = self.held.pop_front()?;
+        buf[..f.len()].copy_from_slice(&f);
+        Some(f.len())
     }
     fn transmit(&mut self, frame: &[u8]) -> bool {
+        self.edges.lock().unwrap().observe(frame);
         self.file.write(frame).is_ok()
     }
 }
@@ -136,11 +161,20 @@ impl TapNet {
 
     /// The same with a given MTU on both sides of the TAP device.
     pub fn with_mtu(mtu: usize) -> TapNet {
+        TapNet::with_mtu_delay(mtu, StdDuration::ZERO)
+    }
+
+    /// The same, with frames from Linux held for `delay` before the stack sees them.
+    pub fn with_mtu_delay(mtu: usize, delay: StdDuration) -> TapNet {
         sh(&["ip", "link", "set", "lo", "up"]);
-        let tap = Tap::open("wtap0", mtu);
+        let mut tap = Tap::open("wtap0", mtu);
+        tap.delay = delay;
         let waiter = Tap {
             file: tap.file.try_clone().unwrap(),
             mtu,
+            delay: StdDuration::ZERO,
+            held: Default::default(),
+            edges: tap.edges.clone(),
         };
         sh(&["ip", "addr", "add", "192.168.77.1/24", "dev", "wtap0"]);
         sh(&["ip", "link", "set", "wtap0", "mtu", &mtu.to_string(), "up"]);
@@ -155,6 +189,12 @@ impl TapNet {
             waiter,
             start,
         }
+    }
+
+    /// Times the NetStack moved a window's right edge left, and the largest step back.
+    pub fn window_shrinks(&self) -> (u64, u32) {
+        let e = self.waiter.edges.lock().unwrap();
+        (e.shrinks, e.worst)
     }
 
     pub fn now(&self) -> Instant {
@@ -181,6 +221,11 @@ impl TapNet {
             };
             self.waiter.wait(wait.min(StdDuration::from_millis(5)));
         }
+    }
+
+    /// Sleep until a frame is readable on the TAP device, at most `max`.
+    pub fn idle(&self, max: StdDuration) {
+        self.waiter.wait(max);
     }
 
     /// Poll without sleeping (for throughput).
