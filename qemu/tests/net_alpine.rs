@@ -63,7 +63,10 @@ fn dhcp_dns_ping_and_http_with_alpine_tools() {
     assert!(out.contains("192.168.77.1"), "{out}");
     let (out, st) = sh(&mut m, "ping -c 3 host.writ.test", "PNG");
     assert_eq!(st, 0, "{out}");
-    assert!(out.contains("3 packets transmitted, 3 packets received, 0% packet loss"), "{out}");
+    assert!(
+        out.contains("3 packets transmitted, 3 packets received, 0% packet loss"),
+        "{out}"
+    );
 
     // ping as root and as a user without root: the ICMP socket path.
     let (out, st) = sh(&mut m, "ping -c 3 192.168.77.1", "PR");
@@ -76,7 +79,10 @@ fn dhcp_dns_ping_and_http_with_alpine_tools() {
     // ...but may not change the interface.
     let (out, st) = sh(&mut m, "su walker -c 'ifconfig eth0 down' 2>&1", "IFD");
     assert_ne!(st, 0, "{out}");
-    assert!(out.contains("Operation not permitted") || out.contains("Permission denied"), "{out}");
+    assert!(
+        out.contains("Operation not permitted") || out.contains("Permission denied"),
+        "{out}"
+    );
 
     // wget and curl fetch the 32 MiB file intact.
     let sum = testnet::big_file_sha256();
@@ -101,17 +107,28 @@ fn dhcp_dns_ping_and_http_with_alpine_tools() {
     // curl 8 says "Could not connect to server" for ECONNREFUSED (its -v shows the
     // errno); what matters is exit code 7 at once, not a timeout.
     assert_eq!(st, 7, "{out}");
-    assert!(out.contains("Could not connect") || out.contains("Connection refused"), "{out}");
-    assert!(t0.elapsed() < Duration::from_secs(10), "took {:?}", t0.elapsed());
+    assert!(
+        out.contains("Could not connect") || out.contains("Connection refused"),
+        "{out}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t0.elapsed()
+    );
 
     // The guest's address, as the last line of the command's output.
-    let guest = sh(&mut m, "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1", "GIP")
-        .0
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let guest = sh(
+        &mut m,
+        "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1",
+        "GIP",
+    )
+    .0
+    .lines()
+    .last()
+    .unwrap_or_default()
+    .trim()
+    .to_string();
     assert!(guest.starts_with("192.168.77."), "guest address {guest:?}");
     // A server in the guest answers curl on the test host. (Alpine's busybox has no
     // httpd applet: that is busybox-extras, not in the image. nc serves one response.)
@@ -145,22 +162,25 @@ fn dhcp_dns_ping_and_http_with_alpine_tools() {
     sh(&mut m, "echo guest to host | nc 192.168.77.1 7001", "NC1");
     let got = listener.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&got.stdout), "guest to host\n");
-    m.send("nc -l -p 7002 > /tmp/from-host &\r").unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let mut c = net
-        .command("busybox")
-        // -w 2: leave 2 s after stdin ends (busybox nc does not half-close).
-        .args(["nc", "-w", "2", &guest, "7002"])
-        .stdin(Stdio::piped())
-        .spawn()
+    // Its stdin is a pipe: a background job reading the terminal would be stopped by
+    // SIGTTIN, as on Linux.
+    m.send("sleep 30 | nc -l -p 7002 > /tmp/from-host &\r")
         .unwrap();
-    {
-        use std::io::Write;
-        c.stdin.take().unwrap().write_all(b"host to guest\n").unwrap();
-    }
-    c.wait().unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let (out, _) = sh(&mut m, "wait; cat /tmp/from-host", "NC2");
+    // The host's side in python: busybox nc does not half-close its output.
+    let script = format!(
+        "import socket; s = socket.create_connection(('{guest}', 7002), timeout=20); \
+         s.sendall(b'host to guest\\n'); s.shutdown(socket.SHUT_WR); s.close()"
+    );
+    let st = net
+        .command("python3")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "python client: {st:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let (out, _) = sh(&mut m, "cat /tmp/from-host", "NC2");
     assert!(out.contains("host to guest"), "{out}");
 
     m.terminate(Duration::from_secs(1));
