@@ -183,5 +183,27 @@ fn dhcp_dns_ping_and_http_with_alpine_tools() {
     let (out, _) = sh(&mut m, "cat /tmp/from-host", "NC2");
     assert!(out.contains("host to guest"), "{out}");
 
+    // A UDP echo: the test host echoes each datagram back to its sender.
+    let echo = "import socket\n\
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+                s.bind(('192.168.77.1', 7007))\n\
+                s.settimeout(30)\n\
+                for _ in range(3):\n    d, a = s.recvfrom(2048)\n    s.sendto(d, a)\n";
+    let mut server = net
+        .command("python3")
+        .args(["-c", echo])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (out, st) = sh(
+        &mut m,
+        "echo udp-ping-$((6*7)) | nc -u -w 2 192.168.77.1 7007",
+        "UDP",
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.contains("udp-ping-42"), "status {st}: {out}");
+
     m.terminate(Duration::from_secs(1));
 }
