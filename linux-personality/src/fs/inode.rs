@@ -307,6 +307,19 @@ impl Superblock {
         body: Body,
     ) -> Arc<Inode> {
         let ino = self.next_ino.fetch_add(1, Ordering::Relaxed);
+        self.make_inode(ino, kind, perm, owner, rdev, body)
+    }
+
+    /// Builds inode `ino` with fresh times and registers it in the superblock's table.
+    fn make_inode(
+        self: &Arc<Self>,
+        ino: u64,
+        kind: NodeKind,
+        perm: u32,
+        owner: (u32, u32),
+        rdev: u64,
+        body: Body,
+    ) -> Arc<Inode> {
         let now = self.now();
         let nlink = if kind == NodeKind::Dir { 2 } else { 1 };
         let inode = Arc::new(Inode {
@@ -348,26 +361,7 @@ impl Superblock {
             drop(st);
             return node;
         }
-        let now = self.now();
-        let nlink = if kind == NodeKind::Dir { 2 } else { 1 };
-        let inode = Arc::new(Inode {
-            ino,
-            kind,
-            sb: self.clone(),
-            state: Mutex::new(State {
-                mode: kind.type_bits() | (perm & S_IALLUGO),
-                uid: owner.0,
-                gid: owner.1,
-                nlink,
-                rdev: 0,
-                atime: now,
-                mtime: now,
-                ctime: now,
-                body: body(),
-            }),
-        });
-        self.inodes.lock().insert(ino, Arc::downgrade(&inode));
-        inode
+        self.make_inode(ino, kind, perm, owner, 0, body())
     }
 
     /// The procfs facts of this superblock (procfs only).
