@@ -9,6 +9,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use linux_personality::abi::Errno;
 use linux_personality::file::{poll, FileOps, FileStat};
 use linux_personality::signal::{self, SigInfo, SI_KERNEL};
+use linux_personality::tty::ioctl::*;
 use linux_personality::tty::{LineDiscipline, Termios, TERMIOS_LEN, TOSTOP};
 use linux_personality::uaccess::UserMemory;
 
@@ -150,22 +151,6 @@ pub fn controlling() -> (u32, u32) {
 pub const TTY_NR: u32 = (5 << 8) | 1;
 
 pub struct Console;
-
-const TCGETS: u32 = 0x5401;
-const TCSETS: u32 = 0x5402;
-const TCSETSW: u32 = 0x5403;
-const TCSETSF: u32 = 0x5404;
-const TCSBRK: u32 = 0x5409;
-const TCXONC: u32 = 0x540a;
-const TCFLSH: u32 = 0x540b;
-const TIOCSCTTY: u32 = 0x540e;
-const TIOCGPGRP: u32 = 0x540f;
-const TIOCSPGRP: u32 = 0x5410;
-const TIOCGWINSZ: u32 = 0x5413;
-const TIOCSWINSZ: u32 = 0x5414;
-const FIONREAD: u32 = 0x541b;
-const TIOCNOTTY: u32 = 0x5422;
-const TIOCGSID: u32 = 0x5429;
 
 /// /dev/console is character device 5:1.
 const CONSOLE_RDEV: u64 = (5 << 8) | 1;

@@ -27,6 +27,7 @@ use spin::{Mutex, Once};
 use crate::abi::Errno;
 use crate::file::{poll, wake, FileOps, FileStat};
 use crate::signal::SIGHUP;
+use crate::tty::ioctl::*;
 use crate::tty::{LineDiscipline, Termios, TERMIOS_LEN};
 use crate::uaccess::UserMemory;
 
@@ -182,25 +183,6 @@ impl Drop for PtySlave {
         wake(self.0.master_key());
     }
 }
-
-// ioctl numbers (asm-generic/ioctls.h).
-const TCGETS: u32 = 0x5401;
-const TCSETS: u32 = 0x5402;
-const TCSETSW: u32 = 0x5403;
-const TCSETSF: u32 = 0x5404;
-const TCSBRK: u32 = 0x5409;
-const TCFLSH: u32 = 0x540b;
-const TIOCSCTTY: u32 = 0x540e;
-const TIOCGPGRP: u32 = 0x540f;
-const TIOCSPGRP: u32 = 0x5410;
-const TIOCGWINSZ: u32 = 0x5413;
-const TIOCSWINSZ: u32 = 0x5414;
-const FIONREAD: u32 = 0x541b;
-const TIOCNOTTY: u32 = 0x5422;
-const TIOCGSID: u32 = 0x5429;
-const TIOCGPTN: u32 = 0x8004_5430;
-const TIOCSPTLCK: u32 = 0x4004_5431;
-const TIOCGPTLCK: u32 = 0x8004_5439;
 
 fn read_u32(mem: &mut dyn UserMemory, arg: u64) -> Result<u32, Errno> {
     let mut b = [0u8; 4];
