@@ -300,6 +300,16 @@ pub fn build() -> Result<Rootfs, RootfsError> {
     )
 }
 
+/// Writ booting the Alpine rootfs with 1 GiB and `append`, as `make run` and the
+/// integration tests boot it (builds the rootfs if it is not cached).
+pub fn writ_alpine(append: &str) -> Result<crate::QemuConfig, Box<dyn std::error::Error>> {
+    let rootfs = build()?;
+    Ok(crate::QemuConfig::writ()?
+        .initrd(rootfs.path.clone())
+        .memory("1G".parse()?)
+        .append(append))
+}
+
 /// The archive for the pinned wheel and `overlay`, built into `cache` unless there.
 pub fn build_in(cache: &Path, overlay: &Overlay) -> Result<Rootfs, RootfsError> {
     // The wheel is verified against WHEEL_SHA256 before use, so the pinned hash names

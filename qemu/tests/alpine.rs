@@ -4,18 +4,12 @@
 
 use std::time::Duration;
 
-use writ_qemu::{Machine, QemuConfig};
+use writ_qemu::Machine;
 
 const T: Duration = Duration::from_secs(60);
 
 fn alpine(name: &str, append: &str) -> Machine {
-    let rootfs = writ_qemu::rootfs::build().expect("make rootfs (needs the pinned Alpine wheel)");
-    let cfg = QemuConfig::writ()
-        .unwrap()
-        .initrd(rootfs.path.clone())
-        .memory("1G".parse().unwrap())
-        .append(append);
-    Machine::start(name, &cfg).unwrap()
+    Machine::start(name, &writ_qemu::rootfs::writ_alpine(append).unwrap()).unwrap()
 }
 
 #[test]

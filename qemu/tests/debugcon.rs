@@ -26,14 +26,10 @@ fn boot(name: &str) -> (Machine, DebugConsole) {
 /// Boots Alpine with the console on a socket, waits for the shell's prompt on COM1
 /// and connects to the console.
 fn boot_with(name: &str, tweak: impl FnOnce(QemuConfig) -> QemuConfig) -> (Machine, DebugConsole) {
-    let rootfs = writ_qemu::rootfs::build().expect("make rootfs (needs the pinned Alpine wheel)");
     let sock = socket_path(name);
     let _ = std::fs::remove_file(&sock);
-    let cfg = QemuConfig::writ()
+    let cfg = writ_qemu::rootfs::writ_alpine("log=error debug_console=on")
         .unwrap()
-        .initrd(rootfs.path.clone())
-        .memory("1G".parse().unwrap())
-        .append("log=error debug_console=on")
         .console_socket(sock.clone());
     let mut m = Machine::start(name, &tweak(cfg)).unwrap();
     m.wait_for(r"writ:~# ", T).unwrap();

@@ -10,17 +10,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use writ_qemu::testnet::{self, TestNet};
-use writ_qemu::{Machine, QemuConfig};
+use writ_qemu::Machine;
 
 const T: Duration = Duration::from_secs(120);
 
 fn alpine_on(net: &TestNet, name: &str) -> Machine {
-    let rootfs = writ_qemu::rootfs::build().expect("make rootfs");
-    let cfg = QemuConfig::writ()
-        .unwrap()
-        .initrd(rootfs.path.clone())
-        .memory("1G".parse().unwrap())
-        .append("log=error");
+    let cfg = writ_qemu::rootfs::writ_alpine("log=error").unwrap();
     let mut m = Machine::start(name, &net.qemu_config(cfg).unwrap()).unwrap();
     m.wait_for(r"writ:~# ", T).unwrap();
     m

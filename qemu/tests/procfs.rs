@@ -6,17 +6,12 @@
 
 use std::time::Duration;
 
-use writ_qemu::{Machine, QemuConfig};
+use writ_qemu::Machine;
 
 const T: Duration = Duration::from_secs(60);
 
 fn alpine(name: &str) -> Machine {
-    let rootfs = writ_qemu::rootfs::build().expect("make rootfs (needs the pinned Alpine wheel)");
-    let cfg = QemuConfig::writ()
-        .unwrap()
-        .initrd(rootfs.path.clone())
-        .memory("1G".parse().unwrap())
-        .append("log=error");
+    let cfg = writ_qemu::rootfs::writ_alpine("log=error").unwrap();
     let mut m = Machine::start(name, &cfg).unwrap();
     m.wait_for(r"writ:~# ", T).unwrap();
     m
