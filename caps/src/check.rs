@@ -84,18 +84,21 @@ impl CapSystem {
                 }
                 let p = &self.caps[n.parent as usize];
                 if p.obj != n.obj {
-                    out.push(Violation::ParentOtherObject {
-                        cap: n.loc,
-                        parent: p.loc,
-                    });
-                }
-                if !p.rights.contains(n.rights) {
+                    // Only a made capability may hang under another object's, and
+                    // rights and badges are not comparable across objects.
+                    if !n.made {
+                        out.push(Violation::ParentOtherObject {
+                            cap: n.loc,
+                            parent: p.loc,
+                        });
+                    }
+                } else if !p.rights.contains(n.rights) {
                     out.push(Violation::RightsExceedParent {
                         cap: n.loc,
                         parent: p.loc,
                     });
                 }
-                if p.badge != 0 && p.badge != n.badge {
+                if p.obj == n.obj && p.badge != 0 && p.badge != n.badge {
                     out.push(Violation::BadgeChanged {
                         cap: n.loc,
                         parent: p.loc,

@@ -49,6 +49,13 @@ pub trait ObjectType: Any + Send + Sync + Sized {
     /// Budget is revoked): close the socket, free the ident.
     fn finalize(&self) {}
 
+    /// Called just before `finalize` when the last capability went by revocation (a
+    /// Revoke of an ancestor, or of the Budget charged for it) rather than by its
+    /// holder deleting it: cancel what is in progress (a blocked receive), as seL4
+    /// cancels IPC on a destroyed endpoint. A holder's delete (a Linux close) does not
+    /// call it.
+    fn revoked(&self) {}
+
     /// Extra attributes for the capDL dump (`ident: 7`); nothing by default.
     fn capdl_attrs(&self, _out: &mut dyn fmt::Write) -> fmt::Result {
         Ok(())
@@ -62,6 +69,7 @@ pub trait DynObject: Any + Send + Sync {
     fn size(&self) -> u64;
     fn invoke(&self, sys: &mut CapSystem, inv: &Invocation<'_>) -> Result<Reply>;
     fn finalize(&self);
+    fn revoked(&self);
     fn capdl_attrs(&self, out: &mut dyn fmt::Write) -> fmt::Result;
     fn as_any(&self) -> &dyn Any;
 }
@@ -83,6 +91,9 @@ impl<T: ObjectType> DynObject for T {
     }
     fn finalize(&self) {
         ObjectType::finalize(self)
+    }
+    fn revoked(&self) {
+        ObjectType::revoked(self)
     }
     fn capdl_attrs(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         ObjectType::capdl_attrs(self, out)

@@ -6,12 +6,18 @@
 //! - Move carries a capability to another slot with its place in the CDT (children
 //!   stay attached). Rotate is two moves done at once.
 //! - Delete removes one capability; its children move up to its parent (the CDT stays
-//!   a forest of same-object capabilities, as seL4's depth-ordered MDB list implies).
+//!   a forest of same-object capabilities, as seL4's depth-ordered MDB list implies,
+//!   except for *made* edges: an object created by invoking a capability to another
+//!   object — an endpoint made through a NetStack cap, seL4's retype from an Untyped —
+//!   has its first capability under the invoked one, so revoking the authority
+//!   reaches what was made with it. A child moved up in place of a made capability
+//!   inherits that edge.)
 //! - Revoke deletes every descendant of a capability, in every CSpace, and keeps the
 //!   capability itself; revoking a Budget also destroys every object charged to it.
 //!
 //! When an object loses its last capability it is queued and finalized: the type's
-//! hook runs exactly once, its Budget is refunded, a CNode's slots are deleted, a
+//! hook runs exactly once (after `revoked` when a Revoke took the capability: the
+//! authority was taken away, not given up, so work in progress is cancelled), its Budget is refunded, a CNode's slots are deleted, a
 //! Budget's charged objects are destroyed. The queue makes every cascade iterative:
 //! no operation recurses on the Rust stack, and each costs time linear in what it
 //! removes (plus, for Delete, the number of children that move up).
@@ -77,26 +83,31 @@ impl CapSystem {
 
     /// Perform half of Copy/Mint.
     pub(crate) fn do_derive(&mut self, d: Derive) -> crate::system::Cap {
-        let src = *self.node(d.src);
+        let obj = self.node(d.src).obj;
         let c = self.alloc_cap(CapNode {
-            obj: src.obj,
+            obj,
             rights: d.rights,
             badge: d.badge,
             loc: d.dst,
-            parent: d.src,
-            first_child: NIL,
-            next_sib: src.first_child,
-            prev_sib: NIL,
-            obj_prev: NIL,
-            obj_next: NIL,
+            ..CapNode::FREE
         });
-        if src.first_child != NIL {
-            self.caps[src.first_child as usize].prev_sib = c;
-        }
-        self.caps[d.src as usize].first_child = c;
-        self.link_obj_cap(src.obj, c);
+        self.link_child(d.src, c);
+        self.link_obj_cap(obj, c);
         self.set_slot(d.dst, c);
         self.cap_of(c)
+    }
+
+    /// Make the parentless capability `c` the first CDT child of `parent`.
+    pub(crate) fn link_child(&mut self, parent: u32, c: u32) {
+        let first = self.node(parent).first_child;
+        let n = &mut self.caps[c as usize];
+        n.parent = parent;
+        n.next_sib = first;
+        n.prev_sib = NIL;
+        if first != NIL {
+            self.caps[first as usize].prev_sib = c;
+        }
+        self.caps[parent as usize].first_child = c;
     }
 
     /// Copy the capability in `src` to the empty slot `dst` with `rights` (a subset of
@@ -191,6 +202,13 @@ impl CapSystem {
     }
 
     pub(crate) fn revoke_cap(&mut self, top: u32) {
+        // Objects this revoke finalizes are told why (`ObjectType::revoked`).
+        let outer = core::mem::replace(&mut self.revoking, true);
+        self.revoke_descendants(top);
+        self.revoking = outer;
+    }
+
+    fn revoke_descendants(&mut self, top: u32) {
         // Post-order walk by links alone: descend to a leaf, delete it, continue from
         // its parent. Each node is entered once and returned to once per child.
         let mut cur = top;
@@ -244,10 +262,12 @@ impl CapSystem {
             return;
         }
         // Splice the children into the parent's child list in place of `c`.
+        // A child of a made capability takes over its edge to the other object.
         let mut last_child = NIL;
         let mut ch = n.first_child;
         while ch != NIL {
             self.caps[ch as usize].parent = n.parent;
+            self.caps[ch as usize].made |= n.made;
             last_child = ch;
             ch = self.node(ch).next_sib;
         }
@@ -315,7 +335,12 @@ impl CapSystem {
                     }
                 }
                 Body::Budget(_) => {}
-                Body::Ext(obj) => obj.finalize(),
+                Body::Ext(obj) => {
+                    if self.revoking {
+                        obj.revoked();
+                    }
+                    obj.finalize()
+                }
             }
         }
     }

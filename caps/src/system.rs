@@ -91,6 +91,10 @@ pub(crate) struct CapNode {
     pub prev_sib: u32,
     pub obj_prev: u32,
     pub obj_next: u32,
+    /// This capability was made, with its object, by invoking its CDT parent (a
+    /// capability to another object: an endpoint made through a NetStack cap, as seL4
+    /// retypes objects out of an Untyped). The one kind of edge between two objects.
+    pub made: bool,
 }
 
 impl CapNode {
@@ -108,6 +112,7 @@ impl CapNode {
         prev_sib: NIL,
         obj_prev: NIL,
         obj_next: NIL,
+        made: false,
     };
 }
 
@@ -129,6 +134,8 @@ pub struct CapSystem {
     pub(crate) roots: Vec<u32>,
     /// Objects whose last capability went away, waiting to be finalized.
     pub(crate) pending: Vec<u32>,
+    /// Set while a Revoke runs: objects it finalizes hear `revoked` first.
+    pub(crate) revoking: bool,
 }
 
 impl Default for CapSystem {
@@ -148,6 +155,7 @@ impl CapSystem {
             next_oid: 1,
             roots: Vec::new(),
             pending: Vec::new(),
+            revoking: false,
         }
     }
 
@@ -320,6 +328,15 @@ impl CapSystem {
     }
 
     /// Slots of the CDT children of the capability in `slot`.
+    /// Whether the capability in `slot` is a *made* one: its CDT parent is the
+    /// capability to another object it was created through (see `crate::ops`).
+    pub fn is_made(&self, slot: Slot) -> bool {
+        match self.slot_content(slot, false) {
+            Ok(c) if c != NIL => self.node(c).made,
+            _ => false,
+        }
+    }
+
     pub fn cdt_children(&self, slot: Slot) -> Vec<Slot> {
         let mut out = Vec::new();
         if let Ok(c) = self.slot_content(slot, false) {
@@ -694,6 +711,25 @@ impl CapSystem {
             budget_slot: budget,
             dst,
             size,
+            made_by: None,
+        })
+    }
+
+    /// [`prepare_create`](Self::prepare_create) for an object made by invoking the
+    /// capability in `maker` (an outside type's decode passes its invocation's target):
+    /// the new capability becomes a *made* CDT child of it, so revoking `maker` (or an
+    /// ancestor) deletes it.
+    pub fn prepare_create_by(
+        &self,
+        maker: Slot,
+        budget: Slot,
+        dst: Slot,
+        size: u64,
+    ) -> Result<CreateTicket> {
+        self.source_cap(maker)?;
+        Ok(CreateTicket {
+            made_by: Some(maker),
+            ..self.prepare_create(budget, dst, size)?
         })
     }
 
@@ -710,13 +746,23 @@ impl CapSystem {
         if again.budget != ticket.budget {
             return Err(Error::InvalidCapability { index: 0 });
         }
-        Ok(self.insert_object(
+        let maker = match ticket.made_by {
+            Some(m) => Some(self.source_cap(m)?),
+            None => None,
+        };
+        let cap = self.insert_object(
             Body::Ext(object),
             ticket.size,
             Some(ticket.budget),
             ticket.dst,
             rights,
-        ))
+        );
+        if let Some(m) = maker {
+            let c = self.slot_content(ticket.dst, false)?;
+            self.link_child(m, c);
+            self.caps[c as usize].made = true;
+        }
+        Ok(cap)
     }
 }
 
@@ -727,6 +773,7 @@ pub struct CreateTicket {
     budget_slot: Slot,
     dst: Slot,
     size: u64,
+    made_by: Option<Slot>,
 }
 
 pub(crate) fn cnode_size(radix: u8) -> u64 {
