@@ -14,19 +14,23 @@
 //!
 //! | label | operation | words | extra caps | right | reply words |
 //! |---:|---|---|---|---|---|
-//! | 1 | CreateTcp | dest_index, dest_depth | budget, dest_root | TCP_CONNECT or TCP_LISTEN | oid |
-//! | 2 | CreateUdp | dest_index, dest_depth | budget, dest_root | UDP | oid |
-//! | 3 | CreateIcmp | dest_index, dest_depth | budget, dest_root | ICMP_ECHO | oid |
-//! | 4 | CreateRaw | dest_index, dest_depth | budget, dest_root | RAW | oid |
+//! | 1 | CreateTcp | dest_index, dest_depth[, protocol] | budget, dest_root | TCP_CONNECT or TCP_LISTEN | oid |
+//! | 2 | CreateUdp | dest_index, dest_depth[, protocol] | budget, dest_root | UDP | oid |
+//! | 3 | CreateIcmp | dest_index, dest_depth[, protocol] | budget, dest_root | ICMP_ECHO | oid |
+//! | 4 | CreateRaw | dest_index, dest_depth[, protocol] | budget, dest_root | RAW | oid |
 //! | 5 | CreatePacket | dest_index, dest_depth, protocol | budget, dest_root | PACKET | oid |
 //! | 6 | Configure | what (0 address, 1 gateway), ipv4 (0 = none), prefix | — | CONFIGURE | — |
 //! | 7 | Stats | — | — | READ | rx_frames, tx_frames, endpoints, address, prefix |
 //!
 //! A missing NetStack right is `InsufficientRights { missing }`; the personality turns it
-//! into EPERM or EACCES with [`errno_for_missing`], as Linux would answer. Endpoints
-//! made through a capability remember its badge as their origin: the kernel calls
-//! `NetStack::revoke(badge)` when it revokes that capability, and finalizing the
-//! NetStack object kills every endpoint.
+//! into EPERM or EACCES with [`errno_for_missing`], as Linux would answer. A created
+//! endpoint's capability is *made* by the invoked NetStack capability (its CDT child
+//! across objects, `caps::CapSystem::prepare_create_by`), so revoking a NetStack
+//! capability deletes every endpoint made through it and its copies, and each
+//! endpoint object, told it was `revoked`, resets at once (ENETDOWN afterwards) even
+//! while a thread still holds it. The object placed in the slot is the stack's
+//! [`Wrapper`]'s choice. Endpoints also remember the badge they were made through
+//! (`NetStack::revoke(badge)`), and finalizing the NetStack object kills every one.
 //!
 //! Endpoint invocations (reply label 0 or errno):
 //!
@@ -136,6 +140,9 @@ fn reply(r: NetResult<Vec<u64>>) -> Reply {
 }
 
 /// Find the destination slot and check the budget for a new object (decode half).
+/// The new capability is *made* by the invoked one (a CDT child across objects), so
+/// revoking a NetStack capability reaches every endpoint made through it, and a
+/// listener's revocation every connection it accepted.
 fn creation(sys: &CapSystem, inv: &Invocation<'_>, size: u64) -> caps::Result<CreateTicket> {
     if inv.words.len() < 2 || inv.caps.len() < 2 {
         return Err(Error::TruncatedMessage);
@@ -143,18 +150,53 @@ fn creation(sys: &CapSystem, inv: &Invocation<'_>, size: u64) -> caps::Result<Cr
     let dest_root = inv.extra(1)?.cap;
     require(&dest_root, Rights::WRITE)?;
     let dst = sys.lookup_slot_in(&dest_root, inv.word(0)?, inv.word(1)?, false)?;
-    sys.prepare_create(inv.extra(0)?.slot, dst, size)
+    sys.prepare_create_by(inv.target.slot, inv.extra(0)?.slot, dst, size)
+}
+
+/// A new endpoint, as a NetStack Create invocation makes it.
+#[allow(missing_docs)] // one variant per endpoint type
+pub enum NewEndpoint {
+    Tcp(TcpEndpoint),
+    Udp(UdpEndpoint),
+    Icmp(IcmpEndpoint),
+    Raw(RawEndpoint),
+    Packet(PacketEndpoint),
+}
+
+/// The object that holds a new endpoint in the creator's CSpace, given the stack, the
+/// endpoint, the Caller it was made as and the protocol number the creator named.
+/// By default netobj's own endpoint objects ([`TcpObject`], ...); the Linux
+/// personality installs one that makes a socket file, so that a descriptor's slot
+/// holds the endpoint together with its open-file state.
+pub type Wrapper = fn(&NetStack, NewEndpoint, Caller, u32) -> Arc<dyn caps::DynObject>;
+
+/// The default [`Wrapper`]: netobj's endpoint objects.
+pub fn endpoint_object(_: &NetStack, ep: NewEndpoint, _: Caller, _: u32) -> Arc<dyn caps::DynObject> {
+    match ep {
+        NewEndpoint::Tcp(e) => Arc::new(TcpObject::new(e)),
+        NewEndpoint::Udp(e) => Arc::new(UdpObject::new(e)),
+        NewEndpoint::Icmp(e) => Arc::new(IcmpObject::new(e)),
+        NewEndpoint::Raw(e) => Arc::new(RawObject::new(e)),
+        NewEndpoint::Packet(e) => Arc::new(PacketObject::new(e)),
+    }
 }
 
 /// The NetStack as a capability object.
 pub struct NetStackObject {
     stack: NetStack,
+    wrap: Wrapper,
 }
 
 impl NetStackObject {
-    /// Wrap a stack (the kernel creates this at boot, with all rights).
+    /// Wrap a stack (the kernel creates this at boot, with all rights); endpoints are
+    /// netobj's own objects.
     pub fn new(stack: NetStack) -> NetStackObject {
-        NetStackObject { stack }
+        NetStackObject::with_wrapper(stack, endpoint_object)
+    }
+
+    /// A stack whose Create invocations put `wrap`'s objects in the destination slot.
+    pub fn with_wrapper(stack: NetStack, wrap: Wrapper) -> NetStackObject {
+        NetStackObject { stack, wrap }
     }
 
     /// The stack, for the kernel's poll loop.
@@ -176,8 +218,8 @@ impl NetStackObject {
 
 /// A decoded NetStack invocation.
 pub enum StackOp {
-    /// Create an endpoint into the ticket's slot.
-    Create(EndpointKind, Caller, CreateTicket),
+    /// Create an endpoint into the ticket's slot; the protocol number as named.
+    Create(EndpointKind, Caller, CreateTicket, u32),
     /// Change addressing.
     Configure(Configure),
     /// Report counters.
@@ -226,9 +268,16 @@ impl ObjectType for NetStackObject {
                 missing: (kind.rights() - have).bits(),
             });
         }
-        if kind == EndpointKind::Packet && inv.word(2)? != u64::from(ETH_P_IP) {
+        // Word 2, the protocol: the ethertype of a packet endpoint (ETH_P_IP only);
+        // for the others optional and only recorded (SO_PROTOCOL).
+        let protocol = match kind {
+            EndpointKind::Packet => inv.word(2)?,
+            _ => inv.words.get(2).copied().unwrap_or(0),
+        };
+        if kind == EndpointKind::Packet && protocol != u64::from(ETH_P_IP) {
             return Err(Error::InvalidArgument { index: 2 });
         }
+        let protocol = u32::try_from(protocol).map_err(|_| Error::InvalidArgument { index: 2 })?;
         let ticket = creation(sys, inv, self.size_of(kind))?;
         Ok(StackOp::Create(
             kind,
@@ -237,20 +286,22 @@ impl ObjectType for NetStackObject {
                 origin: inv.target.cap.badge,
             },
             ticket,
+            protocol,
         ))
     }
 
     fn perform(&self, sys: &mut CapSystem, _inv: &Invocation<'_>, op: StackOp) -> Reply {
         match op {
-            StackOp::Create(kind, caller, ticket) => {
+            StackOp::Create(kind, caller, ticket, protocol) => {
                 let s = &self.stack;
-                let object: Arc<dyn caps::DynObject> = match kind {
-                    EndpointKind::Tcp => Arc::new(TcpObject::new(s.make_tcp(caller))),
-                    EndpointKind::Udp => Arc::new(UdpObject::new(s.make_udp(caller))),
-                    EndpointKind::Icmp => Arc::new(IcmpObject::new(s.make_icmp(caller))),
-                    EndpointKind::Raw => Arc::new(RawObject::new(s.make_raw(caller))),
-                    EndpointKind::Packet => Arc::new(PacketObject::new(s.make_packet(caller))),
+                let ep = match kind {
+                    EndpointKind::Tcp => NewEndpoint::Tcp(s.make_tcp(caller)),
+                    EndpointKind::Udp => NewEndpoint::Udp(s.make_udp(caller)),
+                    EndpointKind::Icmp => NewEndpoint::Icmp(s.make_icmp(caller)),
+                    EndpointKind::Raw => NewEndpoint::Raw(s.make_raw(caller)),
+                    EndpointKind::Packet => NewEndpoint::Packet(s.make_packet(caller)),
                 };
+                let object = (self.wrap)(s, ep, caller, protocol);
                 // Cannot fail: decode checked budget and slot under the same lock.
                 reply(
                     sys.commit_create(ticket, object, Rights::GENERIC)
@@ -403,6 +454,11 @@ macro_rules! endpoint_object {
 
             fn perform(&self, sys: &mut CapSystem, _inv: &Invocation<'_>, op: EndpointOp) -> Reply {
                 self.apply(sys, op)
+            }
+
+            fn revoked(&self) {
+                // Reset now, even if someone still holds the endpoint.
+                self.with(|e| e.revoke());
             }
 
             fn finalize(&self) {

@@ -404,6 +404,13 @@ impl Handle {
         r
     }
 
+    /// Kill this endpoint, as revoking the authority it was made through does: a
+    /// connection is reset, later operations fail with ENETDOWN, its waker is woken.
+    /// False if it was already dead.
+    pub fn revoke(&self) -> bool {
+        crate::stack::kill_endpoints(&self.core, |id, _| id == self.id) > 0
+    }
+
     /// Current readiness (Linux poll bits).
     pub fn readiness(&self) -> Readiness {
         let mut core = self.core.lock();

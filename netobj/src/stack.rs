@@ -25,7 +25,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
 use spin::Mutex;
 
-use crate::core::{Core, Entry, Env, Handle, Kind};
+use crate::core::{Core, EndpointId, Entry, Env, Handle, Kind};
 use crate::device::{Link, LinkStats, NetDevice};
 use crate::error::{NetError, NetResult};
 use crate::icmp::{IcmpEndpoint, IcmpSock};
@@ -293,24 +293,7 @@ impl NetStack {
     }
 
     fn kill_where(&self, doomed: impl Fn(u64) -> bool) -> usize {
-        let mut wakers = Vec::new();
-        {
-            let mut core = self.core.lock();
-            let Core { endpoints, env } = &mut *core;
-            for (&id, e) in endpoints.iter_mut().filter(|(_, e)| doomed(e.origin)) {
-                match core::mem::replace(&mut e.kind, Kind::Dead) {
-                    Kind::Tcp(t) => t.kill(env, id),
-                    Kind::Dead => continue,
-                    other => other.close(env, id),
-                }
-                wakers.extend(e.waker.clone());
-            }
-            core.update_capture();
-        }
-        for w in &wakers {
-            w.wake_by_ref();
-        }
-        wakers.len()
+        kill_endpoints(&self.core, |_, e| doomed(e.origin))
     }
 }
 
@@ -376,4 +359,34 @@ fn apply_addressing(env: &mut Env) {
         let _ = routes.add_default_ipv4_route(gw);
     }
     env.link.tx.local_ip = address.map(|(a, _)| a);
+}
+
+/// Kill the endpoints `doomed` picks: connections are reset, ports and idents freed,
+/// their state replaced by `Dead` (later operations: ENETDOWN) and their wakers woken.
+/// Returns how many died.
+pub(crate) fn kill_endpoints(
+    core: &Mutex<Core>,
+    doomed: impl Fn(EndpointId, &Entry) -> bool,
+) -> usize {
+    let mut wakers = Vec::new();
+    {
+        let mut core = core.lock();
+        let Core { endpoints, env } = &mut *core;
+        for (&id, e) in endpoints.iter_mut() {
+            if !doomed(id, e) {
+                continue;
+            }
+            match core::mem::replace(&mut e.kind, Kind::Dead) {
+                Kind::Tcp(t) => t.kill(env, id),
+                Kind::Dead => continue,
+                other => other.close(env, id),
+            }
+            wakers.extend(e.waker.clone());
+        }
+        core.update_capture();
+    }
+    for w in &wakers {
+        w.wake_by_ref();
+    }
+    wakers.len()
 }

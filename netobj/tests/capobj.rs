@@ -251,3 +251,30 @@ fn configure_and_stats_through_the_capability() {
     let st = p.invoke(AUTH | 1, label::STATS, &[]).unwrap();
     assert_eq!(&st.words()[3..], &[ip, 24]);
 }
+
+#[test]
+fn revoking_a_netstack_capability_deletes_and_resets_what_was_made_through_it() {
+    let net = Net::new();
+    let mut p = process(net.a.clone());
+    // A child's copy of the NetStack cap (fork) at 3 makes a UDP endpoint at 4, dup'ed
+    // to 5; the original makes one at 6.
+    p.sys.copy(p.slot(1), p.slot(3), Rights::ALL).unwrap();
+    p.create(AUTH | 3, label::CREATE_UDP, 4, &[]).unwrap();
+    p.sys.copy(p.slot(4), p.slot(5), Rights::GENERIC).unwrap();
+    p.create(AUTH | 1, label::CREATE_UDP, 6, &[]).unwrap();
+    assert_eq!(p.sys.cdt_parent(p.slot(4)), Some(p.slot(3)));
+    assert!(p.sys.is_made(p.slot(4)));
+    assert_eq!(
+        p.invoke(AUTH | 4, label::BIND, &[0, 5353]).unwrap().label,
+        0
+    );
+    p.sys.revoke(p.slot(3)).unwrap();
+    assert!(p.sys.cap_at(p.slot(4)).is_none() && p.sys.cap_at(p.slot(5)).is_none());
+    assert!(p.sys.cap_at(p.slot(3)).is_some(), "revoke keeps the cap itself");
+    // The port is free again and the other endpoint lives.
+    assert_eq!(
+        p.invoke(AUTH | 6, label::BIND, &[0, 5353]).unwrap().label,
+        0
+    );
+    assert!(p.sys.check().is_empty());
+}

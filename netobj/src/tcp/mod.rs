@@ -489,4 +489,9 @@ impl TcpEndpoint {
     pub fn set_waker(&self, waker: Option<&Waker>) {
         self.handle.set_waker(waker)
     }
+
+    /// Kill the endpoint as revoking its authority does (reset, then ENETDOWN).
+    pub fn revoke(&self) -> bool {
+        self.handle.revoke()
+    }
 }
