@@ -80,7 +80,7 @@ pub fn init(claim_device: bool) {
         sys.create_object(
             crate::capsys::root_budget(),
             dst,
-            NetStackObject::new(stack),
+            NetStackObject::with_wrapper(stack, linux_personality::net::socket_object),
             caps::Rights::ALL,
         )
         .ok()

@@ -37,6 +37,10 @@ pub const ROOT_AUTHORITY_SLOT: u32 = 1;
 /// Authority CNode slots.
 pub const AUTH_BUDGET: u32 = 0;
 pub const AUTH_NETSTACK: u32 = 1;
+/// Where [`FdTable::make`] puts a copy of the fd CNode's capability for the length of
+/// one creating invocation (its destination root); empty otherwise, so the fd CNode
+/// has one capability, root:0, and deleting that ends every descriptor.
+pub const AUTH_FD_CNODE: u32 = 2;
 const AUTHORITY_RADIX: u8 = 4;
 
 /// A capability operation the personality performed on a process's behalf.
@@ -288,7 +292,21 @@ impl FdTable {
         rights: Rights,
         cloexec: bool,
     ) -> Result<u32, Errno> {
-        let r = self.install_untraced(sys, file, rights, cloexec);
+        self.install_made_by(sys, file, rights, cloexec, None)
+    }
+
+    /// [`install`](Self::install), the new capability *made* by the one behind
+    /// descriptor `maker` (a connection accepted on a listening socket hangs under the
+    /// listener's capability, so revoking what made the listener reaches it too).
+    pub fn install_made_by(
+        &mut self,
+        sys: &mut CapSystem,
+        file: Arc<OpenFile>,
+        rights: Rights,
+        cloexec: bool,
+        maker: Option<i64>,
+    ) -> Result<u32, Errno> {
+        let r = self.install_untraced(sys, file, rights, cloexec, maker);
         if let Some(t) = self.tracer {
             let fd = r.as_ref().map_or(u64::MAX, |&fd| u64::from(fd));
             let cap = r
@@ -306,15 +324,64 @@ impl FdTable {
         file: Arc<OpenFile>,
         rights: Rights,
         cloexec: bool,
+        maker: Option<i64>,
     ) -> Result<u32, Errno> {
+        let maker = match maker {
+            Some(m) => Some(self.cap(sys, m).ok_or(Errno::EBADF)?.0),
+            None => None,
+        };
         let fd = self.lowest_free(sys, 0)?;
         let slot = self.fd_slot(sys, fd).ok_or(Errno::EMFILE)?;
         let budget = self.budget(sys)?;
-        sys.create_object(budget, slot, FileObject(file), rights)
+        let object = FileObject(file);
+        let size = caps::ObjectType::size(&object);
+        let ticket = match maker {
+            Some(m) => sys.prepare_create_by(m, budget, slot, size),
+            None => sys.prepare_create(budget, slot, size),
+        };
+        ticket
+            .and_then(|t| sys.commit_create(t, Arc::new(object), rights))
             .map_err(|e| match e {
                 CapError::NotEnoughMemory { .. } => Errno::ENFILE,
                 _ => Errno::EMFILE,
             })?;
+        self.set_cloexec(fd, cloexec);
+        Ok(fd)
+    }
+
+    /// Creates an object by invoking authority capability `via` (NetStack Create
+    /// labels: words dest_index, dest_depth, `protocol`; extra caps the Budget and the
+    /// fd CNode) into the lowest free descriptor, which it returns. The invocation is
+    /// traced like any other, so the console shows the creation and its rights check.
+    /// A decode failure comes back as the capability error (the caller knows which
+    /// errno Linux gives for a missing right); a nonzero reply label as that errno.
+    pub fn make(
+        &mut self,
+        sys: &mut CapSystem,
+        via: u32,
+        label: u64,
+        protocol: u64,
+        cloexec: bool,
+    ) -> Result<u32, CapFail> {
+        let fd = self.lowest_free(sys, 0).map_err(CapFail::Errno)?;
+        let dest = self.authority_slot(sys, AUTH_FD_CNODE).map_err(CapFail::Errno)?;
+        let root = sys.cap_at(Slot::root(self.cspace));
+        let fd_cnode = root.and_then(|r| sys.slot_of(&r, ROOT_FD_SLOT).ok());
+        match fd_cnode {
+            Some(src) if sys.cap_at(dest).is_none() => {
+                sys.copy(src, dest, Rights::WRITE).map_err(CapFail::Cap)?;
+            }
+            _ => return Err(CapFail::Errno(Errno::EMFILE)),
+        }
+        let words = [u64::from(fd), 60, protocol];
+        let extra = [authority_cptr(AUTH_BUDGET), authority_cptr(AUTH_FD_CNODE)];
+        let r = self.invoke(sys, authority_cptr(via), label, &words, &extra);
+        let _ = sys.delete(dest);
+        let reply = r.map_err(CapFail::Cap)?;
+        if reply.label != 0 {
+            let e = Errno::from_code(reply.label as i32).unwrap_or(Errno::ENOBUFS);
+            return Err(CapFail::Errno(e));
+        }
         self.set_cloexec(fd, cloexec);
         Ok(fd)
     }
@@ -491,6 +558,7 @@ impl FdTable {
             }
         }
         for (i, c) in sys.cnode_entries(self.authority) {
+            // The child has its own Budget copy.
             if i == AUTH_BUDGET {
                 continue;
             }

@@ -122,6 +122,14 @@ pub trait FileOps: Send + Sync {
     fn is_tty(&self) -> bool {
         false
     }
+    /// The type name the descriptor's capability shows in the debug console and
+    /// /proc/PID/caps (`file`, or a socket's endpoint type: `tcp`, `icmp`, ...).
+    fn cap_type(&self) -> &'static str {
+        "file"
+    }
+    /// The authority this file was made through was revoked (not closed): cancel
+    /// what is in progress, such as a blocked receive.
+    fn revoked(&self) {}
 }
 
 /// O_ACCMODE values and the status flags an open file description keeps.
@@ -220,9 +228,17 @@ impl ObjectType for FileObject {
     const NAME: &'static str = "file";
     type Op = core::convert::Infallible;
 
+    fn name(&self) -> &'static str {
+        self.0.ops.cap_type()
+    }
+
     fn size(&self) -> u64 {
         // What one open file costs the process's Budget (description + offset lock).
         128
+    }
+
+    fn revoked(&self) {
+        self.0.ops.revoked()
     }
 
     fn decode(&self, _sys: &CapSystem, _inv: &Invocation<'_>) -> Result<Self::Op, CapError> {

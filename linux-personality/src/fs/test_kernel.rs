@@ -91,7 +91,7 @@ impl FakeKernel {
             .create_object(
                 budget,
                 slot,
-                netobj::capobj::NetStackObject::new(stack.clone()),
+                netobj::capobj::NetStackObject::with_wrapper(stack.clone(), crate::net::socket_object),
                 caps::Rights::ALL,
             )
             .unwrap();

@@ -135,6 +135,28 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint type's name (what its descriptor's capability shows).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Endpoint::Tcp(_) => "tcp",
+            Endpoint::Udp(_) => "udp",
+            Endpoint::Icmp(_) => "icmp",
+            Endpoint::Raw(_) => "raw",
+            Endpoint::Packet(_) => "packet",
+        }
+    }
+
+    /// Kill the endpoint: its NetStack authority was revoked.
+    fn revoke(&self) {
+        match self {
+            Endpoint::Tcp(e) => e.revoke(),
+            Endpoint::Udp(e) => e.revoke(),
+            Endpoint::Icmp(e) => e.revoke(),
+            Endpoint::Raw(e) => e.revoke(),
+            Endpoint::Packet(e) => e.revoke(),
+        };
+    }
+
     fn set_waker(&self, w: Option<&Waker>) {
         match self {
             Endpoint::Tcp(e) => e.set_waker(w),
@@ -526,6 +548,22 @@ impl FileOps for Socket {
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result<usize, Errno> {
         ifconf::ioctl(self, cmd, arg, mem)
     }
+
+    fn cap_type(&self) -> &'static str {
+        match &self.kind {
+            Kind::Inet(i) => i.ep.type_name(),
+            Kind::Unix(_) => "unix",
+            Kind::Netlink(_) => "netlink",
+        }
+    }
+
+    fn revoked(&self) {
+        // The endpoint dies now (a TCP connection is reset) and its waker wakes any
+        // thread blocked on it, whose call then fails with ENETDOWN.
+        if let Kind::Inet(i) = &self.kind {
+            i.ep.revoke();
+        }
+    }
 }
 
 /// Poll bits that end a wait for `want`.
@@ -550,6 +588,41 @@ impl NetDevice for NullDevice {
     fn transmit(&mut self, _frame: &[u8]) -> bool {
         false
     }
+}
+
+/// The NetStack's object wrapper ([`netobj::capobj::Wrapper`]) on Writ: an endpoint
+/// the stack makes for a Create invocation becomes a socket's open file, so the
+/// descriptor slot the invocation names holds the endpoint with the Linux state
+/// around it (status flags, options, wait key). Installed by whoever creates the
+/// NetStack object (the kernel at boot, the host tests' fake kernel).
+pub fn socket_object(
+    stack: &NetStack,
+    ep: netobj::capobj::NewEndpoint,
+    caller: netobj::Caller,
+    protocol: u32,
+) -> Arc<dyn caps::DynObject> {
+    use netobj::capobj::NewEndpoint as New;
+    let (ep, ty, protocol) = match ep {
+        New::Tcp(e) => (Endpoint::Tcp(e), SOCK_STREAM, protocol),
+        New::Udp(e) => (Endpoint::Udp(e), SOCK_DGRAM, protocol),
+        New::Icmp(e) => (Endpoint::Icmp(e), SOCK_DGRAM, protocol),
+        New::Raw(e) => (Endpoint::Raw(e), SOCK_RAW, protocol),
+        // socket(2) names a packet protocol in network byte order; the stack in host's.
+        New::Packet(e) => (
+            Endpoint::Packet(e),
+            SOCK_DGRAM,
+            u32::from((protocol as u16).swap_bytes()),
+        ),
+    };
+    let s = Socket::inet(Inet {
+        ep,
+        stack: stack.clone(),
+        rights: caller.rights,
+        ty,
+        protocol,
+    });
+    let f = crate::file::OpenFile::new(s, crate::file::flags::O_RDWR);
+    Arc::new(crate::file::FileObject(f))
 }
 
 /// Authority slot used as scratch while the NetStack capability is replaced.

@@ -449,6 +449,66 @@ fn revoking_the_netstack_cap_kills_its_sockets() {
 }
 
 #[test]
+fn socket_caps_are_made_by_the_netstack_cap_and_revoking_it_resets_them() {
+    let mut k = FakeKernel::with_net();
+    let (l, port) = listener(&mut k);
+    let c = socket(&mut k, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0).unwrap();
+    let a = sin(&mut k, LO, port);
+    let _ = k.sys(nr::CONNECT, &[c, a, 16]);
+    k.net_kick_for_test();
+    let s = k.sys(nr::ACCEPT, &[l, 0, 0]).unwrap();
+    let u = socket(&mut k, AF_INET, SOCK_DGRAM, IPPROTO_ICMP).unwrap();
+    let (held, ns) = {
+        let (sys, t) = k.caps_mut();
+        let ns = t.authority_slot(sys, crate::fd::AUTH_NETSTACK).unwrap();
+        // The descriptor slots hold the endpoints, made by the NetStack cap; the
+        // accepted connection is made by the listener's.
+        for (fd, ty) in [(l, "tcp"), (c, "tcp"), (u, "icmp")] {
+            let (slot, cap) = t.cap(sys, fd as i64).unwrap();
+            assert_eq!(sys.type_name(&cap), Some(ty));
+            assert_eq!(sys.cdt_parent(slot), Some(ns), "fd {fd}");
+            assert!(sys.is_made(slot));
+        }
+        let (ls, _) = t.cap(sys, l as i64).unwrap();
+        let (ss, _) = t.cap(sys, s as i64).unwrap();
+        assert_eq!(sys.cdt_parent(ss), Some(ls));
+        // The fd CNode copy lent to the Create invocation is gone again.
+        let d = t.authority_slot(sys, crate::fd::AUTH_FD_CNODE).unwrap();
+        assert!(sys.cap_at(d).is_none());
+        // A thread in a call on the connection holds its open file.
+        (t.get(sys, s as i64, caps::Rights::empty()).unwrap(), ns)
+    };
+    // SOCK_NONBLOCK reached the open file the invocation made.
+    assert_eq!(k.sys(nr::FCNTL, &[c, 3, 0]).unwrap() & 0o4000, 0o4000);
+    {
+        let (sys, _) = k.caps_mut();
+        sys.revoke(ns).unwrap();
+        assert!(sys.check().is_empty(), "{:?}", sys.check());
+        assert!(sys.cap_at(ns).is_some(), "revoke keeps the cap itself");
+    }
+    // Every socket descriptor is gone; the held connection was reset, not closed.
+    for fd in [l, c, s, u] {
+        assert_eq!(send(&mut k, fd, b"x"), Err(EBADF));
+    }
+    let mut buf = [0u8; 4];
+    assert_eq!(held.ops.read(0, &mut buf), Err(ENETDOWN));
+    // The cap itself stays: new sockets can be made through it.
+    assert!(socket(&mut k, AF_INET, SOCK_STREAM, 0).is_ok());
+}
+
+#[test]
+fn a_missing_right_fails_the_create_invocation_with_linux_errno() {
+    let mut k = FakeKernel::with_net();
+    k.sys(nr::SETRESUID, &[1000, 1000, 1000]).unwrap();
+    assert_eq!(socket(&mut k, AF_INET, SOCK_RAW, IPPROTO_ICMP), Err(EPERM));
+    assert_eq!(socket(&mut k, AF_PACKET, SOCK_DGRAM, 0x0008), Err(EPERM));
+    let fd = socket(&mut k, AF_INET, SOCK_DGRAM, IPPROTO_ICMP).unwrap();
+    assert_eq!(fd, 0, "the failed attempts left no descriptor behind");
+    let (sys, _) = k.caps_mut();
+    assert!(sys.check().is_empty());
+}
+
+#[test]
 fn interface_ioctls_for_loopback() {
     let mut k = FakeKernel::with_net();
     let s = socket(&mut k, AF_INET, SOCK_DGRAM, 0).unwrap();

@@ -10,13 +10,13 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::net::SocketAddrV4;
 
-use caps::Rights;
-use netobj::capobj::{errno_for_missing, NetStackObject};
+use caps::{Error as CapError, Rights};
+use netobj::capobj::{errno_for_missing, label, NetStackObject};
 use netobj::{Caller, NetError, NetRights, NetStack, Shutdown, SockOpt};
 
 use super::{Kernel, SysResult};
 use crate::abi::Errno;
-use crate::fd::AUTH_NETSTACK;
+use crate::fd::{CapFail, AUTH_NETSTACK};
 use crate::file::{flags, poll, OpenFile};
 use crate::net::{
     self, unix, wanted, Endpoint, Inet, Kind, Received, SockAddr, Socket, AF_INET, AF_INET6,
@@ -133,14 +133,24 @@ fn cred<K: Kernel>(k: &mut K) -> (u32, u32, u32) {
 }
 
 fn install<K: Kernel>(k: &mut K, s: Arc<Socket>, fl: u32) -> Result<u32, Errno> {
+    install_made_by(k, s, fl, None)
+}
+
+fn install_made_by<K: Kernel>(
+    k: &mut K,
+    s: Arc<Socket>,
+    fl: u32,
+    maker: Option<i64>,
+) -> Result<u32, Errno> {
     let status = flags::O_RDWR | (fl & SOCK_NONBLOCK);
     let f = OpenFile::new(s, status);
     k.with_caps(|sys, t| {
-        t.install(
+        t.install_made_by(
             sys,
             f,
             OpenFile::rights_for(flags::O_RDWR),
             fl & SOCK_CLOEXEC != 0,
+            maker,
         )
     })
 }
@@ -204,14 +214,33 @@ fn block<K: Kernel>(
     }
 }
 
-fn inet_caller(stack: &NetStack, caller: Caller) -> impl FnOnce(Endpoint, u32, u32) -> Inet + '_ {
-    move |ep, ty, protocol| Inet {
-        ep,
-        stack: stack.clone(),
-        rights: caller.rights,
-        ty,
-        protocol,
-    }
+/// An Internet or packet socket is an endpoint the caller's NetStack capability
+/// makes: the Create invocation (`label`) puts it, wrapped as an open file
+/// (`net::socket_object`), into the lowest free descriptor as a made CDT child of the
+/// NetStack capability. A missing right fails in decode with the errno Linux gives.
+fn make_endpoint<K: Kernel>(k: &mut K, label: u64, protocol: u32, fl: u32) -> Result<u32, Errno> {
+    let cloexec = fl & SOCK_CLOEXEC != 0;
+    let r = k.with_caps(|sys, t| {
+        let fd = t.make(sys, AUTH_NETSTACK, label, u64::from(protocol), cloexec)?;
+        if fl & SOCK_NONBLOCK != 0 {
+            if let Ok(f) = t.get(sys, i64::from(fd), Rights::empty()) {
+                f.set_status(f.status() | flags::O_NONBLOCK);
+            }
+        }
+        Ok(fd)
+    });
+    r.map_err(|e| match e {
+        CapFail::Errno(e) => e,
+        CapFail::Cap(CapError::InsufficientRights { missing }) => {
+            Errno::from_code(errno_for_missing(missing)).unwrap_or(Errno::EPERM)
+        }
+        // No NetStack capability at all (never granted, or revoked): as a missing right.
+        CapFail::Cap(CapError::FailedLookup { source: false, .. }) => Errno::EPERM,
+        // Not a NetStack object: an address family the caller's authority lacks.
+        CapFail::Cap(CapError::IllegalOperation) => Errno::EAFNOSUPPORT,
+        CapFail::Cap(CapError::NotEnoughMemory { .. }) => Errno::ENOBUFS,
+        CapFail::Cap(_) => Errno::EMFILE,
+    })
 }
 
 pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysResult {
@@ -229,23 +258,18 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
             unix::socket(base, cred(k))
         }
         AF_INET => {
-            let (stack, caller) = netstack(k)?;
-            let make = inet_caller(&stack, caller);
-            let ep = match (base, protocol) {
-                (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => {
-                    stack.create_tcp(caller).map(Endpoint::Tcp)
-                }
-                (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => {
-                    stack.create_udp(caller).map(Endpoint::Udp)
-                }
-                (SOCK_DGRAM, IPPROTO_ICMP) => stack.create_icmp(caller).map(Endpoint::Icmp),
-                (SOCK_RAW, IPPROTO_ICMP) => stack.create_raw(caller).map(Endpoint::Raw),
+            let label = match (base, protocol) {
+                (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => label::CREATE_TCP,
+                (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => label::CREATE_UDP,
+                (SOCK_DGRAM, IPPROTO_ICMP) => label::CREATE_ICMP,
+                (SOCK_RAW, IPPROTO_ICMP) => label::CREATE_RAW,
                 // IPPROTO_RAW: udhcpc's socket for interface ioctls. It needs RAW like
                 // Linux's CAP_NET_RAW; sending raw IP through it is not implemented
                 // (EOPNOTSUPP) and it never receives. The endpoint behind it is a raw
                 // ICMP one the socket layer keeps silent.
-                (SOCK_RAW, IPPROTO_RAW) => stack.create_raw(caller).map(Endpoint::Raw),
+                (SOCK_RAW, IPPROTO_RAW) => label::CREATE_RAW,
                 (SOCK_RAW, _) => {
+                    let (_, caller) = netstack(k)?;
                     if !caller.rights.contains(NetRights::RAW) {
                         return Err(Errno::EPERM);
                     }
@@ -253,12 +277,11 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
                 }
                 (SOCK_STREAM | SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
                 _ => return Err(Errno::ESOCKTNOSUPPORT),
-            }
-            .map_err(net::errno)?;
-            Socket::inet(make(ep, base, protocol))
+            };
+            return make_endpoint(k, label, protocol, fl).map(u64::from);
         }
         AF_PACKET => {
-            let (stack, caller) = netstack(k)?;
+            let (_, caller) = netstack(k)?;
             if !caller.rights.contains(NetRights::PACKET) {
                 return Err(Errno::EPERM);
             }
@@ -267,13 +290,11 @@ pub fn socket<K: Kernel>(k: &mut K, domain: u64, ty: u64, protocol: u64) -> SysR
             if base != SOCK_DGRAM {
                 return Err(Errno::ESOCKTNOSUPPORT);
             }
-            let proto = (protocol as u16).swap_bytes();
-            let make = inet_caller(&stack, caller);
-            let ep = stack.create_packet(caller, proto).map_err(|e| match e {
-                NetError::Invalid => Errno::EPROTONOSUPPORT,
-                e => net::errno(e),
-            })?;
-            Socket::inet(make(Endpoint::Packet(ep), base, protocol))
+            if (protocol as u16).swap_bytes() != netobj::ETH_P_IP {
+                return Err(Errno::EPROTONOSUPPORT);
+            }
+            let proto = u64::from(netobj::ETH_P_IP);
+            return make_endpoint(k, label::CREATE_PACKET, proto as u32, fl).map(u64::from);
         }
         AF_INET6 => return Err(Errno::EAFNOSUPPORT),
         AF_NETLINK => {
@@ -468,7 +489,9 @@ pub fn accept4<K: Kernel>(k: &mut K, fd: u64, addr: u64, lenp: u64, fl: u64) -> 
         }
     };
     k.net_kick();
-    let newfd = install(k, child, fl as u32)?;
+    // An accepted connection is made by the listener's capability.
+    let maker = matches!(s.kind, Kind::Inet(_)).then_some(fd as i32 as i64);
+    let newfd = install_made_by(k, child, fl as u32, maker)?;
     if let Err(e) = write_addr(k, addr, lenp, &peer) {
         let _ = k.with_caps(|sys, t| t.close(sys, i64::from(newfd)));
         return Err(e);
