@@ -36,6 +36,13 @@ pub trait ObjectType: Any + Send + Sync + Sized {
     /// A decoded, fully checked operation.
     type Op;
 
+    /// The type name this object shows in views and dumps: [`Self::NAME`], unless
+    /// the type's instances wrap different things (a Linux open file that is a TCP
+    /// socket shows as `tcp`).
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
     /// Bytes charged to the creating Budget; read once, at creation.
     fn size(&self) -> u64;
 
@@ -76,7 +83,7 @@ pub trait DynObject: Any + Send + Sync {
 
 impl<T: ObjectType> DynObject for T {
     fn type_name(&self) -> &'static str {
-        T::NAME
+        ObjectType::name(self)
     }
     fn right_names(&self) -> &'static [(&'static str, Rights)] {
         T::RIGHT_NAMES

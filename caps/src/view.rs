@@ -78,11 +78,7 @@ impl CapSystem {
                 let n = self.node(c);
                 let obj_e = self.obj(n.obj);
                 let names = obj_e.map_or(&[][..], |o| o.body.right_names());
-                let parent = if n.parent == NIL {
-                    String::from("-")
-                } else {
-                    self.slot_name(self.node(n.parent).loc)
-                };
+                let parent = self.parent_name(c);
                 let _ = writeln!(
                     out,
                     "  {:<22} {:<16} {:<8} {:>6}  {:<12} {:<8} {}",
@@ -105,6 +101,17 @@ impl CapSystem {
             stack.extend(children.into_iter().rev());
         }
         out
+    }
+
+    /// The CDT parent of capability `c` by slot name, `-` for none; a made
+    /// capability's parent (the other object's cap it was created through) is marked.
+    fn parent_name(&self, c: u32) -> String {
+        let n = self.node(c);
+        match n.parent {
+            NIL => String::from("-"),
+            p if n.made => alloc::format!("{} (made)", self.slot_name(self.node(p).loc)),
+            p => self.slot_name(self.node(p).loc),
+        }
     }
 
     /// The derivation subtree under the capability in `slot`, indented by depth.
@@ -192,24 +199,26 @@ impl CapSystem {
                 let _ = writeln!(out, "    {i:#x}: {}", self.cap_summary(c));
                 let p = self.node(c).parent;
                 if p != NIL {
-                    edges.push((self.node(c).loc, self.node(p).loc));
+                    edges.push((self.node(c).loc, self.node(p).loc, self.node(c).made));
                 }
             }
             out.push_str("  }\n");
         }
         for &r in &self.roots {
             if r != NIL && self.node(r).parent != NIL {
-                edges.push((self.node(r).loc, self.node(self.node(r).parent).loc));
+                let n = self.node(r);
+                edges.push((n.loc, self.node(n.parent).loc, n.made));
             }
         }
         out.push_str("}\n\ncdt {\n");
         edges.sort();
-        for (child, parent) in edges {
+        for (child, parent, made) in edges {
             let _ = writeln!(
                 out,
-                "  {} -> {}",
+                "  {} -> {}{}",
                 self.slot_name(parent),
-                self.slot_name(child)
+                self.slot_name(child),
+                if made { " (made)" } else { "" }
             );
         }
         out.push_str("}\n");
@@ -241,10 +250,7 @@ impl CapSystem {
         holders.sort_by_key(|&c| self.node(c).loc);
         for c in holders {
             let n = self.node(c);
-            let parent = match n.parent {
-                NIL => String::from("-"),
-                p => self.slot_name(self.node(p).loc),
-            };
+            let parent = self.parent_name(c);
             let _ = writeln!(
                 out,
                 "  {} {} parent {}",

@@ -169,36 +169,25 @@ fn thread() {
     }
 }
 
-/// Revokes the NetStack capability in a process's authority CNode (for the kernel's
-/// test hook and debug console): every endpoint made through it or through a
-/// capability derived from it (fork copies, the derived cap of a process that left
-/// root) dies — its holder's next operation fails with ENETDOWN — and the capability
-/// and its CDT descendants are deleted. Endpoints are found by badge: copies share
-/// their source's badge, so revoking an unbadged (root) cap also kills the endpoints of
-/// every other unbadged copy, while a process that dropped root holds a cap minted with
-/// a badge of its own. Returns how many endpoints died.
+/// Revokes the NetStack capability in a process's authority CNode and deletes it
+/// (the kernel's test hook; the debug console's `revoke` is the general tool): every
+/// capability derived from it goes — fork copies, the derived cap of a process that
+/// left root, and the endpoints made through any of them (made CDT children), which
+/// reset at once so their holders' next operation fails (ENETDOWN for a call already
+/// in progress, EBADF for the descriptor). Returns how many endpoints died.
 pub fn revoke_netstack(sys: &mut caps::CapSystem, t: &linux_personality::fd::FdTable) -> usize {
-    let Some(stack) = STACK.get() else { return 0 };
     let Ok(slot) = t.authority_slot(sys, linux_personality::fd::AUTH_NETSTACK) else {
         return 0;
     };
-    let Some(cap) = sys.cap_at(slot) else {
+    if sys.cap_at(slot).is_none() {
         return 0;
-    };
-    let mut badges = alloc::vec![cap.badge];
-    let mut todo = sys.cdt_children(slot);
-    while let Some(s) = todo.pop() {
-        if let Some(c) = sys.cap_at(s) {
-            if !badges.contains(&c.badge) {
-                badges.push(c.badge);
-            }
-        }
-        todo.extend(sys.cdt_children(s));
     }
-    let killed = badges.iter().map(|&b| stack.revoke(b)).sum();
+    // What dies is exactly the objects that lose their last capability: endpoints
+    // (the NetStack object itself is held by the kernel's CSpace).
+    let before = sys.object_count();
     let _ = sys.revoke(slot);
     let _ = sys.delete(slot);
-    killed
+    before - sys.object_count()
 }
 
 /// The revocation test hook (`writ.net_revoke=PID:MS` on the command line, until the

@@ -101,6 +101,22 @@ pub mod label {
     pub const READINESS: u64 = 25;
 }
 
+/// A NetStack invocation label's name and the rights it checks (any one of them
+/// suffices for a Create), for the debug console's trace.
+pub fn stack_label(l: u64) -> Option<(&'static str, Rights)> {
+    let kind = |k: EndpointKind| cap_rights(k.rights());
+    Some(match l {
+        label::CREATE_TCP => ("CreateTcp", kind(EndpointKind::Tcp)),
+        label::CREATE_UDP => ("CreateUdp", kind(EndpointKind::Udp)),
+        label::CREATE_ICMP => ("CreateIcmp", kind(EndpointKind::Icmp)),
+        label::CREATE_RAW => ("CreateRaw", kind(EndpointKind::Raw)),
+        label::CREATE_PACKET => ("CreatePacket", kind(EndpointKind::Packet)),
+        label::CONFIGURE => ("Configure", cap_rights(NetRights::CONFIGURE)),
+        label::STATS => ("Stats", Rights::READ),
+        _ => return None,
+    })
+}
+
 /// NetStack rights as caps rights (the same bits).
 pub const fn cap_rights(r: NetRights) -> Rights {
     Rights::from_bits_retain(r.bits())

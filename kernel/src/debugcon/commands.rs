@@ -311,9 +311,7 @@ fn caps_cmd(args: &[&str]) -> String {
             let _ = writeln!(s, "  (no capabilities: the process has exited)");
         }
         for (depth, slot, cap) in caps {
-            let parent = sys
-                .cdt_parent(slot)
-                .map_or_else(|| "-".into(), |ps| names.slot(sys, ps));
+            let parent = names.parent(sys, slot, "-");
             let label = alloc::format!(
                 "{:indent$}{}",
                 "",
@@ -359,9 +357,7 @@ fn cap_cmd(args: &[&str]) -> String {
             views::rights(sys, &cap),
             views::badge(&cap)
         );
-        let parent = sys
-            .cdt_parent(slot)
-            .map_or_else(|| "- (an original)".into(), |p| names.slot(sys, p));
+        let parent = names.parent(sys, slot, "- (an original)");
         let _ = writeln!(s, "  parent   {parent}");
         let kids: Vec<String> = sys
             .cdt_children(slot)
@@ -441,9 +437,7 @@ fn obj_cmd(args: &[&str]) -> String {
             let Some(cap) = sys.cap_at(slot) else {
                 continue;
             };
-            let parent = sys
-                .cdt_parent(slot)
-                .map_or_else(|| "-".into(), |p| names.slot(sys, p));
+            let parent = names.parent(sys, slot, "-");
             let _ = writeln!(
                 s,
                 "  {:<16} {:<16} {}{}  parent {parent}",
@@ -578,9 +572,10 @@ fn capdl_process(sys: &CapSystem, p: &Proc, names: &Names) -> String {
         );
         if let Some(parent) = sys.cdt_parent(*slot) {
             edges.push(alloc::format!(
-                "  {} -> {}",
+                "  {} -> {}{}",
                 names.slot(sys, parent),
-                names.slot(sys, *slot)
+                names.slot(sys, *slot),
+                if sys.is_made(*slot) { " (made)" } else { "" }
             ));
         }
     }

@@ -76,6 +76,47 @@ pub fn all_on() -> bool {
     ALL.load(Ordering::Relaxed)
 }
 
+/// Rights a Create (or another NetStack operation) checks, by name alone when they
+/// are all per-type ones: `RAW`, or `TCP_CONNECT|TCP_LISTEN` when any one will do.
+struct Needed(caps::Rights, &'static [(&'static str, caps::Rights)]);
+
+impl core::fmt::Display for Needed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut text = ArrayString::<160>::new();
+        let _ = write!(text, "{}", self.0.display(self.1));
+        match text.strip_prefix("----+") {
+            Some(names) => {
+                for (i, n) in names.split('+').enumerate() {
+                    if i > 0 {
+                        f.write_str("|")?;
+                    }
+                    f.write_str(n)?;
+                }
+                Ok(())
+            }
+            None => f.write_str(&text),
+        }
+    }
+}
+
+/// An invocation: its label, named for a NetStack, with the rights check it makes
+/// (the rights it needs against those the capability carries).
+fn invoke_text(line: &mut ArrayString<384>, sys: &CapSystem, u: &CapUse, label: u64) -> core::fmt::Result {
+    let stack = u.cap.as_ref().filter(|c| sys.type_name(c) == Some("netstack"));
+    match (stack, netobj::capobj::stack_label(label)) {
+        (Some(c), Some((name, need))) => {
+            let names = sys.right_names(c);
+            write!(
+                line,
+                "invoke {name} needs {} has {}",
+                Needed(need, names),
+                c.rights.display(names)
+            )
+        }
+        _ => write!(line, "invoke label {label}"),
+    }
+}
+
 /// The tracer the personality calls (capability lock held; must not block).
 fn record(sys: &CapSystem, u: &CapUse) {
     let caller = CALLER.load(Ordering::Relaxed);
@@ -85,7 +126,7 @@ fn record(sys: &CapSystem, u: &CapUse) {
         .and_then(linux_personality::abi::nr::syscall_name)
         .unwrap_or("?");
     let now = crate::time::uptime_ns() / 1_000_000;
-    let mut line = ArrayString::<256>::new();
+    let mut line = ArrayString::<384>::new();
     let _ = write!(
         line,
         "trace {}.{:03} pid {pid} {name}({nr}) cptr {:#x} ",
@@ -106,11 +147,17 @@ fn record(sys: &CapSystem, u: &CapUse) {
         CapOp::Copy { dst } if dst == u64::MAX => write!(line, "copy"),
         CapOp::Copy { dst } => write!(line, "copy to {dst:#x}"),
         CapOp::Delete => write!(line, "delete"),
-        CapOp::Invoke { label } => write!(line, "invoke label {label}"),
+        CapOp::Invoke { label } => invoke_text(&mut line, sys, u, label),
     };
+    let names = u.cap.as_ref().map_or(&[][..], |c| sys.right_names(c));
     let _ = match &u.result {
         Ok(()) => write!(line, " -> ok"),
         Err(CapFail::Errno(e)) => write!(line, " -> {}", e.name()),
+        Err(CapFail::Cap(caps::Error::InsufficientRights { missing })) => write!(
+            line,
+            " -> InsufficientRights missing {}",
+            Needed(caps::Rights::from_bits_retain(*missing), names)
+        ),
         Err(CapFail::Cap(e)) => write!(line, " -> {e:?}"),
     };
     // A line cut by the fixed buffer still ends cleanly.

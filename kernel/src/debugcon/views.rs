@@ -121,6 +121,17 @@ impl Names {
 
     /// `7:fd:3`, `kernel:root:1`, `7:root`; a slot of an unknown CNode by the caps
     /// crate's name.
+    /// The CDT parent of the capability in `slot` by name, or `none`. A *made*
+    /// capability's parent (the capability to another object it was created through,
+    /// as an endpoint under its NetStack cap) is marked `(made)`.
+    pub fn parent(&self, sys: &CapSystem, slot: Slot, none: &str) -> String {
+        match sys.cdt_parent(slot) {
+            None => none.into(),
+            Some(p) if sys.is_made(slot) => alloc::format!("{} (made)", self.slot(sys, p)),
+            Some(p) => self.slot(sys, p),
+        }
+    }
+
     pub fn slot(&self, sys: &CapSystem, slot: Slot) -> String {
         if let Some((_, pid)) = self.roots.iter().find(|(s, _)| *s == slot) {
             return alloc::format!("{}:root", pid_text(*pid));

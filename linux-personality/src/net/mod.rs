@@ -655,7 +655,10 @@ pub fn drop_net_privileges<K: crate::syscall::Kernel>(k: &mut K) {
         if !cap.rights.intersects(drop) {
             return;
         }
-        let keep = cap.rights - drop;
+        // Only the rights that mean something for a NetStack, so the derived cap
+        // reads as what it allows (`RWGD+TCP_CONNECT+TCP_LISTEN+UDP+ICMP_ECHO`).
+        let meaningful = caps::Rights::GENERIC | netobj::capobj::cap_rights(NetRights::all());
+        let keep = (cap.rights & meaningful) - drop;
         let made = if cap.badge == 0 {
             sys.mint(
                 slot,
