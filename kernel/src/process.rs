@@ -831,6 +831,24 @@ pub fn current() -> Option<Arc<Process>> {
     current_thread().map(|t| t.proc.clone())
 }
 
+/// The process of the running thread, *without* taking a reference: for the system
+/// call and trap entry paths. Those may end the thread (exit, a fatal signal), and a
+/// thread that ends never returns to its entry frame, so a reference held there would
+/// never be given back and would keep the whole process (its address space, its
+/// table entry) alive forever. Borrowing is sound because the thread's own
+/// `BY_THREAD` entry holds the process: only the thread itself removes that entry, in
+/// [`exit_thread`], which never returns to the caller.
+pub fn current_unowned() -> Option<core::mem::ManuallyDrop<Arc<Process>>> {
+    let ptr = BY_THREAD
+        .lock()
+        .get(&sched::current())
+        .map(|t| Arc::as_ptr(&t.proc))?;
+    // SAFETY: `ptr` comes from a live Arc that outlives every use of the result (see
+    // above); ManuallyDrop keeps this Arc from ever decrementing the count it did not
+    // increment, and clones of it are ordinary balanced references.
+    Some(core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(ptr) }))
+}
+
 /// fork: the child gets a copy of the address space, a CSpace whose every cap is a
 /// CDT child of the parent's, the parent's registers with rax = 0 (and `stack` as
 /// its rsp when non-zero), FPU state and %fs.

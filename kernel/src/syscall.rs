@@ -30,7 +30,8 @@ extern "C" fn writ_syscall(frame: &mut TrapFrame) -> u64 {
     // Where the call returns to; if that is still so at the end, sysret may return.
     let (rip0, rsp0, flags0) = (frame.rip, frame.rsp, frame.rflags);
     x86_64::instructions::interrupts::enable();
-    let Some(proc) = process::current() else {
+    // Not a counted reference: exit never returns here to give one back.
+    let Some(proc) = process::current_unowned() else {
         panic!("syscall from a thread without a process");
     };
     let nr = frame.rax;

@@ -187,7 +187,8 @@ extern "C" fn writ_trap(frame: &mut TrapFrame) {
     // Back to user mode: leave if the process is dying, deliver what became pending
     // (e.g. a kill while preempted).
     if frame.cs & 3 == 3 && !(0..=31).contains(&vector) {
-        if let Some(proc) = crate::process::current() {
+        // Not a counted reference: a fatal signal ends the thread from in here.
+        if let Some(proc) = crate::process::current_unowned() {
             // This work takes ordinary locks another (preempted) thread may hold: do it
             // with interrupts on, as on the system call path.
             x86_64::instructions::interrupts::enable();
@@ -216,7 +217,8 @@ fn user_exception(f: &mut TrapFrame) {
     } else {
         f.rip
     };
-    let Some(proc) = crate::process::current() else {
+    // Not a counted reference: the fault may end the process from in here.
+    let Some(proc) = crate::process::current_unowned() else {
         fatal_exception(f);
     };
     // Faults from user mode may sleep on ordinary locks (the address space's, held
