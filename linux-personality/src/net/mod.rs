@@ -10,27 +10,32 @@
 //! and the fd-generic calls (read, write, poll, fcntl, close-on-exec, close) need nothing
 //! socket-specific. The file behind it is a [`Socket`].
 //!
-//! An Internet socket's [`Socket`] owns a netobj endpoint that was *made through the
-//! process's NetStack capability* (authority CNode slot [`crate::fd::AUTH_NETSTACK`]):
-//! `socket(2)` looks that capability up, and the endpoint is created by its object with
-//! the capability's rights and badge as the [`netobj::Caller`]. So:
+//! An Internet socket is an endpoint *made by invoking the process's NetStack
+//! capability* (authority CNode slot [`crate::fd::AUTH_NETSTACK`]): `socket(2)` is
+//! the NetStack's Create invocation (`CreateTcp`, `CreateIcmp`, ...; see
+//! `netobj::capobj`) through [`crate::fd::FdTable::make`], whose destination is the
+//! lowest free descriptor slot. The NetStack object's wrapper ([`socket_object`])
+//! puts the endpoint in that slot as a socket's open file, so the slot holds one
+//! object that is both the endpoint and the Linux open file description (status
+//! flags, options, wait key) — for a socket the two are the same thing, as on Linux,
+//! where a socket cannot be opened twice. So:
 //!
-//! - a missing right answers as Linux does (EPERM for raw/packet/configuration, EACCES
-//!   for ping sockets and ports below 1024, `netobj::capobj::errno_for_missing`), checked
-//!   against the rights of the cap the caller holds *now* (a process that dropped root
-//!   holds a derived cap without RAW, see `syscall::ids`);
-//! - the endpoint remembers the badge of that capability as its origin: revoking the
-//!   capability is `NetStack::revoke(badge)`, which kills exactly the endpoints made
-//!   through it and its copies (fork copies the authority CNode, so children share the
-//!   badge), and their next operation fails with ENETDOWN;
+//! - the rights check happens in the invocation's decode, against the rights of the
+//!   cap the caller holds *now* (a process that dropped root holds a derived cap
+//!   without RAW, see [`drop_net_privileges`]), and a missing right answers as Linux
+//!   does (EPERM for raw/packet/configuration, EACCES for ping sockets and ports below
+//!   1024, `netobj::capobj::errno_for_missing`); the debug console's `trace` shows the
+//!   invocation with the rights it needed and had;
+//! - the endpoint's capability is a *made* CDT child of the NetStack capability
+//!   (`caps`: an object created through another object's capability hangs under it),
+//!   and an accepted connection's is made by its listener's: the console's `caps` and
+//!   `cdt` show where each socket came from, and revoking a NetStack capability
+//!   deletes every endpoint made through it or its copies (fork copies the authority
+//!   CNode), in every process. The endpoint is told it was revoked and resets at once
+//!   (a call blocked on it fails with ENETDOWN); its descriptor is gone (EBADF);
 //! - the interface-changing ioctls (SIOCSIF*, SIOCADDRT) check CONFIGURE on the rights
 //!   the socket was created with — authority travels with the object, not the uid.
-//!
-//! The fd capability is not a CDT child of the NetStack capability: the derivation is
-//! recorded in the endpoint's origin instead, because the fd slot must hold the shared
-//! open file description (an endpoint capability in the slot would leave the status
-//! flags nowhere to live and every fd-generic call blind to sockets).
-//!
+
 //! ## Blocking
 //!
 //! netobj endpoints never block. Each [`Socket`] has a wait key; its endpoint gets a

@@ -1,8 +1,8 @@
 /* Run-time revocation of a process's NetStack capability (the kernel's
- * writ.net_revoke=PID:MS test hook revokes it while this program sleeps): the open
- * TCP connection fails with ENETDOWN on its next use, poll reports POLLERR|POLLHUP,
- * no new Internet socket can be made (EPERM), and AF_UNIX still works (it needs no
- * NetStack authority). */
+ * writ.net_revoke=PID:MS test hook revokes it while this program sleeps): the
+ * endpoint capabilities made through it go too, so the open TCP connection's
+ * descriptor is closed (EBADF on its next use, POLLNVAL), no new Internet socket can
+ * be made (EPERM), and AF_UNIX still works (it needs no NetStack authority). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
