@@ -276,4 +276,9 @@ impl IcmpEndpoint {
     pub fn revoke(&self) -> bool {
         self.handle.revoke()
     }
+
+    /// The endpoint's id in its stack (`SocketInfo::id`, /proc/net's inode column).
+    pub fn id(&self) -> u64 {
+        self.handle.id
+    }
 }

@@ -131,4 +131,9 @@ impl PacketEndpoint {
     pub fn revoke(&self) -> bool {
         self.handle.revoke()
     }
+
+    /// The endpoint's id in its stack (`SocketInfo::id`, /proc/net's inode column).
+    pub fn id(&self) -> u64 {
+        self.handle.id
+    }
 }

@@ -430,4 +430,9 @@ impl UdpEndpoint {
     pub fn revoke(&self) -> bool {
         self.handle.revoke()
     }
+
+    /// The endpoint's id in its stack (`SocketInfo::id`, /proc/net's inode column).
+    pub fn id(&self) -> u64 {
+        self.handle.id
+    }
 }

@@ -114,8 +114,14 @@ fn endpoint_caps_cdt_trace_and_revoke_on_the_network() {
     // Root's: every right (`+*`), a copy of its shell's cap (fork).
     assert!(ns.contains("netstack") && ns.contains("+*"), "{ns}");
     assert!(ns.trim_end().ends_with(":auth:1"), "{ns}");
+    // socks: the connection, held by nc's fd 3, made by its NetStack cap.
     let socks = con.command("socks", C).unwrap();
-    assert!(socks.contains("192.168.77.1:80"), "{socks}");
+    let conn = socks
+        .lines()
+        .find(|l| l.contains("192.168.77.1:80"))
+        .unwrap_or_else(|| panic!("{socks}"));
+    assert!(conn.contains("ESTABLISHED"), "{conn}");
+    assert!(conn.contains(&format!("{nc}:fd:3 made by {nc}:auth:1")), "{conn}");
     m.send("kill %1\r").unwrap();
 
     // A non-root user's shell: su drops root, and its NetStack cap is replaced by one

@@ -70,9 +70,11 @@ fn ended_processes_give_their_memory_back() {
         l.split_whitespace().nth(1).unwrap().parse().unwrap()
     };
     let (before, after) = (kib("BEFORE "), kib("AFTER "));
-    // Page-cache-free kernel: what is used after is what was used before, give or
-    // take the kernel's own caches (a few pages).
-    assert!(after <= before + 512, "used {before} KiB before, {after} KiB after:\n{text}");
+    // What is used after is what was used before, give or take the kernel heap's
+    // own slack (measured: it wanders by about 1.5 MiB either way). 4 MiB over 1200
+    // processes catches any leak above about 3 KiB a process; the old one was
+    // hundreds of KiB.
+    assert!(after <= before + 4096, "used {before} KiB before, {after} KiB after:\n{text}");
     // The shell, ls and the pipeline's grep: no dead process left in the table.
     assert!(kib("PIDS ") <= 4, "{text}");
     assert_eq!(out.status.code(), Some(0), "{text}");

@@ -915,28 +915,37 @@ fn socks_cmd(args: &[&str]) -> String {
         return "socks: no network stack in this kernel (no network device)\n".into();
     };
     let procs = views::processes();
-    // Endpoints remember the badge of the NetStack capability they came through;
-    // name each badge by the slots holding such a capability.
-    let owners: BTreeMap<u64, String> = crate::capsys::with(|sys| {
+    // Each endpoint by the descriptor slots holding it, and the capability that made
+    // it (its made CDT parent: a NetStack cap, or a listener for an accepted one).
+    let holders: BTreeMap<u64, String> = crate::capsys::with(|sys| {
         let names = Names::new(sys, &procs);
         let mut m: BTreeMap<u64, String> = BTreeMap::new();
         for p in &procs {
             for (_, slot, cap) in views::cspace_caps(sys, p.cspace) {
-                if sys.type_name(&cap) == Some("netstack") {
-                    let e = m.entry(cap.badge).or_default();
-                    if !e.is_empty() {
-                        e.push(',');
-                    }
-                    e.push_str(&names.slot(sys, slot));
+                let Some(f) = sys.object::<linux_personality::file::FileObject>(&cap) else {
+                    continue;
+                };
+                let Some(sock) = linux_personality::net::Socket::of(&f.0.ops) else {
+                    continue;
+                };
+                let Some(inet) = sock.inet_ref() else { continue };
+                let e = m.entry(inet.ep.id()).or_default();
+                if !e.is_empty() {
+                    e.push(',');
+                }
+                e.push_str(&names.slot(sys, slot));
+                if let Some(maker) = sys.cdt_parent(slot).filter(|_| sys.is_made(slot)) {
+                    e.push_str(" made by ");
+                    e.push_str(&names.slot(sys, maker));
                 }
             }
         }
         m
     });
-    super::net::socks_text(&st, &|origin| {
-        owners
-            .get(&origin)
+    super::net::socks_text(&st, &|id| {
+        holders
+            .get(&id)
             .cloned()
-            .unwrap_or_else(|| alloc::format!("badge {origin:#x}"))
+            .unwrap_or_else(|| "(no capability: being closed)".into())
     })
 }

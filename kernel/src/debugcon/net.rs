@@ -109,15 +109,15 @@ fn state_name(kind: EndpointKind, st: u8) -> &'static str {
     }
 }
 
-/// Every endpoint, with the NetStack capability it was created through (`owner`
-/// names an origin badge as `PID:SLOT`).
+/// Every endpoint, with who holds it (`owner` names an endpoint id by the slots
+/// holding its capability and the capability that made it).
 pub fn socks_text(st: &NetStack, owner: &dyn Fn(u64) -> String) -> String {
     let mut socks = st.sockets();
     socks.sort_by_key(|i| (i.id == 0, i.id));
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:>5} {:<6} {:<21} {:<21} {:<12} {:>7} {:>7}  VIA",
+        "{:>5} {:<6} {:<21} {:<21} {:<12} {:>7} {:>7}  HELD BY",
         "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "RECV-Q", "SEND-Q"
     );
     for i in &socks {
@@ -134,7 +134,7 @@ pub fn socks_text(st: &NetStack, owner: &dyn Fn(u64) -> String) -> String {
         let via = if i.id == 0 {
             "(closed, winding down)".into()
         } else {
-            owner(i.origin)
+            owner(i.id)
         };
         let _ = writeln!(
             s,

@@ -151,6 +151,17 @@ impl Endpoint {
         }
     }
 
+    /// The endpoint's id in its stack (`netobj::SocketInfo::id`).
+    pub fn id(&self) -> u64 {
+        match self {
+            Endpoint::Tcp(e) => e.id(),
+            Endpoint::Udp(e) => e.id(),
+            Endpoint::Icmp(e) => e.id(),
+            Endpoint::Raw(e) => e.id(),
+            Endpoint::Packet(e) => e.id(),
+        }
+    }
+
     /// Kill the endpoint: its NetStack authority was revoked.
     fn revoke(&self) {
         match self {
