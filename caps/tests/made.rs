@@ -87,7 +87,8 @@ fn world() -> World {
     let log: Log = Default::default();
     let f = sys.cnode_slot(p.auth, 1).unwrap();
     let factory = Factory { log: log.clone() };
-    sys.create_object(p.budget, f, factory, Rights::ALL).unwrap();
+    sys.create_object(p.budget, f, factory, Rights::ALL)
+        .unwrap();
     let root = sys.cap_at(Slot::root(p.cs)).unwrap();
     let fd_cnode = sys.slot_of(&root, 0).unwrap();
     let d = sys.cnode_slot(p.auth, 2).unwrap();
@@ -128,9 +129,7 @@ fn made_capability_hangs_under_the_invoked_one() {
 fn making_needs_the_right_and_leaves_nothing_on_failure() {
     let mut w = world();
     // A copy without MAKE_RIGHT: decode refuses, no object, no slot filled.
-    w.sys
-        .copy(w.auth(1), w.auth(3), Rights::GENERIC)
-        .unwrap();
+    w.sys.copy(w.auth(1), w.auth(3), Rights::GENERIC).unwrap();
     let before = w.sys.object_count();
     let e = w.make(authority_cptr(3), 3, 1).unwrap_err();
     assert_eq!(

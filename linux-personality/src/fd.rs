@@ -364,7 +364,9 @@ impl FdTable {
         cloexec: bool,
     ) -> Result<u32, CapFail> {
         let fd = self.lowest_free(sys, 0).map_err(CapFail::Errno)?;
-        let dest = self.authority_slot(sys, AUTH_FD_CNODE).map_err(CapFail::Errno)?;
+        let dest = self
+            .authority_slot(sys, AUTH_FD_CNODE)
+            .map_err(CapFail::Errno)?;
         let root = sys.cap_at(Slot::root(self.cspace));
         let fd_cnode = root.and_then(|r| sys.slot_of(&r, ROOT_FD_SLOT).ok());
         match fd_cnode {

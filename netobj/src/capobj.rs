@@ -187,7 +187,12 @@ pub enum NewEndpoint {
 pub type Wrapper = fn(&NetStack, NewEndpoint, Caller, u32) -> Arc<dyn caps::DynObject>;
 
 /// The default [`Wrapper`]: netobj's endpoint objects.
-pub fn endpoint_object(_: &NetStack, ep: NewEndpoint, _: Caller, _: u32) -> Arc<dyn caps::DynObject> {
+pub fn endpoint_object(
+    _: &NetStack,
+    ep: NewEndpoint,
+    _: Caller,
+    _: u32,
+) -> Arc<dyn caps::DynObject> {
     match ep {
         NewEndpoint::Tcp(e) => Arc::new(TcpObject::new(e)),
         NewEndpoint::Udp(e) => Arc::new(UdpObject::new(e)),

@@ -270,7 +270,10 @@ fn revoking_a_netstack_capability_deletes_and_resets_what_was_made_through_it() 
     );
     p.sys.revoke(p.slot(3)).unwrap();
     assert!(p.sys.cap_at(p.slot(4)).is_none() && p.sys.cap_at(p.slot(5)).is_none());
-    assert!(p.sys.cap_at(p.slot(3)).is_some(), "revoke keeps the cap itself");
+    assert!(
+        p.sys.cap_at(p.slot(3)).is_some(),
+        "revoke keeps the cap itself"
+    );
     // The port is free again and the other endpoint lives.
     assert_eq!(
         p.invoke(AUTH | 6, label::BIND, &[0, 5353]).unwrap().label,

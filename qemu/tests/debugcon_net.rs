@@ -90,7 +90,8 @@ fn endpoint_caps_cdt_trace_and_revoke_on_the_network() {
 
     // A TCP connection held open: nc to the test host's HTTP server, its stdin a pipe
     // that stays open.
-    m.send("sleep 300 | nc 192.168.77.1 80 >/dev/null &\r").unwrap();
+    m.send("sleep 300 | nc 192.168.77.1 80 >/dev/null &\r")
+        .unwrap();
     let nc = pid_of(&mut con, "nc", None);
     let mut caps = String::new();
     for _ in 0..50 {
@@ -121,7 +122,10 @@ fn endpoint_caps_cdt_trace_and_revoke_on_the_network() {
         .find(|l| l.contains("192.168.77.1:80"))
         .unwrap_or_else(|| panic!("{socks}"));
     assert!(conn.contains("ESTABLISHED"), "{conn}");
-    assert!(conn.contains(&format!("{nc}:fd:3 made by {nc}:auth:1")), "{conn}");
+    assert!(
+        conn.contains(&format!("{nc}:fd:3 made by {nc}:auth:1")),
+        "{conn}"
+    );
     m.send("kill %1\r").unwrap();
 
     // A non-root user's shell: su drops root, and its NetStack cap is replaced by one
@@ -134,7 +138,10 @@ fn endpoint_caps_cdt_trace_and_revoke_on_the_network() {
         .lines()
         .find(|l| l.trim_start().starts_with(&format!("{walker}:auth:1 ")))
         .unwrap_or_else(|| panic!("walker's sh {walker} not under init's NetStack cap:\n{cdt}"));
-    assert!(line.contains("ICMP_ECHO") && !line.contains("RAW"), "{line}");
+    assert!(
+        line.contains("ICMP_ECHO") && !line.contains("RAW"),
+        "{line}"
+    );
     let wcaps = con.command(&format!("caps {walker}"), C).unwrap();
     let wns = caps_line(&wcaps, "auth:1").unwrap();
     assert!(!wns.contains("RAW") && !wns.contains("CONFIGURE"), "{wns}");
@@ -173,7 +180,10 @@ fn endpoint_caps_cdt_trace_and_revoke_on_the_network() {
     let wget = pid_of(&mut con, "wget", None);
     std::thread::sleep(Duration::from_millis(500));
     let wcaps = con.command(&format!("caps {wget}"), C).unwrap();
-    assert!(wcaps.contains(" tcp "), "wget has no connection yet:\n{wcaps}");
+    assert!(
+        wcaps.contains(" tcp "),
+        "wget has no connection yet:\n{wcaps}"
+    );
     let rev = con.command(&format!("revoke {wget} auth:1"), C).unwrap();
     assert!(
         rev.contains("revoked") && rev.contains("tcp"),

@@ -59,14 +59,24 @@ fn ended_processes_give_their_memory_back() {
     let out = Command::new(WRIT_RUN)
         .arg("--initrd")
         .arg(&rootfs.path)
-        .args(["--memory", "128M", "--append", "log=error", "--timeout", "300"])
+        .args([
+            "--memory",
+            "128M",
+            "--append",
+            "log=error",
+            "--timeout",
+            "300",
+        ])
         .args(["--exec", script])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     let kib = |tag: &str| -> u64 {
-        let l = text.lines().find(|l| l.starts_with(tag)).unwrap_or_else(|| panic!("{text}"));
+        let l = text
+            .lines()
+            .find(|l| l.starts_with(tag))
+            .unwrap_or_else(|| panic!("{text}"));
         l.split_whitespace().nth(1).unwrap().parse().unwrap()
     };
     let (before, after) = (kib("BEFORE "), kib("AFTER "));
@@ -74,7 +84,10 @@ fn ended_processes_give_their_memory_back() {
     // own slack (measured: it wanders by about 1.5 MiB either way). 4 MiB over 1200
     // processes catches any leak above about 3 KiB a process; the old one was
     // hundreds of KiB.
-    assert!(after <= before + 4096, "used {before} KiB before, {after} KiB after:\n{text}");
+    assert!(
+        after <= before + 4096,
+        "used {before} KiB before, {after} KiB after:\n{text}"
+    );
     // The shell, ls and the pipeline's grep: no dead process left in the table.
     assert!(kib("PIDS ") <= 4, "{text}");
     assert_eq!(out.status.code(), Some(0), "{text}");

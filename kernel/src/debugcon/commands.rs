@@ -928,7 +928,9 @@ fn socks_cmd(args: &[&str]) -> String {
                 let Some(sock) = linux_personality::net::Socket::of(&f.0.ops) else {
                     continue;
                 };
-                let Some(inet) = sock.inet_ref() else { continue };
+                let Some(inet) = sock.inet_ref() else {
+                    continue;
+                };
                 let e = m.entry(inet.ep.id()).or_default();
                 if !e.is_empty() {
                     e.push(',');

@@ -101,8 +101,16 @@ impl core::fmt::Display for Needed {
 
 /// An invocation: its label, named for a NetStack, with the rights check it makes
 /// (the rights it needs against those the capability carries).
-fn invoke_text(line: &mut ArrayString<384>, sys: &CapSystem, u: &CapUse, label: u64) -> core::fmt::Result {
-    let stack = u.cap.as_ref().filter(|c| sys.type_name(c) == Some("netstack"));
+fn invoke_text(
+    line: &mut ArrayString<384>,
+    sys: &CapSystem,
+    u: &CapUse,
+    label: u64,
+) -> core::fmt::Result {
+    let stack = u
+        .cap
+        .as_ref()
+        .filter(|c| sys.type_name(c) == Some("netstack"));
     match (stack, netobj::capobj::stack_label(label)) {
         (Some(c), Some((name, need))) => {
             let names = sys.right_names(c);

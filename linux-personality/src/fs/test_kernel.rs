@@ -91,7 +91,10 @@ impl FakeKernel {
             .create_object(
                 budget,
                 slot,
-                netobj::capobj::NetStackObject::with_wrapper(stack.clone(), crate::net::socket_object),
+                netobj::capobj::NetStackObject::with_wrapper(
+                    stack.clone(),
+                    crate::net::socket_object,
+                ),
                 caps::Rights::ALL,
             )
             .unwrap();
