@@ -210,9 +210,10 @@ fn delete_and_revoke_pipe_fds() {
     let deadline = Instant::now() + T;
     loop {
         let ps = con.command("ps", C).unwrap();
-        let gone = ps.lines().any(|l| {
+        // Gone: a zombie, or already reaped by init (then not listed at all).
+        let gone = !ps.lines().any(|l| {
             let w: Vec<&str> = l.split_whitespace().collect();
-            w.len() >= 6 && w[0] == sh.to_string() && w[3] == "zombie"
+            w.len() >= 6 && w[0] == sh.to_string() && w[3] != "zombie"
         });
         if gone {
             break;
