@@ -1,7 +1,7 @@
 //! Property tests against a reference model.
 //!
-//! Random sequences of create (probe, CNode, budget split), copy, mint, move,
-//! rotate, delete and revoke run on three CSpaces at once, and on a deliberately
+//! Random sequences of create (probe, CNode, budget split, a probe *made* through
+//! another capability), copy, mint, move, rotate, delete and revoke run on three CSpaces at once, and on a deliberately
 //! naive model of the same semantics (maps and scans, no links). After every step the test asserts:
 //! `check()` is clean; every slot holds what the model says (object, rights, badge)
 //! and every CDT parent matches, so a derived cap never has more rights than its
@@ -37,6 +37,8 @@ struct MCap {
     badge: u64,
     parent: Option<u64>,
     loc: Loc,
+    /// Made through its parent (a capability to another object).
+    made: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -143,7 +145,19 @@ impl Model {
             badge: 0,
             parent: None,
             loc: dst,
+            made: false,
         });
+    }
+
+    /// A probe made through the capability at `maker`: checked like any creation after
+    /// the maker is found; its first capability is the maker's made child.
+    fn make(&mut self, maker: Loc, oid: Oid, tag: u64, budget: Oid, dst: Loc) {
+        let parent = self.slots[&maker];
+        self.create(oid, Kind::Probe { tag }, PROBE_SIZE, budget, dst);
+        let id = self.slots[&dst];
+        let c = self.caps.get_mut(&id).unwrap();
+        c.parent = Some(parent);
+        c.made = true;
     }
 
     fn derive(
@@ -175,6 +189,7 @@ impl Model {
             badge,
             parent: Some(parent),
             loc: dst,
+            made: false,
         });
         Ok(())
     }
@@ -214,6 +229,8 @@ impl Model {
         for other in self.caps.values_mut() {
             if other.parent == Some(id) {
                 other.parent = c.parent;
+                // A child taking a made capability's place takes its edge too.
+                other.made |= c.made;
             }
         }
         self.slots.remove(&c.loc);
@@ -345,6 +362,11 @@ enum Op {
         budget: u16,
         dst: u16,
     },
+    Made {
+        maker: u16,
+        budget: u16,
+        dst: u16,
+    },
     CNode {
         budget: u16,
         dst: u16,
@@ -389,6 +411,7 @@ fn op() -> impl Strategy<Value = Op> {
     let s = any::<u16>;
     prop_oneof![
         3 => (s(), s()).prop_map(|(budget, dst)| Op::Probe { budget, dst }),
+        2 => (s(), s(), s()).prop_map(|(maker, budget, dst)| Op::Made { maker, budget, dst }),
         2 => (s(), s()).prop_map(|(budget, dst)| Op::CNode { budget, dst }),
         1 => (s(), s(), s()).prop_map(|(budget, dst, bytes)| Op::Split { budget, dst, bytes }),
         5 => (s(), s(), any::<u8>(), prop::bool::weighted(0.8))
@@ -438,6 +461,7 @@ impl World {
                 badge: 0,
                 parent: None,
                 loc: Loc::Root(cs),
+                made: false,
             });
             let b = sys
                 .create_budget(None, sys.slot_of(&root, 0).unwrap(), ROOT_BUDGET)
@@ -456,6 +480,7 @@ impl World {
                 badge: 0,
                 parent: None,
                 loc: Loc::In(root.oid, 0),
+                made: false,
             });
         }
         World {
@@ -522,6 +547,27 @@ impl World {
                     }
                     r
                 };
+                (exp.map(|_| ()), got.map(|_| ()))
+            }
+            Op::Made { maker, budget, dst } => {
+                let (mk, b, d) = (self.pick_full(maker), self.pick(budget), self.pick(dst));
+                let exp = match self.model.cap_at(mk) {
+                    None => Err(Model::missing()),
+                    Some(_) => self.model.check_create(b, d, PROBE_SIZE),
+                };
+                let (ms, bs, ds) = (self.slot(mk), self.slot(b), self.slot(d));
+                let tag = self.next_tag;
+                self.next_tag += 1;
+                let got = self
+                    .sys
+                    .prepare_create_by(ms, bs, ds, PROBE_SIZE)
+                    .and_then(|t| {
+                        let p = std::sync::Arc::new(probe(tag, &self.finals));
+                        self.sys.commit_create(t, p, Rights::ALL)
+                    });
+                if let (Ok(bo), Ok(c)) = (&exp, &got) {
+                    self.model.make(mk, c.oid, tag, *bo, d);
+                }
                 (exp.map(|_| ()), got.map(|_| ()))
             }
             Op::Split { budget, dst, bytes } => {
@@ -622,6 +668,8 @@ impl World {
                 .and_then(|c| c.parent)
                 .map(|p| self.slot(m.caps[&p].loc));
             assert_eq!(self.sys.cdt_parent(s), parent, "parent of {l:?}");
+            let made = m.cap_at(l).is_some_and(|c| c.made);
+            assert_eq!(self.sys.is_made(s), made, "made edge of {l:?}");
         }
         for (&oid, o) in &m.objects {
             assert!(self.sys.object_exists(oid));
@@ -674,8 +722,8 @@ proptest! {
     }
 }
 
-const OP_NAMES: [&str; 9] = [
-    "probe", "cnode", "split", "copy", "mint", "move", "delete", "revoke", "rotate",
+const OP_NAMES: [&str; 10] = [
+    "probe", "cnode", "split", "copy", "mint", "move", "delete", "revoke", "rotate", "made",
 ];
 
 fn op_kind(op: &Op) -> usize {
@@ -689,6 +737,7 @@ fn op_kind(op: &Op) -> usize {
         Op::Delete { .. } => 6,
         Op::Revoke { .. } => 7,
         Op::Rotate { .. } => 8,
+        Op::Made { .. } => 9,
     }
 }
 
@@ -698,7 +747,7 @@ fn op_kind(op: &Op) -> usize {
 #[test]
 fn sequences_exercise_every_operation() {
     use proptest::test_runner::{Config, TestRng, TestRunner};
-    let ok = std::cell::RefCell::new([[0usize; 2]; 9]);
+    let ok = std::cell::RefCell::new([[0usize; 2]; 10]);
     let config = Config {
         cases: 1000,
         ..Config::default()
