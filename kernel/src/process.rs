@@ -195,6 +195,9 @@ pub struct Thread {
     /// (per thread, as in Linux; the dispositions and pending set are the process's).
     /// Reached through [`Thread::with_signals`].
     mask: IrqMutex<(u64, Option<u64>)>,
+    /// Signals sent to this thread alone (tgkill, its own faults): Linux's per-task
+    /// pending set. Swapped into `Signals::thread` by [`Thread::with_signals`].
+    private: IrqMutex<signal::ThreadPending>,
 }
 
 impl Thread {
@@ -203,11 +206,19 @@ impl Thread {
     pub fn with_signals<R>(&self, f: impl FnOnce(&mut Signals) -> R) -> R {
         let mut s = self.proc.signals.lock();
         let mut m = self.mask.lock();
+        let mut own = self.private.lock();
         s.blocked = m.0;
         s.saved_mask = m.1;
+        s.thread = core::mem::take(&mut *own);
         let r = f(&mut s);
         *m = (s.blocked, s.saved_mask.take());
+        *own = core::mem::take(&mut s.thread);
         r
+    }
+
+    /// Whether a signal waits in this thread's own pending set.
+    pub fn has_private_pending(&self) -> bool {
+        self.private.lock().set != 0
     }
 
     pub fn blocked(&self) -> u64 {
@@ -412,6 +423,36 @@ impl Process {
             self.attention.store(true, Ordering::Release);
             self.kick_threads();
         }
+    }
+
+    /// Posts a signal to thread `t` of this process alone (tgkill), in its private
+    /// pending set with its mask deciding whether it is ignored, and wakes it.
+    pub fn post_thread_signal(&self, t: &Thread, info: SigInfo) {
+        if info.signo == signal::SIGCONT || info.signo == signal::SIGKILL {
+            self.resume(info.signo == signal::SIGCONT);
+        }
+        let mask = t.effective_mask();
+        let posted = t.with_signals(|s| {
+            // The mask `post` consults, as post_signal does: with what a
+            // sigtimedwait will put back.
+            let real = s.blocked;
+            s.blocked = mask;
+            let p = s.post_thread(info);
+            s.blocked = real;
+            p
+        });
+        if posted {
+            self.attention.store(true, Ordering::Release);
+            let key = t.waiting_on.load(Ordering::Acquire);
+            if key != 0 {
+                waits::wake(key);
+            }
+        }
+    }
+
+    /// The live thread with id `tid`, if it is one of this process's.
+    pub fn thread(&self, tid: u32) -> Option<Arc<Thread>> {
+        self.threads.lock().iter().find(|t| t.tid == tid).cloned()
     }
 
     /// Starts the end of the whole process (exit_group, fatal signal).
@@ -778,6 +819,7 @@ fn start_thread(
         exit_requested: AtomicBool::new(false),
         altstack: Mutex::new(init.altstack),
         mask: IrqMutex::new((init.blocked, None)),
+        private: IrqMutex::new(signal::ThreadPending::default()),
     });
     proc.threads.lock().push(thread.clone());
     // The table entry must exist before the thread can make its first system call,
@@ -1091,6 +1133,7 @@ pub fn before_user_return(p: &Arc<Process>, frame: &mut TrapFrame) {
     }
     crate::signals::deliver(p, frame);
     let again = p.signals.lock().pending != 0
+        || p.threads.lock().iter().any(|t| t.has_private_pending())
         || p.is_dying()
         || p.threads
             .lock()

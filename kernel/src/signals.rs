@@ -66,7 +66,13 @@ pub fn restarts(proc: &Process) -> bool {
 }
 
 fn restarts_with(s: &signal::Signals) -> bool {
-    let ready = s.pending & !s.blocked;
+    // The thread's own signals go first (Signals::take).
+    let own = s.thread.set & !s.blocked;
+    let ready = if own != 0 {
+        own
+    } else {
+        s.pending & !s.blocked
+    };
     if ready == 0 {
         return false;
     }

@@ -109,6 +109,20 @@ fn prot(p: LinuxProt) -> Prot {
     }
 }
 
+impl Ctx<'_> {
+    /// Whether the caller (credentials `me`) may send `sig` to `p`: always itself,
+    /// otherwise Linux's credential rule (`sig::may_signal`).
+    fn may_signal(&self, me: &linux_personality::syscall::Ids, p: &Process, sig: u32) -> bool {
+        core::ptr::eq(p, &**self.proc)
+            || linux_personality::syscall::may_signal(
+                me,
+                &p.ids.lock(),
+                sig,
+                p.sid() == self.proc.sid(),
+            )
+    }
+}
+
 impl Kernel for Ctx<'_> {
     fn mem(&mut self) -> &mut dyn UserMemory {
         &mut self.mem
@@ -406,7 +420,7 @@ impl Kernel for Ctx<'_> {
     }
 
     fn signals<R>(&mut self, f: impl FnOnce(&mut linux_personality::signal::Signals) -> R) -> R {
-        let (r, pending) = process::with_signals(self.proc, |s| (f(s), s.pending));
+        let (r, pending) = process::with_signals(self.proc, |s| (f(s), s.all_pending()));
         // A new mask may have unblocked a pending signal; a new action may matter too.
         if pending != 0 {
             self.proc
@@ -447,10 +461,46 @@ impl Kernel for Ctx<'_> {
         if targets.is_empty() {
             return Err(Errno::ESRCH);
         }
-        if info.signo != 0 {
-            for p in targets.iter().filter(|p| !p.has_exited()) {
+        // Permission per target, and Linux's answer for several: a group succeeds if
+        // any member was signalled, else fails with EPERM; -1 ignores EPERM.
+        let me = self.proc.ids.lock().clone();
+        let mut sent = false;
+        for p in &targets {
+            if !self.may_signal(&me, p, info.signo) {
+                continue;
+            }
+            sent = true;
+            if info.signo != 0 && !p.has_exited() {
                 p.post_signal(info);
             }
+        }
+        if sent || pid == -1 {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
+    }
+
+    fn send_thread_signal(
+        &mut self,
+        tgid: Option<u32>,
+        tid: u32,
+        info: linux_personality::signal::SigInfo,
+    ) -> Result<(), Errno> {
+        // tkill names a thread of any process; its id is unique system-wide.
+        let found = match tgid {
+            Some(g) => process::by_pid(g).and_then(|p| Some((p.thread(tid)?, p))),
+            None => process::all()
+                .into_iter()
+                .find_map(|p| Some((p.thread(tid)?, p))),
+        };
+        let (t, p) = found.ok_or(Errno::ESRCH)?;
+        let me = self.proc.ids.lock().clone();
+        if !self.may_signal(&me, &p, info.signo) {
+            return Err(Errno::EPERM);
+        }
+        if info.signo != 0 && !p.has_exited() {
+            p.post_thread_signal(&t, info);
         }
         Ok(())
     }

@@ -1,7 +1,10 @@
-//! Signals as Linux delivers them: per-process actions and blocked mask, pending sets,
-//! default actions, and the exact `rt_sigframe` a handler runs on, which
+//! Signals as Linux delivers them: per-process actions, the calling thread's blocked
+//! mask and private pending set (signals sent to one thread: tgkill, faults) beside
+//! the process's shared one, default actions, and the exact `rt_sigframe` a handler runs on, which
 //! `rt_sigreturn` reads back. The kernel decides *when* to deliver (on the way back to
 //! user mode); everything about *what* is delivered is here, host-tested.
+
+use alloc::collections::BTreeMap;
 
 use crate::abi::Errno;
 
@@ -149,13 +152,25 @@ impl SigInfo {
     }
 }
 
-/// A process's signal state: actions, blocked mask, and what is pending.
+/// Signals pending for one thread only (tgkill, a fault): Linux's per-task `pending`
+/// beside the group's `shared_pending`.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadPending {
+    pub set: u64,
+    pub info: BTreeMap<u32, SigInfo>,
+}
+
+/// A process's signal state: actions and the shared pending set, with the calling
+/// thread's mask and private pending set swapped in by the kernel for each use.
 #[derive(Clone, Debug)]
 pub struct Signals {
     pub actions: [Action; NSIG as usize],
     pub blocked: u64,
+    /// Pending for the whole process (kill): any thread not blocking it takes it.
     pub pending: u64,
     pub info: [SigInfo; NSIG as usize],
+    /// The calling thread's private pending set (scratch, like `blocked`).
+    pub thread: ThreadPending,
     /// The mask to restore after rt_sigsuspend/ppoll/pselect's temporary one: the
     /// handler's frame records it, so sigreturn brings it back.
     pub saved_mask: Option<u64>,
@@ -168,6 +183,7 @@ impl Default for Signals {
             blocked: 0,
             pending: 0,
             info: [SigInfo::default(); NSIG as usize],
+            thread: ThreadPending::default(),
             saved_mask: None,
         }
     }
@@ -197,26 +213,10 @@ impl Signals {
     /// Marks `sig` pending unless it is ignored (an ignored signal is discarded at
     /// generation, as Linux does). Returns whether it is now pending.
     pub fn post(&mut self, info: SigInfo) -> bool {
+        if !self.accepts(info.signo) {
+            return false;
+        }
         let sig = info.signo;
-        if !valid(sig) {
-            return false;
-        }
-        let a = self.actions[(sig - 1) as usize];
-        let ignored = a.handler == SIG_IGN
-            || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
-        // SIGCONT and the stop signals cancel each other's pending instances at
-        // generation (Linux's prepare_signal), whatever their dispositions.
-        if sig == SIGCONT {
-            self.pending &= !STOP_SIGNALS;
-        } else if STOP_SIGNALS & bit(sig) != 0 {
-            self.pending &= !bit(SIGCONT);
-        }
-        // A blocked signal is never discarded, even if its action is to ignore it: the
-        // process may be waiting for it with sigtimedwait (busybox init does, for
-        // SIGCHLD), or may install a handler before unblocking it.
-        if ignored && sig != SIGKILL && sig != SIGSTOP && self.blocked & bit(sig) == 0 {
-            return false;
-        }
         if self.pending & bit(sig) == 0 {
             self.info[(sig - 1) as usize] = info;
         }
@@ -224,21 +224,86 @@ impl Signals {
         true
     }
 
+    /// [`post`](Self::post) for the calling thread only (its private set).
+    pub fn post_thread(&mut self, info: SigInfo) -> bool {
+        if !self.accepts(info.signo) {
+            return false;
+        }
+        let sig = info.signo;
+        if self.thread.set & bit(sig) == 0 {
+            self.thread.info.insert(sig, info);
+        }
+        self.thread.set |= bit(sig);
+        true
+    }
+
+    /// Generation's checks: a valid signal that is not discarded as ignored. SIGCONT
+    /// and the stop signals cancel each other's pending instances here (Linux's
+    /// prepare_signal), whatever their dispositions.
+    fn accepts(&mut self, sig: u32) -> bool {
+        if !valid(sig) {
+            return false;
+        }
+        let a = self.actions[(sig - 1) as usize];
+        let ignored = a.handler == SIG_IGN
+            || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore);
+        if sig == SIGCONT {
+            self.discard(STOP_SIGNALS);
+        } else if STOP_SIGNALS & bit(sig) != 0 {
+            self.discard(bit(SIGCONT));
+        }
+        // A blocked signal is never discarded, even if its action is to ignore it: the
+        // process may be waiting for it with sigtimedwait (busybox init does, for
+        // SIGCHLD), or may install a handler before unblocking it.
+        !(ignored && sig != SIGKILL && sig != SIGSTOP && self.blocked & bit(sig) == 0)
+    }
+
+    /// Drops pending instances of `set`, shared and the thread's own.
+    fn discard(&mut self, set: u64) {
+        self.pending &= !set;
+        self.thread.set &= !set;
+        self.thread.info.retain(|&s, _| set & bit(s) == 0);
+    }
+
+    /// Everything pending for the calling thread: its own and the process's.
+    pub fn all_pending(&self) -> u64 {
+        self.pending | self.thread.set
+    }
+
     /// A pending signal that is not blocked (what interrupts a wait).
     pub fn has_deliverable(&self) -> bool {
-        self.pending & !self.blocked != 0
+        self.all_pending() & !self.blocked != 0
+    }
+
+    /// Removes `sig` from the pending sets, the thread's own first (as Linux dequeues
+    /// the task's private signals before the group's), and returns its information.
+    fn dequeue(&mut self, sig: u32) -> SigInfo {
+        if self.thread.set & bit(sig) != 0 {
+            self.thread.set &= !bit(sig);
+            return self.thread.info.remove(&sig).unwrap_or(SigInfo {
+                signo: sig,
+                ..SigInfo::default()
+            });
+        }
+        self.pending &= !bit(sig);
+        self.info[(sig - 1) as usize]
     }
 
     /// Takes the lowest-numbered deliverable signal and decides its fate.
     pub fn take(&mut self) -> Option<Delivery> {
         loop {
-            let ready = self.pending & !self.blocked;
+            // The thread's own signals first, then the process's.
+            let own = self.thread.set & !self.blocked;
+            let ready = if own != 0 {
+                own
+            } else {
+                self.pending & !self.blocked
+            };
             if ready == 0 {
                 return None;
             }
             let sig = ready.trailing_zeros() + 1;
-            self.pending &= !bit(sig);
-            let info = self.info[(sig - 1) as usize];
+            let info = self.dequeue(sig);
             let a = self.actions[(sig - 1) as usize];
             match a.handler {
                 SIG_IGN => continue,
@@ -272,13 +337,12 @@ impl Signals {
     /// sigtimedwait's dequeue: the lowest pending signal of `set`, taken without being
     /// delivered.
     pub fn take_from(&mut self, set: u64) -> Option<SigInfo> {
-        let ready = self.pending & set;
+        let own = self.thread.set & set;
+        let ready = if own != 0 { own } else { self.pending & set };
         if ready == 0 {
             return None;
         }
-        let sig = ready.trailing_zeros() + 1;
-        self.pending &= !bit(sig);
-        Some(self.info[(sig - 1) as usize])
+        Some(self.dequeue(ready.trailing_zeros() + 1))
     }
 
     /// After delivery: a temporary mask no handler took over is put back now.
@@ -304,7 +368,7 @@ impl Signals {
             if a.handler == SIG_IGN
                 || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
             {
-                self.pending &= !bit(sig);
+                self.discard(bit(sig));
             }
         }
         Ok(old)

@@ -187,6 +187,11 @@ fn signals() {
 }
 
 #[test]
+fn tsignals() {
+    contract("tsignals", &[]);
+}
+
+#[test]
 fn stack() {
     contract("stack", &[]);
 }

@@ -260,7 +260,8 @@ fn user_exception(f: &mut TrapFrame) {
             s.blocked &= !signal::bit(sig);
             s.actions[(sig - 1) as usize] = signal::Action::default();
         }
-        s.post(SigInfo {
+        // The faulting thread's own signal (Linux's force_sig_fault).
+        s.post_thread(SigInfo {
             signo: sig,
             code,
             addr,

@@ -448,6 +448,21 @@ impl Kernel for FakeKernel {
     fn send_signal(&mut self, _pid: i32, _info: SigInfo) -> Result<(), Errno> {
         Err(ESRCH)
     }
+    fn send_thread_signal(
+        &mut self,
+        tgid: Option<u32>,
+        tid: u32,
+        info: SigInfo,
+    ) -> Result<(), Errno> {
+        // One thread, whose tid is the pid.
+        if tid != self.pid || tgid.is_some_and(|g| g != self.pid) {
+            return Err(ESRCH);
+        }
+        if info.signo != 0 {
+            self.signals.post_thread(info);
+        }
+        Ok(())
+    }
     fn sigreturn(&mut self) -> Result<u64, Errno> {
         Err(ENOSYS)
     }

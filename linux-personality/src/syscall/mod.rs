@@ -19,6 +19,7 @@ mod poll;
 mod proc;
 pub use proc::ForkArgs;
 mod sig;
+pub use sig::may_signal;
 mod task;
 mod timers;
 // eventfd, epoll, timerfd, signalfd
@@ -160,6 +161,15 @@ pub trait Kernel {
     /// Posts a signal: `pid` > 0 one process, 0 the caller's group, -1 every process it
     /// may signal, < -1 group -pid. Signal 0 only checks that the target exists.
     fn send_signal(&mut self, pid: i32, info: crate::signal::SigInfo) -> Result<(), Errno>;
+    /// tgkill: posts `info` to thread `tid` alone (of process `tgid` when given), in its
+    /// private pending set. ESRCH without such a thread, EPERM when the caller may not
+    /// signal it ([`may_signal`]); signal 0 only checks.
+    fn send_thread_signal(
+        &mut self,
+        tgid: Option<u32>,
+        tid: u32,
+        info: crate::signal::SigInfo,
+    ) -> Result<(), Errno>;
     /// rt_sigreturn: restores the registers, mask and FPU state saved in the signal
     /// frame at the user's stack; returns the restored rax.
     fn sigreturn(&mut self) -> Result<u64, Errno>;

@@ -2,7 +2,7 @@
 //! rt_sigreturn. Argument checks and the signal state's rules are here; sending to
 //! another process and rewriting the caller's registers are the kernel's.
 
-use super::{Kernel, SysResult};
+use super::{Ids, Kernel, SysResult};
 use crate::abi::Errno;
 use crate::signal::{self, Action, SigInfo, SI_USER, UNBLOCKABLE};
 
@@ -67,7 +67,7 @@ pub fn rt_sigpending<K: Kernel>(k: &mut K, set: u64, size: u64) -> SysResult {
     if size > 8 {
         return Err(Errno::EINVAL);
     }
-    let p = k.signals(|s| s.pending & s.blocked);
+    let p = k.signals(|s| s.all_pending() & s.blocked);
     k.mem().write(set, &p.to_le_bytes()[..size as usize])?;
     Ok(0)
 }
@@ -87,28 +87,44 @@ pub fn kill<K: Kernel>(k: &mut K, pid: u64, sig: u64) -> SysResult {
         signo: sig,
         code: SI_USER,
         pid: k.pid(),
+        uid: k.ids().ruid,
         ..SigInfo::default()
     };
     k.send_signal(pid, info).map(|_| 0)
 }
 
-/// tkill/tgkill: one thread per process so far, so a tid names its process.
+/// si_code of a signal from tkill/tgkill.
+pub const SI_TKILL: i32 = -6;
+
+/// tkill/tgkill: a signal for one thread (pending in its own set, so only it takes
+/// it), of process `tgid` unless tkill's -1.
 pub fn tgkill<K: Kernel>(k: &mut K, tgid: i64, tid: u64, sig: u64) -> SysResult {
     let sig = check_sig(sig)?;
     let tid = tid as i32;
     if tid <= 0 || (tgid != -1 && tgid as i32 <= 0) {
         return Err(Errno::EINVAL);
     }
-    if tgid != -1 && tgid as i32 != tid {
-        return Err(Errno::ESRCH);
-    }
     let info = SigInfo {
         signo: sig,
-        code: -6,
+        code: SI_TKILL,
         pid: k.pid(),
+        uid: k.ids().ruid,
         ..SigInfo::default()
     };
-    k.send_signal(tid, info).map(|_| 0)
+    let tgid = (tgid != -1).then_some(tgid as u32);
+    k.send_thread_signal(tgid, tid as u32, info).map(|_| 0)
+}
+
+/// Whether a process with credentials `sender` may signal one with `target`'s
+/// (Linux's kill_ok_by_cred, with CAP_KILL as euid 0): a real or effective uid of the
+/// sender equal to the target's real or saved uid. SIGCONT is also allowed within a
+/// session (`same_session`), so a shell can continue its jobs after they setuid.
+pub fn may_signal(sender: &Ids, target: &Ids, sig: u32, same_session: bool) -> bool {
+    sender.euid == 0
+        || [sender.euid, sender.ruid]
+            .iter()
+            .any(|&u| u == target.ruid || u == target.suid)
+        || (sig == signal::SIGCONT && same_session)
 }
 
 /// rt_sigsuspend: wait for a signal with `mask` in place; returns EINTR once a handler
@@ -160,7 +176,7 @@ pub fn rt_sigtimedwait<K: Kernel>(k: &mut K, set: u64, info: u64, ts: u64, size:
             Err(e) => {
                 // Woken by a signal: ours is dequeued next time round; another one
                 // interrupts the call.
-                if k.signals(|s| s.pending & set) == 0 {
+                if k.signals(|s| s.all_pending() & set) == 0 {
                     return Err(e);
                 }
             }
@@ -206,4 +222,41 @@ pub fn rt_sigsuspend<K: Kernel>(k: &mut K, mask: u64, size: u64) -> SysResult {
     let r = k.wait(0, &mut || false);
     debug_assert!(r.is_err());
     Err(Errno::EINTR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(ruid: u32, euid: u32, suid: u32) -> Ids {
+        Ids {
+            ruid,
+            euid,
+            suid,
+            rgid: 0,
+            egid: 0,
+            sgid: 0,
+            groups: alloc::vec::Vec::new(),
+        }
+    }
+
+    #[test]
+    fn who_may_signal_whom() {
+        let root = ids(0, 0, 0);
+        let alice = ids(1000, 1000, 1000);
+        let bob = ids(1001, 1001, 1001);
+        // A setuid-bob program alice started: real alice, effective and saved bob.
+        let alice_as_bob = ids(1000, 1001, 1001);
+        assert!(may_signal(&root, &alice, signal::SIGKILL, false));
+        assert!(may_signal(&alice, &alice, signal::SIGTERM, false));
+        assert!(!may_signal(&alice, &root, signal::SIGTERM, false));
+        assert!(!may_signal(&alice, &bob, 0, false));
+        // Alice may signal the program she started (its real uid is hers), and bob may
+        // too (its saved uid is his).
+        assert!(may_signal(&alice, &alice_as_bob, signal::SIGTERM, false));
+        assert!(may_signal(&bob, &alice_as_bob, signal::SIGTERM, false));
+        // SIGCONT only within the session.
+        assert!(may_signal(&alice, &root, signal::SIGCONT, true));
+        assert!(!may_signal(&alice, &root, signal::SIGCONT, false));
+    }
 }
