@@ -521,6 +521,10 @@ impl Kernel for Ctx<'_> {
         }
     }
 
+    fn set_realtime(&mut self, s: i64, ns: i64) {
+        crate::time::set_realtime(s, ns);
+    }
+
     fn sleep_ns(&mut self, ns: u64) -> Result<(), u64> {
         let deadline = crate::time::uptime_ns().saturating_add(ns);
         loop {

@@ -12,6 +12,9 @@ static TSC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 static TICKS: AtomicU64 = AtomicU64::new(0);
 /// Wall-clock seconds at boot (from the CMOS RTC), for CLOCK_REALTIME.
 static EPOCH_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+/// CLOCK_REALTIME minus uptime, in ns: the RTC's reading at boot until someone sets
+/// the clock (settimeofday, clock_settime).
+static REALTIME_OFFSET_NS: AtomicU64 = AtomicU64::new(0);
 
 fn cmos(reg: u8) -> u8 {
     // SAFETY: CMOS index/data ports; NMI stays enabled (bit 7 clear).
@@ -81,9 +84,17 @@ fn read_rtc() -> u64 {
 
 /// CLOCK_REALTIME as (seconds, nanoseconds).
 pub fn realtime() -> (i64, i64) {
-    let up = uptime_ns();
-    let s = EPOCH_AT_BOOT.load(Ordering::Relaxed) + up / 1_000_000_000;
-    (s as i64, (up % 1_000_000_000) as i64)
+    let t = REALTIME_OFFSET_NS.load(Ordering::Relaxed) + uptime_ns();
+    ((t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64)
+}
+
+/// Sets CLOCK_REALTIME (the caller checked privilege and range). Times before boot
+/// would need a negative offset from uptime: they are clamped to the boot instant.
+pub fn set_realtime(s: i64, ns: i64) {
+    let want = (s as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ns as u64);
+    REALTIME_OFFSET_NS.store(want.saturating_sub(uptime_ns()), Ordering::Relaxed);
 }
 
 /// CLOCK_MONOTONIC as (seconds, nanoseconds).
@@ -160,6 +171,10 @@ pub fn tick() {
 
 pub fn init_timer() {
     EPOCH_AT_BOOT.store(read_rtc(), Ordering::Relaxed);
+    REALTIME_OFFSET_NS.store(
+        EPOCH_AT_BOOT.load(Ordering::Relaxed) * 1_000_000_000,
+        Ordering::Relaxed,
+    );
     let window_ns = 10_000_000;
     let counted = crate::arch::apic::measure_timer(window_ns);
     let timer_hz = u64::from(counted) * 1_000_000_000 / window_ns;

@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 /* Time and identity: clocks move forward, nanosleep sleeps at least as asked, the
- * realtime clock is a plausible date, bad arguments get EINVAL/EFAULT; ids start as
- * root, setuid drops for good, getgroups/setgroups follow the privilege. */
+ * realtime clock is a plausible date, bad arguments get EINVAL/EFAULT; setting the
+ * clock checks its arguments and needs root (only error paths and a no-op here: the
+ * Linux side runs on the host); ids start as root, setuid drops for good,
+ * getgroups/setgroups follow the privilege. */
 #include "common.h"
 #include <grp.h>
 #include <sys/syscall.h>
@@ -45,6 +47,20 @@ int main(void) {
     CHECK("seteuid back to saved 0", seteuid(0));
     CHECK("setuid 1000 (root: all three)", setuid(1000));
     printf("uid=%d euid=%d gid=%d\n", getuid(), geteuid(), getgid());
+    struct timespec mono = {1, 0};
+    CHECK("clock_settime monotonic", clock_settime(CLOCK_MONOTONIC, &mono));
+    struct timespec badns = {1, -1};
+    CHECK("clock_settime bad ns", clock_settime(CLOCK_REALTIME, &badns));
+    CHECK("clock_settime bad pointer", syscall(SYS_clock_settime, CLOCK_REALTIME, (void *)8));
+    struct timeval badus = {1, 2000000};
+    CHECK("settimeofday bad usec", syscall(SYS_settimeofday, &badus, NULL));
+    struct timeval now;
+    gettimeofday(&now, NULL);
+    CHECK("settimeofday as user", syscall(SYS_settimeofday, &now, NULL));
+    struct timespec tnow;
+    clock_gettime(CLOCK_REALTIME, &tnow);
+    CHECK("clock_settime as user", clock_settime(CLOCK_REALTIME, &tnow));
+    CHECK("settimeofday nothing as user", syscall(SYS_settimeofday, NULL, NULL));
     CHECK("setuid 0 as user", setuid(0));
     CHECK("seteuid 0 as user", seteuid(0));
     CHECK("setgroups as user", setgroups(0, NULL));

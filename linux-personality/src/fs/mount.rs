@@ -12,8 +12,10 @@
 //! proc mount is a new one.
 //!
 //! What is not here: mount propagation (every mount is private; MS_SHARED and
-//! friends are accepted and change nothing), MS_MOVE (EINVAL), and read-only
-//! enforcement (MS_RDONLY is recorded and shown in /proc/mounts, writes still work).
+//! friends are accepted and change nothing), MS_MOVE (EINVAL), read-only
+//! enforcement (MS_RDONLY is recorded and shown in /proc/mounts, writes still work),
+//! and non-recursive bind mounts of trees with mounts inside (EINVAL: a mount covers
+//! an inode here, so every bind mount behaves as MS_REC).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -150,6 +152,29 @@ impl MountTable {
             .map(|m| m.mountpoint.clone())
     }
 
+    /// Whether anything is mounted on a directory inside the tree under `dir`.
+    pub fn has_mount_below(&self, dir: &Arc<Inode>) -> bool {
+        let points: Vec<Arc<Inode>> = self
+            .mounts
+            .lock()
+            .iter()
+            .map(|m| m.mountpoint.clone())
+            .collect();
+        points.into_iter().any(|mut at| {
+            // Bounded: a directory chain is finite, but stay safe on a broken one.
+            for _ in 0..4096 {
+                if Arc::ptr_eq(&at, dir) {
+                    return true;
+                }
+                match at.parent() {
+                    Some(p) => at = p,
+                    None => return false,
+                }
+            }
+            false
+        })
+    }
+
     pub fn is_mount_root(&self, node: &Arc<Inode>) -> bool {
         self.mounts
             .lock()
@@ -274,6 +299,15 @@ pub fn mount(
         let node = Walker::new(ctx, creds).resolve(start, src, true)?;
         if node.is_dir() != target.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        // Mounts here cover directories, not (mount, directory) pairs, so a bind
+        // mount always shows what is mounted below its source, as MS_REC would. A
+        // plain bind of a tree with mounts in it would show them where Linux shows
+        // the directories underneath, and a script cleaning those (OpenRC's
+        // bootmisc empties the /run *under* the tmpfs through `mount --bind / DIR`)
+        // would destroy the mounted contents: refuse it rather than do that.
+        if flags & MS_REC == 0 && table.has_mount_below(&node) {
+            return Err(Errno::EINVAL);
         }
         // The root file system is "rootfs" in /proc/mounts, whatever built it.
         let kind = if Arc::ptr_eq(node.superblock(), ctx.superblock()) {

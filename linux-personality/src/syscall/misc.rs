@@ -95,6 +95,54 @@ pub fn gettimeofday<K: Kernel>(k: &mut K, tv: u64, tz: u64) -> SysResult {
     Ok(0)
 }
 
+/// settimeofday: sets the wall clock (root only, as CAP_SYS_TIME). A time zone is
+/// accepted and ignored (Linux keeps it only for FAT timestamps and warp_clock).
+pub fn settimeofday<K: Kernel>(k: &mut K, tv: u64, tz: u64) -> SysResult {
+    let when = if tv != 0 {
+        let mut b = [0u8; 16];
+        k.mem().read(tv, &mut b)?;
+        let s = i64::from_le_bytes(b[..8].try_into().unwrap());
+        let us = i64::from_le_bytes(b[8..].try_into().unwrap());
+        if s < 0 || !(0..1_000_000).contains(&us) {
+            return Err(Errno::EINVAL);
+        }
+        Some((s, us * 1000))
+    } else {
+        None
+    };
+    // Linux's order: the time's validity, the zone's copy, privilege, the zone's range.
+    let minuteswest = if tz != 0 {
+        let mut b = [0u8; 8];
+        k.mem().read(tz, &mut b)?;
+        Some(i32::from_le_bytes(b[..4].try_into().unwrap()))
+    } else {
+        None
+    };
+    if k.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if minuteswest.is_some_and(|m| !(-15 * 60..=15 * 60).contains(&m)) {
+        return Err(Errno::EINVAL);
+    }
+    if let Some((s, ns)) = when {
+        k.set_realtime(s, ns);
+    }
+    Ok(0)
+}
+
+/// clock_settime: only CLOCK_REALTIME can be set (EINVAL for the others, as Linux).
+pub fn clock_settime<K: Kernel>(k: &mut K, id: u64, tp: u64) -> SysResult {
+    if !realtime(id)? || id != CLOCK_REALTIME {
+        return Err(Errno::EINVAL);
+    }
+    let (s, ns) = read_ts(k, tp)?;
+    if k.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    k.set_realtime(s, ns);
+    Ok(0)
+}
+
 pub fn time<K: Kernel>(k: &mut K, t: u64) -> SysResult {
     let (s, _) = k.clock_now(true);
     if t != 0 {

@@ -182,6 +182,8 @@ pub trait Kernel {
     fn fs(&mut self) -> &mut crate::fs::FsContext;
     /// Wall-clock (`realtime`) or monotonic time as (seconds, nanoseconds).
     fn clock_now(&self, realtime: bool) -> (i64, i64);
+    /// Sets CLOCK_REALTIME to (seconds, nanoseconds); privilege and range are checked.
+    fn set_realtime(&mut self, _s: i64, _ns: i64) {}
     /// Sleeps `ns` nanoseconds; Err(left) when a signal interrupts it.
     fn sleep_ns(&mut self, ns: u64) -> Result<(), u64>;
     /// Fills `buf` from the kernel's random source.
@@ -363,6 +365,8 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::CLOCK_GETTIME => misc::clock_gettime(k, a[0], a[1]),
         nr::CLOCK_GETRES => misc::clock_getres(k, a[0], a[1]),
         nr::GETTIMEOFDAY => misc::gettimeofday(k, a[0], a[1]),
+        nr::SETTIMEOFDAY => misc::settimeofday(k, a[0], a[1]),
+        nr::CLOCK_SETTIME => misc::clock_settime(k, a[0], a[1]),
         nr::TIME => misc::time(k, a[0]),
         nr::NANOSLEEP => misc::nanosleep(k, a[0], a[1]),
         nr::CLOCK_NANOSLEEP => misc::clock_nanosleep(k, a[0], a[1], a[2], a[3]),

@@ -425,6 +425,12 @@ fn bind_mount_and_remount_flags() {
     let t = k.cstr("/mnt");
     assert_eq!(k.sys(nr::UMOUNT2, &[t, 0]), Ok(0));
     assert_eq!(k.stat("/mnt/f").err(), Some(ENOENT));
+    // A plain bind of a tree with a mount inside (here /proc under /) would show the
+    // mount's contents where Linux shows the directory under it: refused. With
+    // MS_REC that is what Linux shows too.
+    assert_eq!(mount(&mut k, "/", "/mnt", "", 4096), Err(EINVAL));
+    assert_eq!(mount(&mut k, "/", "/mnt", "", 4096 | 16384), Ok(0));
+    assert!(k.stat("/mnt/proc/self").is_ok());
 }
 
 #[test]
