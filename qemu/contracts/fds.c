@@ -1,6 +1,7 @@
 /* File descriptors as capabilities: the lowest free number is used; dup/dup2/dup3
  * and F_DUPFD share the open file description (status flags), but not FD_CLOEXEC;
- * close makes the number free again; errors are Linux's (EBADF, EINVAL, ESPIPE). */
+ * close makes the number free again; close_range closes or marks a range; errors are
+ * Linux's (EBADF, EINVAL, ESPIPE). */
 #include "common.h"
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -52,5 +53,19 @@ int main(void) {
     CHECK("read from a write-only dup? (fd 99 closed)", read(99, (char[4]){0}, 4));
     for (int fd = 3; fd < 40; fd++) close(fd);
     CHECK("after closing all, dup(1) is 3 again", dup(1));
+    /* close_range: a range with holes, close-on-exec marking, bad arguments. */
+    dup2(1, 5);
+    dup2(1, 7);
+    dup2(1, 9);
+    CHECK("close_range 3..5", syscall(SYS_close_range, 3, 5, 0));
+    CHECK("fd 3 closed", fcntl(3, F_GETFD));
+    CHECK("fd 5 closed", fcntl(5, F_GETFD));
+    CHECK("close_range cloexec 6..~0", syscall(SYS_close_range, 6, ~0U, 4));
+    CHECK("fd 7 close-on-exec", fcntl(7, F_GETFD));
+    CHECK("fd 9 close-on-exec", fcntl(9, F_GETFD));
+    CHECK("close_range first > last", syscall(SYS_close_range, 9, 7, 0));
+    CHECK("close_range bad flags", syscall(SYS_close_range, 7, 9, 1));
+    CHECK("close_range 7..~0", syscall(SYS_close_range, 7, ~0U, 0));
+    CHECK("fd 9 closed", fcntl(9, F_GETFD));
     return 0;
 }

@@ -288,6 +288,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::PREAD64 => fdcalls::pread(k, a[0], a[1], a[2], a[3]),
         nr::PWRITE64 => fdcalls::pwrite(k, a[0], a[1], a[2], a[3]),
         nr::CLOSE => fdcalls::close(k, a[0]),
+        nr::CLOSE_RANGE => fdcalls::close_range(k, a[0], a[1], a[2]),
         nr::DUP => fdcalls::dup(k, a[0]),
         nr::DUP2 => fdcalls::dup2(k, a[0], a[1]),
         nr::DUP3 => fdcalls::dup3(k, a[0], a[1], a[2]),
