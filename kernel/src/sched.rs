@@ -8,6 +8,7 @@
 //! ([`WaitQueue::wait_until`]), so no wake-up is lost and conditions may take ordinary
 //! locks; a preempted thread that was about to wait stays runnable.
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
@@ -309,6 +310,7 @@ fn schedule_inner(prepare: impl FnOnce(&mut Scheduler), preempt: bool) {
             return None;
         }
         s.current = next;
+        CURRENT.store(next, Ordering::Relaxed);
         s.switches += 1;
         switch_cpu_state(s, cur, next);
         let save: *mut u64 = &mut s.threads.get_mut(&cur).unwrap().rsp;
@@ -392,8 +394,12 @@ pub fn exit_current() -> ! {
 }
 
 pub fn current() -> ThreadId {
-    with(|s| s.current)
+    CURRENT.load(Ordering::Relaxed)
 }
+
+/// The running thread, mirrored from `Scheduler::current` at every switch so the
+/// system call path reads it without the scheduler's lock (one CPU: a plain load).
+static CURRENT: AtomicU64 = AtomicU64::new(0);
 
 /// The running thread's name, without blocking (used by fatal paths).
 pub fn current_name() -> &'static str {
