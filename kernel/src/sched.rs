@@ -38,6 +38,7 @@ struct Thread {
     state: State,
     /// Saved stack pointer while not running.
     rsp: u64,
+    /// When a sleeping thread wakes, in uptime ns.
     wake_at: u64,
     /// None for the boot thread, which runs on the boot stack.
     _stack: Option<Box<[u8]>>,
@@ -427,8 +428,10 @@ pub fn state_name(id: ThreadId) -> Option<&'static str> {
 }
 
 pub fn sleep_ms(ms: u64) {
-    let ticks = (ms * time::HZ).div_ceil(1000).max(1);
-    let wake_at = time::ticks() + ticks;
+    // A deadline in uptime (the TSC), not a tick count: under a loaded host QEMU
+    // delivers fewer timer ticks than wall time passes, and a sleep counted in ticks
+    // would run long by as many as were lost (user sleeps use uptime too).
+    let wake_at = time::uptime_ns() + ms.max(1) * 1_000_000;
     schedule_with(|s| {
         let cur = s.current;
         let t = s.threads.get_mut(&cur).unwrap();
@@ -449,7 +452,7 @@ fn make_ready(s: &mut Scheduler, id: ThreadId) {
 
 /// The timer interrupt: wake sleepers whose time came, preempt at the end of a slice.
 pub fn on_timer_tick() {
-    let now = time::ticks();
+    let now = time::uptime_ns();
     let resched = {
         let mut g = match SCHED.try_lock() {
             Some(g) => g,
