@@ -8,10 +8,10 @@
 //! ([`WaitQueue::wait_until`]), so no wake-up is lost and conditions may take ordinary
 //! locks; a preempted thread that was about to wait stays runnable.
 
-use core::sync::atomic::{AtomicU64, Ordering};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::instructions::interrupts;
 
 use crate::arch::cpu::{self, FpuState};

@@ -24,19 +24,8 @@ fn cmos(reg: u8) -> u8 {
     }
 }
 
-/// Days from 1970-01-01 to the given civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Reads the RTC (waiting out an update in progress) as seconds since the epoch.
-fn read_rtc() -> u64 {
+pub fn read_rtc() -> u64 {
     let snapshot = || {
         while cmos(0x0a) & 0x80 != 0 {
             core::hint::spin_loop();
@@ -78,8 +67,56 @@ fn read_rtc() -> u64 {
     let month = bcd(a[4]) as i64;
     let century = if a[6] != 0 { bcd(a[6]) as i64 } else { 20 };
     let year = century * 100 + bcd(a[5]) as i64;
-    let days = days_from_civil(year, month, day);
+    let days = linux_personality::rtc::days_from_civil(year, month, day);
     (days * 86_400 + hour * 3600 + min * 60 + sec).max(0) as u64
+}
+
+/// Sets the RTC to `epoch` seconds (UTC), in the register format status B says
+/// (BCD or binary, 12 or 24 hours), with updates held off while the registers change.
+pub fn write_rtc(epoch: u64) {
+    let (y, m, d) = linux_personality::rtc::civil_from_days((epoch / 86_400) as i64);
+    let secs = epoch % 86_400;
+    let (hour, min, sec) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let status_b = cmos(0x0b);
+    let enc = |v: u64| -> u8 {
+        if status_b & 0x04 == 0 {
+            ((v / 10) << 4 | v % 10) as u8
+        } else {
+            v as u8
+        }
+    };
+    let hour_reg = if status_b & 0x02 == 0 {
+        // 12-hour format: 12 for midnight and noon, bit 7 for PM.
+        let h12 = match hour % 12 {
+            0 => 12,
+            h => h,
+        };
+        enc(h12) | if hour >= 12 { 0x80 } else { 0 }
+    } else {
+        enc(hour)
+    };
+    let regs = [
+        (0x00, enc(sec)),
+        (0x02, enc(min)),
+        (0x04, hour_reg),
+        (0x07, enc(d as u64)),
+        (0x08, enc(m as u64)),
+        (0x09, enc((y % 100) as u64)),
+        (0x32, enc((y / 100) as u64)),
+    ];
+    cmos_write(0x0b, status_b | 0x80);
+    for (reg, v) in regs {
+        cmos_write(reg, v);
+    }
+    cmos_write(0x0b, status_b & !0x80);
+}
+
+fn cmos_write(reg: u8, v: u8) {
+    // SAFETY: CMOS index/data ports; NMI stays enabled (bit 7 clear).
+    unsafe {
+        Port::<u8>::new(0x70).write(reg);
+        Port::<u8>::new(0x71).write(v);
+    }
 }
 
 /// CLOCK_REALTIME as (seconds, nanoseconds).

@@ -77,6 +77,7 @@ pub mod locks;
 pub mod net;
 pub mod pipe;
 pub mod pty;
+pub mod rtc;
 pub mod script;
 pub mod signal;
 pub mod stack;

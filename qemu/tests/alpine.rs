@@ -184,8 +184,8 @@ fn init_respawns_the_shell_with_the_terminal() {
 
 /// OpenRC brings up Alpine's sysinit and boot runlevels (the image's inittab would run
 /// them at boot; the overlay's does not, to keep boot short, so they run by hand
-/// here): its services start, syslogd runs as a daemon, rc-service drives one, and
-/// `date -s` sets the clock as root.
+/// here): its services start (hwclock among them, through /dev/rtc0), syslogd runs as
+/// a daemon, rc-service drives one, and `date -s` and `hwclock -w` set the clocks.
 #[test]
 fn openrc_runlevels_and_services() {
     let mut m = alpine("alpine_openrc", "log=error");
@@ -194,10 +194,10 @@ fn openrc_runlevels_and_services() {
         .unwrap();
     m.wait_for(r"rc=0", Duration::from_secs(120)).unwrap();
     m.send(
-        "rc-status -a | grep -E 'bootmisc|syslog|hostname|devfs' | tr -s ' '; echo status-done\r",
+        "rc-status -a | grep -E 'bootmisc|syslog|hostname|devfs|hwclock' | tr -s ' '; echo status-done\r",
     )
     .unwrap();
-    for svc in ["devfs", "hostname", "bootmisc", "syslog"] {
+    for svc in ["devfs", "hwclock", "hostname", "bootmisc", "syslog"] {
         m.wait_for(&format!(r"{svc} \[ started \]"), T).unwrap();
     }
     m.wait_for(r"status-done", T).unwrap();
@@ -210,5 +210,9 @@ fn openrc_runlevels_and_services() {
     m.send("date -s '2030-01-02 03:04:05' >/dev/null; date +%Y-%m-%d\r")
         .unwrap();
     m.wait_for(r"\n2030-01-02", T).unwrap();
+    // The hardware clock (/dev/rtc0, the CMOS clock): written from the system clock,
+    // read back.
+    m.send("hwclock -w -u && hwclock -r -u\r").unwrap();
+    m.wait_for(r"\n\w+ Jan  2 03:04:\d\d 2030", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
