@@ -80,7 +80,7 @@ pub fn write_rtc(epoch: u64) {
     let status_b = cmos(0x0b);
     let enc = |v: u64| -> u8 {
         if status_b & 0x04 == 0 {
-            ((v / 10) << 4 | v % 10) as u8
+            (((v / 10) << 4) | (v % 10)) as u8
         } else {
             v as u8
         }
