@@ -212,5 +212,12 @@ fn su_to_a_new_user() {
             r"^Uid:\t1001\t1001\t1001\t1001",
         ],
     );
+    // A process reads its own CSpace, not another user's (root reads any).
+    run(
+        &mut m,
+        "su bob -c 'grep -c netstack /proc/self/caps; cat /proc/1/caps 2>&1 | head -1'",
+        &[r"^1\r?$", r"Permission denied"],
+    );
+    run(&mut m, "grep -c netstack /proc/1/caps", &[r"^1\r?$"]);
     m.terminate(Duration::from_secs(1));
 }

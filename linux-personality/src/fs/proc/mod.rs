@@ -279,7 +279,8 @@ enum PidGen {
 
 /// The entries of /proc/PID (and, but for `task`, of /proc/PID/task/TID).
 const PER_PID: &[(&str, u32, PidGen)] = &[
-    ("caps", 0o444, PidGen::File(text::caps)),
+    // The CSpace: its owner (and root) may read it, as environ.
+    ("caps", 0o400, PidGen::File(text::caps)),
     ("cmdline", 0o444, PidGen::File(text::pid_cmdline)),
     ("comm", 0o644, PidGen::File(text::comm)),
     ("cwd", 0o777, PidGen::Link),
