@@ -28,6 +28,7 @@ mod logger;
 mod mm;
 mod net;
 mod pci;
+mod pidfd;
 mod power;
 mod process;
 mod random;

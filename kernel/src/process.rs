@@ -272,6 +272,8 @@ pub fn all() -> Vec<Arc<Process>> {
 impl Drop for Process {
     fn drop(&mut self) {
         PROCS.lock().remove(&self.pid);
+        // Reaped: its pidfds now also report POLLHUP.
+        crate::pidfd::notify(self.pid);
     }
 }
 
@@ -1065,6 +1067,7 @@ fn end_process(p: &Arc<Process>, status: ExitStatus) {
         }
     }
     *p.status.lock() = Some(status);
+    crate::pidfd::notify(p.pid);
     p.release_vfork_parent();
     if let Some(parent) = by_pid(p.ppid()) {
         let (code, st) = match status {

@@ -481,6 +481,10 @@ impl Kernel for Ctx<'_> {
         }
     }
 
+    fn pidfd(&mut self, pid: u32) -> Result<Arc<dyn linux_personality::file::FileOps>, Errno> {
+        crate::pidfd::open(pid)
+    }
+
     fn send_thread_signal(
         &mut self,
         tgid: Option<u32>,

@@ -130,6 +130,10 @@ pub trait FileOps: Send + Sync {
     /// The authority this file was made through was revoked (not closed): cancel
     /// what is in progress, such as a blocked receive.
     fn revoked(&self) {}
+    /// The process a pidfd names (None for every other file).
+    fn pidfd_pid(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// O_ACCMODE values and the status flags an open file description keeps.

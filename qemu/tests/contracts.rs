@@ -187,6 +187,11 @@ fn signals() {
 }
 
 #[test]
+fn pidfd() {
+    contract("pidfd", &[]);
+}
+
+#[test]
 fn tsignals() {
     contract("tsignals", &[]);
 }

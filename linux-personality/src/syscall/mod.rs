@@ -164,6 +164,11 @@ pub trait Kernel {
     /// tgkill: posts `info` to thread `tid` alone (of process `tgid` when given), in its
     /// private pending set. ESRCH without such a thread, EPERM when the caller may not
     /// signal it ([`may_signal`]); signal 0 only checks.
+    /// pidfd_open: a file naming process `pid` (ESRCH if there is none): it polls
+    /// POLLIN once the process has ended and answers `FileOps::pidfd_pid`.
+    fn pidfd(&mut self, _pid: u32) -> Result<alloc::sync::Arc<dyn crate::file::FileOps>, Errno> {
+        Err(Errno::ENOSYS)
+    }
     fn send_thread_signal(
         &mut self,
         tgid: Option<u32>,
@@ -289,6 +294,8 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::PWRITE64 => fdcalls::pwrite(k, a[0], a[1], a[2], a[3]),
         nr::CLOSE => fdcalls::close(k, a[0]),
         nr::CLOSE_RANGE => fdcalls::close_range(k, a[0], a[1], a[2]),
+        nr::PIDFD_OPEN => proc::pidfd_open(k, a[0], a[1]),
+        nr::PIDFD_SEND_SIGNAL => proc::pidfd_send_signal(k, a[0], a[1], a[2], a[3]),
         nr::DUP => fdcalls::dup(k, a[0]),
         nr::DUP2 => fdcalls::dup2(k, a[0], a[1]),
         nr::DUP3 => fdcalls::dup3(k, a[0], a[1], a[2]),

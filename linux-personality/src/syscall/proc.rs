@@ -188,6 +188,7 @@ pub fn wait4<K: Kernel>(k: &mut K, pid: u64, status: u64, options: u64, rusage: 
 const P_ALL: u64 = 0;
 const P_PID: u64 = 1;
 const P_PGID: u64 = 2;
+const P_PIDFD: u64 = 3;
 const WEXITED: u64 = 4;
 const WSTOPPED: u64 = 2;
 const WNOWAIT: u64 = 0x0100_0000;
@@ -218,6 +219,11 @@ pub fn waitid<K: Kernel>(k: &mut K, idtype: u64, id: u64, infop: u64, options: u
             g if g > 0 => -g,
             _ => return Err(Errno::EINVAL),
         },
+        // The process a pidfd names (EBADF for another file too).
+        P_PIDFD => {
+            let f = k.with_caps(|sys, t| t.get(sys, id as i32 as i64, caps::Rights::empty()))?;
+            f.ops.pidfd_pid().ok_or(Errno::EBADF)? as i32
+        }
         _ => return Err(Errno::EINVAL),
     };
     let how = super::WaitFor {
@@ -248,4 +254,56 @@ pub fn waitid<K: Kernel>(k: &mut K, idtype: u64, id: u64, infop: u64, options: u
         k.mem().write(infop, &si)?;
     }
     Ok(0)
+}
+
+const PIDFD_NONBLOCK: u64 = 0o4000;
+
+/// pidfd_open: a descriptor for process `pid` (a capability to it in the fd CNode);
+/// it polls readable once the process has ended, names it for waitid(P_PIDFD) and
+/// pidfd_send_signal, and is close-on-exec, as on Linux.
+pub fn pidfd_open<K: Kernel>(k: &mut K, pid: u64, flags: u64) -> SysResult {
+    if flags & !PIDFD_NONBLOCK != 0 || pid as i32 <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ops = k.pidfd(pid as u32)?;
+    let status = crate::file::flags::O_RDWR | (flags & PIDFD_NONBLOCK) as u32;
+    let f = crate::file::OpenFile::new(ops, status);
+    k.with_caps(|sys, t| {
+        t.install(
+            sys,
+            f,
+            crate::file::OpenFile::rights_for(crate::file::flags::O_RDWR),
+            true,
+        )
+    })
+    .map(u64::from)
+}
+
+const PIDFD_SIGNAL_THREAD: u64 = 1;
+const PIDFD_SIGNAL_THREAD_GROUP: u64 = 2;
+const PIDFD_SIGNAL_PROCESS_GROUP: u64 = 4;
+
+/// pidfd_send_signal: kill(2) for the process a pidfd names, or (flags, at most one)
+/// for its thread (tgkill), its thread group (kill) or its process group. A
+/// caller-made siginfo is not taken: EINVAL (a NULL `info` is kill's SI_USER).
+pub fn pidfd_send_signal<K: Kernel>(
+    k: &mut K,
+    fd: u64,
+    sig: u64,
+    info: u64,
+    flags: u64,
+) -> SysResult {
+    let scope = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP;
+    if flags & !scope != 0 || flags.count_ones() > 1 || info != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = k.with_caps(|sys, t| t.get(sys, fd as i32 as i64, caps::Rights::empty()))?;
+    let pid = f.ops.pidfd_pid().ok_or(Errno::EBADF)?;
+    match flags {
+        PIDFD_SIGNAL_THREAD => super::sig::tgkill(k, i64::from(pid), u64::from(pid), sig),
+        // The group the process leads (Linux signals the pid's group: ESRCH when
+        // the process leads none).
+        PIDFD_SIGNAL_PROCESS_GROUP => super::sig::kill(k, (-i64::from(pid)) as u64, sig),
+        _ => super::sig::kill(k, u64::from(pid), sig),
+    }
 }

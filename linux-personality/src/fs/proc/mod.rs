@@ -697,7 +697,11 @@ fn describe_file(ctx: &FsContext, creds: &Creds, f: &OpenFile) -> (Vec<u8>, Opti
             }
             (b"anon_inode:[chardev]".to_vec(), None)
         }
-        _ => (b"anon_inode:[file]".to_vec(), None),
+        // Anonymous files by kind where the file says (`anon_inode:[pidfd]`).
+        _ => (
+            format!("anon_inode:[{}]", f.ops.cap_type()).into_bytes(),
+            None,
+        ),
     }
 }
 
