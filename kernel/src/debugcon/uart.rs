@@ -5,17 +5,18 @@
 //! thread; when the ring is full the receive interrupt goes off until the thread has
 //! drained half of it, so a flood backs up into QEMU and the host's socket (flow
 //! control) instead of costing the kernel an interrupt per byte. [`read`] also paces
-//! input: at most `RX_BATCH` bytes per `RX_WINDOW` ticks (800 bytes a second, far
-//! above typing; a 256-byte line pasted takes a third of a second). Every byte taken
-//! costs more than its interrupt: under QEMU each read of the receive register also
-//! wakes QEMU's main loop to refill the FIFO from the socket, and that loop also moves
-//! the guest's network packets. At 64 bytes a tick a flood slowed a
-//! `wget` in the guest by 14-21%; paced, by 0-2% (docs/DEBUG-CONSOLE.md). Output:
-//! writers append to a bounded ring and the transmit-empty interrupt
-//! drains it into the UART's FIFO. Nobody ever waits for the host: when the ring is
-//! full (nobody reading the socket, or a flood of trace lines) bytes are dropped and
-//! counted, so the kernel never spins on a slow or absent reader. Everything is behind
-//! one IrqMutex shared with the interrupt handler.
+//! input: at most `RX_BATCH` bytes per `RX_WINDOW` ticks (800 bytes a second, far above
+//! typing; a pasted 256-byte line takes a third of a second). Every byte taken costs
+//! more than its interrupt: under QEMU each read of the receive register also wakes
+//! QEMU's main loop to refill the FIFO from the socket, and that loop also moves the
+//! guest's network packets. At 64 bytes a tick a flood slowed a `wget` in the guest by
+//! 8-21%; paced, by nothing measurable (docs/DEBUG-CONSOLE.md).
+//!
+//! Output: writers append to a bounded ring and the transmit-empty interrupt drains it
+//! into the UART's FIFO. Nobody ever waits for the host: when the ring is full (nobody
+//! reading the socket, or a flood of trace lines) bytes are dropped and counted, so the
+//! kernel never spins on a slow or absent reader. Everything is behind one IrqMutex
+//! shared with the interrupt handler.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
