@@ -498,8 +498,9 @@ fn flooding_the_console_does_not_slow_wget() {
             let printed = con.transcript().len();
             // A head start fills QEMU's FIFO and the socket before wget starts; then
             // 1.5 KiB/s, about twice what the console takes (64 bytes every 8 ticks,
-            // 800 bytes a second), keeps input waiting all through the run while
-            // bounding the backlog left after it.
+            // 800 bytes a second: kernel/src/debugcon/uart.rs), keeps input waiting
+            // all through the run while bounding the backlog left after it. (If the
+            // console's pace goes up, so must this: the check below says so.)
             let flood = Flood::start(&con, |t| 2048 + t.as_millis() as usize * 3 / 2);
             std::thread::sleep(Duration::from_millis(300));
             let t = wget_secs(&mut m, &format!("F{run}"));
@@ -513,6 +514,13 @@ fn flooding_the_console_does_not_slow_wget() {
                 sent / 1024
             );
             assert!(answered > 0, "the console took no input during the flood");
+            // A backlog was left (about 2 KiB or more, seconds of input at the
+            // console's pace): the flood outran the console all through the run, so
+            // this was the most a flood can cost.
+            assert!(
+                caught_up > 1.0,
+                "the console caught up at once ({caught_up:.2} s): the flood did not keep up with it"
+            );
             flooded.push(t);
         }
     }
