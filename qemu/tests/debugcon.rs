@@ -398,8 +398,8 @@ fn console_catches_up(con: &mut DebugConsole) -> f64 {
 fn flooding_the_console_does_not_hang_the_guest() {
     let (mut m, mut con) = boot("debugcon_flood");
     let quiet = loop_secs(&mut m, "quiet");
-    // 16 KiB: more than the console takes in the loop's time (it takes 64 bytes every 8
-    // ticks and leaves the rest in QEMU and the socket), so the flood lasts the loop.
+    // 16 KiB: more than the console takes in the loop's time (it takes 64 bytes every 80
+    // ms and leaves the rest in QEMU and the socket), so the flood lasts the loop.
     let flood = Flood::start(&con, |_| 16 << 10);
     let flooded = loop_secs(&mut m, "flooded");
     let sent = flood.stop();
@@ -497,7 +497,7 @@ fn flooding_the_console_does_not_slow_wget() {
             }
             let printed = con.transcript().len();
             // A head start fills QEMU's FIFO and the socket before wget starts; then
-            // 1.5 KiB/s, about twice what the console takes (64 bytes every 8 ticks,
+            // 1.5 KiB/s, about twice what the console takes (64 bytes every 80 ms,
             // 800 bytes a second: kernel/src/debugcon/uart.rs), keeps input waiting
             // all through the run while bounding the backlog left after it. (If the
             // console's pace goes up, so must this: the check below says so.)

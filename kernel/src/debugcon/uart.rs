@@ -5,7 +5,7 @@
 //! thread; when the ring is full the receive interrupt goes off until the thread has
 //! drained half of it, so a flood backs up into QEMU and the host's socket (flow
 //! control) instead of costing the kernel an interrupt per byte. [`read`] also paces
-//! input: at most `RX_BATCH` bytes per `RX_WINDOW` ticks (800 bytes a second, far above
+//! input: at most `RX_BATCH` bytes per `RX_WINDOW_NS` (800 bytes a second, far above
 //! typing; a pasted 256-byte line takes a third of a second). Every byte taken costs
 //! more than its interrupt: under QEMU each read of the receive register also wakes
 //! QEMU's main loop to refill the FIFO from the socket, and that loop also moves the
@@ -28,11 +28,11 @@ const BASE: u16 = 0x2f8;
 pub const IRQ: u8 = 3;
 const RX_CAP: usize = 1024;
 /// Input pacing: at most `RX_BATCH` received bytes are handed to the console per
-/// `RX_WINDOW` timer ticks (80 ms at 100 Hz); the rest waits in the ring, QEMU and the
-/// socket. A whole batch at once keeps the console's paste detection (a full read with
-/// more waiting) working.
+/// `RX_WINDOW_NS` of uptime; the rest waits in the ring, QEMU and the socket. A whole
+/// batch at once keeps the console's paste detection (a full read with more waiting)
+/// working. Uptime, not ticks: a loaded host delivers fewer ticks than time passes.
 const RX_BATCH: usize = 64;
-const RX_WINDOW: u64 = 8;
+const RX_WINDOW_NS: u64 = 80_000_000;
 const TX_CAP: usize = 64 * 1024;
 /// The 16550's transmit FIFO depth.
 const FIFO: usize = 16;
@@ -84,7 +84,7 @@ struct Com2 {
     ier: u8,
     /// Output bytes lost because the ring was full (input is flow-controlled instead).
     tx_dropped: u64,
-    /// The tick the current pacing window began, and the bytes handed out in it.
+    /// When (uptime ns) the current pacing window began, and the bytes handed out in it.
     window_start: u64,
     window_taken: usize,
 }
@@ -239,8 +239,8 @@ pub fn write_or_drop(data: &[u8]) {
 /// (then [`has_input`] stays true: the console sleeps a tick and asks again).
 pub fn read(out: &mut [u8]) -> usize {
     let mut c = COM2.lock();
-    let now = crate::time::ticks();
-    if now >= c.window_start + RX_WINDOW {
+    let now = crate::time::uptime_ns();
+    if now >= c.window_start + RX_WINDOW_NS {
         c.window_start = now;
         c.window_taken = 0;
     }
