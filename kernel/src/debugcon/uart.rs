@@ -4,11 +4,19 @@
 //! Input: the receive interrupt moves bytes into a small ring and wakes the console
 //! thread; when the ring is full the receive interrupt goes off until the thread has
 //! drained half of it, so a flood backs up into QEMU and the host's socket (flow
-//! control) instead of costing the kernel an interrupt per byte. Output: writers append to a bounded ring and the transmit-empty interrupt
-//! drains it into the UART's FIFO. Nobody ever waits for the host: when the ring is
-//! full (nobody reading the socket, or a flood of trace lines) bytes are dropped and
-//! counted, so the kernel never spins on a slow or absent reader. Everything is behind
-//! one IrqMutex shared with the interrupt handler.
+//! control) instead of costing the kernel an interrupt per byte. [`read`] also paces
+//! input: at most `RX_BATCH` bytes per `RX_WINDOW_NS` (800 bytes a second, far above
+//! typing; a pasted 256-byte line takes a third of a second). Every byte taken costs
+//! more than its interrupt: under QEMU each read of the receive register also wakes
+//! QEMU's main loop to refill the FIFO from the socket, and that loop also moves the
+//! guest's network packets. At 64 bytes a tick a flood slowed a `wget` in the guest by
+//! 8-21%; paced, by nothing measurable (docs/DEBUG-CONSOLE.md).
+//!
+//! Output: writers append to a bounded ring and the transmit-empty interrupt drains it
+//! into the UART's FIFO. Nobody ever waits for the host: when the ring is full (nobody
+//! reading the socket, or a flood of trace lines) bytes are dropped and counted, so the
+//! kernel never spins on a slow or absent reader. Everything is behind one IrqMutex
+//! shared with the interrupt handler.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,6 +27,12 @@ use crate::sync::IrqMutex;
 const BASE: u16 = 0x2f8;
 pub const IRQ: u8 = 3;
 const RX_CAP: usize = 1024;
+/// Input pacing: at most `RX_BATCH` received bytes are handed to the console per
+/// `RX_WINDOW_NS` of uptime; the rest waits in the ring, QEMU and the socket. A whole
+/// batch at once keeps the console's paste detection (a full read with more waiting)
+/// working. Uptime, not ticks: a loaded host delivers fewer ticks than time passes.
+const RX_BATCH: usize = 64;
+const RX_WINDOW_NS: u64 = 80_000_000;
 const TX_CAP: usize = 64 * 1024;
 /// The 16550's transmit FIFO depth.
 const FIFO: usize = 16;
@@ -70,6 +84,9 @@ struct Com2 {
     ier: u8,
     /// Output bytes lost because the ring was full (input is flow-controlled instead).
     tx_dropped: u64,
+    /// When (uptime ns) the current pacing window began, and the bytes handed out in it.
+    window_start: u64,
+    window_taken: usize,
 }
 
 static COM2: IrqMutex<Com2> = IrqMutex::new(Com2 {
@@ -77,6 +94,8 @@ static COM2: IrqMutex<Com2> = IrqMutex::new(Com2 {
     tx: Ring::new(),
     ier: 0,
     tx_dropped: 0,
+    window_start: 0,
+    window_taken: 0,
 });
 static PRESENT: AtomicBool = AtomicBool::new(false);
 
@@ -216,11 +235,18 @@ pub fn write_or_drop(data: &[u8]) {
     }
 }
 
-/// Takes up to `out.len()` received bytes.
+/// Takes up to `out.len()` received bytes, none once this window's batch is taken
+/// (then [`has_input`] stays true: the console sleeps a tick and asks again).
 pub fn read(out: &mut [u8]) -> usize {
     let mut c = COM2.lock();
+    let now = crate::time::uptime_ns();
+    if now >= c.window_start + RX_WINDOW_NS {
+        c.window_start = now;
+        c.window_taken = 0;
+    }
+    let max = out.len().min(RX_BATCH - c.window_taken);
     let mut n = 0;
-    while n < out.len() {
+    while n < max {
         match c.rx.pop() {
             Some(b) => {
                 out[n] = b;
@@ -229,6 +255,7 @@ pub fn read(out: &mut [u8]) -> usize {
             None => break,
         }
     }
+    c.window_taken += n;
     if c.ier & IER_RX == 0 && c.rx.len <= RX_CAP / 2 && PRESENT.load(Ordering::Acquire) {
         c.ier |= IER_RX;
         // SAFETY: IER of COM2; bytes waiting in the FIFO raise the interrupt at once.
