@@ -70,7 +70,7 @@ fn tcp_through_nc_and_wget() {
 /// The kernel's revocation hook (`writ.net_revoke=PID:MS`) revokes and deletes a
 /// running process's NetStack capability: the endpoint capabilities made through it
 /// go with it (their descriptors are closed: EBADF, POLLNVAL, as for any closed fd;
-/// a call blocked on one when it goes fails with ENETDOWN — see debugcon_net.rs), it
+/// a call blocked on one when it goes fails with ENETDOWN — see debugcon.rs), it
 /// can make no new Internet socket, and the capability system's check passes after.
 #[test]
 fn revoking_a_running_process_netstack_cap() {

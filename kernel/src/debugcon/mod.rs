@@ -188,9 +188,10 @@ fn console_thread() {
         }
         // Echo a batch at once: the UART then moves it a FIFO-full per interrupt.
         uart::write_or_drop(&core::mem::take(&mut echo));
-        // Input is a person typing: with more waiting (a paste, a flood), take 64 bytes
-        // a tick and leave the rest in QEMU (flow control), so the console never takes
-        // the CPU from the system under test.
+        // Input is a person typing: with more waiting (a paste, a flood), take what
+        // the UART's pacing hands over (64 bytes per 80 ms, `uart::read`) and leave the
+        // rest in QEMU (flow control), so the console never takes the CPU from the
+        // system under test.
         if uart::has_input() {
             crate::sched::sleep_ms(10);
         }
