@@ -80,6 +80,8 @@ struct State {
 /// One pseudo-terminal pair.
 pub struct Pty {
     index: u32,
+    /// Who opened /dev/ptmx (uid, gid): the owner of /dev/pts/N, as devpts makes it.
+    owner: (u32, u32),
     state: Mutex<State>,
 }
 
@@ -103,6 +105,12 @@ impl Pty {
 
 /// open("/dev/ptmx"): a new pair, locked, returning its master.
 pub fn open_master() -> Result<Arc<PtyMaster>, Errno> {
+    open_master_as((0, 0))
+}
+
+/// open("/dev/ptmx") by a caller with user and group `owner`, who then owns the slave
+/// node /dev/pts/N.
+pub fn open_master_as(owner: (u32, u32)) -> Result<Arc<PtyMaster>, Errno> {
     let mut all = PTYS.lock();
     all.retain(|_, w| w.strong_count() > 0);
     let index = (0..PTY_MAX)
@@ -110,6 +118,7 @@ pub fn open_master() -> Result<Arc<PtyMaster>, Errno> {
         .ok_or(Errno::ENOSPC)?;
     let pty = Arc::new(Pty {
         index,
+        owner,
         state: Mutex::new(State {
             ld: LineDiscipline::default(),
             to_master: VecDeque::new(),
@@ -147,10 +156,14 @@ pub fn open_slave(index: u32) -> Result<Arc<PtySlave>, Errno> {
 
 /// The numbers of the terminals that exist (the entries of /dev/pts).
 pub fn list() -> Vec<u32> {
+    list_owned().into_iter().map(|(i, _)| i).collect()
+}
+
+/// The terminals that exist with their owners (uid, gid), lowest number first.
+pub fn list_owned() -> Vec<(u32, (u32, u32))> {
     PTYS.lock()
         .iter()
-        .filter(|(_, w)| w.strong_count() > 0)
-        .map(|(i, _)| *i)
+        .filter_map(|(i, w)| w.upgrade().map(|p| (*i, p.owner)))
         .collect()
 }
 
