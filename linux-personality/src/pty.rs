@@ -154,6 +154,29 @@ pub fn open_slave(index: u32) -> Result<Arc<PtySlave>, Errno> {
     Ok(Arc::new(PtySlave(pty)))
 }
 
+/// open("/dev/tty") by a process whose session's controlling terminal is a pty slave
+/// (TIOCSCTTY made it so): that slave. None when the caller's session has no pty (then
+/// /dev/tty is the console's business); EIO once the master has gone (hung up).
+pub fn open_controlling() -> Option<Result<Arc<PtySlave>, Errno>> {
+    let (_, _, sid) = caller();
+    if sid == 0 {
+        return None;
+    }
+    let pty = PTYS
+        .lock()
+        .values()
+        .filter_map(Weak::upgrade)
+        .find(|p| p.state.lock().session == sid)?;
+    let mut s = pty.state.lock();
+    if !s.master_open {
+        return Some(Err(Errno::EIO));
+    }
+    s.slaves += 1;
+    s.slave_seen = true;
+    drop(s);
+    Some(Ok(Arc::new(PtySlave(pty))))
+}
+
 /// The numbers of the terminals that exist (the entries of /dev/pts).
 pub fn list() -> Vec<u32> {
     list_owned().into_iter().map(|(i, _)| i).collect()

@@ -28,6 +28,8 @@ use super::{dev_split, makedev};
 use crate::abi::Errno;
 use crate::file::FileOps;
 
+/// /dev/tty: the caller's controlling terminal.
+pub const TTY: u64 = makedev(5, 0);
 /// /dev/ptmx and devpts' `ptmx`.
 pub const PTMX: u64 = makedev(5, 2);
 /// The major of the slaves (Linux's UNIX98_PTY_SLAVE_MAJOR; the minor is N, past 255
@@ -49,11 +51,19 @@ fn pts_index(rdev: u64) -> Option<u32> {
     (major == PTS_MAJOR).then_some(minor)
 }
 
-/// The open of a pseudo-terminal device node, if `rdev` is one: a new pair for ptmx
+/// The open of a pseudo-terminal device node, if `rdev` is one (or /dev/tty in a
+/// session whose controlling terminal is a pty: its slave): a new pair for ptmx
 /// (ENOSPC past [`crate::pty::PTY_MAX`]), the slave for 136:N (EIO while locked or
 /// after the master closed, EIO for a number with no terminal, as Linux's devpts
 /// gives for a stale node).
 pub fn open_device(rdev: u64, creds: &Creds) -> Option<Result<Arc<dyn FileOps>, Errno>> {
+    if rdev == TTY {
+        // /dev/tty is the caller's controlling terminal: a pty's slave when its
+        // session has one (a shell on a pty opens /dev/tty for job control), else the
+        // kernel's console driver.
+        let s = crate::pty::open_controlling()?;
+        return Some(s.map(|s| s as Arc<dyn FileOps>));
+    }
     if rdev == PTMX {
         let m = crate::pty::open_master_as((creds.euid, creds.egid));
         return Some(m.map(|m| m as Arc<dyn FileOps>));
