@@ -13,6 +13,10 @@
 //! descriptor has closed, the master's reads fail with EIO (after the data that was
 //! left), as on Linux.
 //!
+//! The file system reaches them through [`crate::fs::devpts`]: opening a node 5:2
+//! calls [`open_master_as`], a node 136:N [`open_slave`], /dev/tty in a session whose
+//! controlling terminal is a slave [`open_controlling`]; a devpts mount lists [`list`].
+//!
 //! Two things a file object cannot know by itself come from the kernel through hooks
 //! installed at boot ([`set_hooks`]), the way [`crate::file::wake`] does: who is calling
 //! (for TIOCSCTTY, TIOCGPGRP, TIOCGSID) and how to signal a process group. Background
