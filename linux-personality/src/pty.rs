@@ -181,6 +181,21 @@ pub fn open_controlling() -> Option<Result<Arc<PtySlave>, Errno>> {
     Some(Ok(Arc::new(PtySlave(pty))))
 }
 
+/// The pty slave that session `sid` controls, if any: its number and foreground
+/// process group (for /proc/PID/stat's tty_nr and tpgid).
+pub fn controlling_of(sid: u32) -> Option<(u32, u32)> {
+    if sid == 0 {
+        return None;
+    }
+    PTYS.lock()
+        .values()
+        .filter_map(Weak::upgrade)
+        .find_map(|p| {
+            let s = p.state.lock();
+            (s.session == sid && s.master_open).then_some((p.index, s.foreground))
+        })
+}
+
 /// The numbers of the terminals that exist (the entries of /dev/pts).
 pub fn list() -> Vec<u32> {
     list_owned().into_iter().map(|(i, _)| i).collect()
@@ -359,6 +374,10 @@ impl FileOps for PtyMaster {
 
     fn wait_key(&self) -> u64 {
         self.0.master_key()
+    }
+
+    fn pty_master(&self) -> Option<u32> {
+        Some(self.0.index)
     }
 
     fn stat(&self) -> FileStat {

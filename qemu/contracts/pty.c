@@ -2,7 +2,8 @@
  * ptsname is /dev/pts/N for the N of TIOCGPTN; the slave is locked (EIO) until
  * unlockpt; the slave is character device 136:N, a terminal whose ttyname is its
  * ptsname (musl reads /proc/self/fd/N and compares stat with fstat), and stat by name
- * is the same inode as fstat; /proc/self/fd of the master is /dev/ptmx. The default
+ * is the same inode as fstat; /proc/self/fd of the master is /dev/ptmx; TIOCGPTPEER
+ * opens the same slave (EIO on the slave, ENOTTY on a pipe). The default
  * termios is canonical with echo, ISIG, ICRNL and OPOST|ONLCR: a line typed at the
  * master is echoed back (erase as "\b \b") and read whole by the slave, and the
  * slave's output gets CR LF. In raw mode (cfmakeraw) bytes pass unchanged both ways
@@ -26,6 +27,10 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER 0x5441
+#endif
 
 static void nap(int ms) {
     struct timespec d = {0, ms * 1000000L};
@@ -142,6 +147,21 @@ int main(void) {
     ssize_t ll = readlink(path, link, sizeof link - 1);
     link[ll < 0 ? 0 : ll] = 0;
     printf("master fd link: %s\n", link);
+    int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+    struct stat ps;
+    printf("TIOCGPTPEER: %s, same inode %d\n", peer >= 0 ? "ok" : errname(errno),
+           peer >= 0 && fstat(peer, &ps) == 0 && ps.st_ino == fs.st_ino && ps.st_dev == fs.st_dev);
+    errno = 0;
+    int pr = ioctl(s, TIOCGPTPEER, O_RDWR);
+    printf("TIOCGPTPEER on the slave: %d %s\n", pr, errname(errno));
+    close(peer);
+    int pp[2];
+    pipe(pp);
+    errno = 0;
+    pr = ioctl(pp[0], TIOCGPTPEER, O_RDWR);
+    printf("TIOCGPTPEER on a pipe: %d %s\n", pr, errname(errno));
+    close(pp[0]);
+    close(pp[1]);
 
     struct termios t;
     printf("tcgetattr slave: %d\n", tcgetattr(s, &t));

@@ -11,7 +11,7 @@ use crate::abi::Errno::*;
 use crate::file::flags::*;
 use crate::fs::mode::*;
 use crate::fs::test_kernel::FakeKernel;
-use crate::tty::ioctl::{TCGETS, TCSETS, TIOCGPTN, TIOCSPTLCK};
+use crate::tty::ioctl::{TCGETS, TCSETS, TIOCGPTN, TIOCGPTPEER, TIOCSPTLCK};
 
 fn mount(k: &mut FakeKernel, kind: &str, target: &str) -> Result<u64, crate::abi::Errno> {
     let s = k.cstr(kind);
@@ -76,6 +76,8 @@ fn ptmx_unlock_open_slave_and_talk_both_ways() {
     // Listed at once, but locked until unlockpt.
     assert!(ls(&mut k, "/dev/pts").contains(&format!("{n}")));
     assert_eq!(k.open(&name, O_RDWR, 0), Err(EIO));
+    let peer = u64::from(TIOCGPTPEER);
+    assert_eq!(k.sys(nr::IOCTL, &[m, peer, u64::from(O_RDWR)]), Err(EIO));
     ioctl_u32(&mut k, m, TIOCSPTLCK, 0).unwrap();
     let s = k.open(&name, O_RDWR | O_NOCTTY, 0).unwrap();
     // The slave is 136:N, 0620, owned by whoever opened ptmx; stat by name and fstat
@@ -88,6 +90,22 @@ fn ptmx_unlock_open_slave_and_talk_both_ways() {
         (by_name.st_dev, by_name.st_ino),
         (by_fd.st_dev, by_fd.st_ino)
     );
+    // TIOCGPTPEER: the same slave on a new descriptor (EIO on a slave, EINVAL for bad
+    // flags, ENOTTY on a file that is no terminal).
+    let p = k
+        .sys(nr::IOCTL, &[m, peer, u64::from(O_RDWR | O_NOCTTY)])
+        .unwrap();
+    let by_peer = k.fstat(p).unwrap();
+    assert_eq!(
+        (by_peer.st_dev, by_peer.st_ino),
+        (by_fd.st_dev, by_fd.st_ino)
+    );
+    k.write(p, b"peer\n").unwrap();
+    assert_eq!(k.read(m, 64).unwrap(), b"peer\r\n");
+    k.sys(nr::CLOSE, &[p]).unwrap();
+    assert_eq!(k.sys(nr::IOCTL, &[s, peer, u64::from(O_RDWR)]), Err(EIO));
+    assert_eq!(k.sys(nr::IOCTL, &[0, peer, u64::from(O_RDWR)]), Err(ENOTTY));
+    assert_eq!(k.sys(nr::IOCTL, &[m, peer, 0o1_000_000_000]), Err(EINVAL));
     // isatty: TCGETS works on both sides.
     let t = k.alloc(64);
     assert_eq!(k.sys(nr::IOCTL, &[s, u64::from(TCGETS), t]), Ok(0));
