@@ -187,7 +187,8 @@ fn init_respawns_the_shell_with_the_terminal() {
 /// runs `sh -i` in a new session on the slave and types lines at the master. The
 /// shell's `tty` names the slave (musl's ttyname: /proc/self/fd/0 and stat), its line
 /// editing works through the pty, /dev/pts lists the terminal while it lives, and the
-/// session's tty_nr in /proc is the slave's number, and the shell's exit status comes
+/// session's tty_nr in /proc is the slave's number, ^C at the master interrupts the
+/// foreground job, and the shell's exit status comes
 /// back when it exits.
 #[test]
 fn shell_on_a_pseudo_terminal() {
@@ -223,7 +224,7 @@ fn shell_on_a_pseudo_terminal() {
         .unwrap();
     m.wait_for(r"^devpts /dev/pts devpts rw", T).unwrap();
     m.wait_for(r"^ptmx\r*$", T).unwrap();
-    m.send("ptyshell tty 'echo hi $((6*7))' 'ls /dev/pts | cat' 'echo abcx^?d' 'cut -d\" \" -f7 /proc/self/stat' 'exit 3'\r")
+    m.send("ptyshell tty 'echo hi $((6*7))' 'ls /dev/pts | cat' 'echo abcx^?d' 'cut -d\" \" -f7 /proc/self/stat' 'sleep 30' '^C' 'echo rc=$?' 'exit 3'\r")
         .unwrap();
     let slave = m.wait_for(r"ptyshell: slave (/dev/pts/\d+)", T).unwrap();
     let name = slave.groups[0].clone().unwrap();
@@ -238,6 +239,8 @@ fn shell_on_a_pseudo_terminal() {
     // /proc/PID/stat's tty_nr: the controlling terminal is 136:N.
     let tty_nr = 136 * 256 + n.parse::<u32>().unwrap();
     m.wait_for(&format!(r"^{tty_nr}\r*$"), T).unwrap();
+    // ^C typed at the master interrupts the shell's foreground job.
+    m.wait_for(r"^rc=130\r*$", T).unwrap();
     m.wait_for(r"ptyshell: exited 3", T).unwrap();
     m.wait_for(r"writ:~# ", T).unwrap();
     // The terminal is gone with both of its sides.

@@ -2,7 +2,7 @@
  * opens /dev/ptmx (posix_openpt, grantpt, unlockpt, ptsname), forks a child that
  * makes a new session with the slave as its controlling terminal and standard streams
  * and execs `/bin/sh -i`; the parent types the lines given as arguments (each followed
- * by CR, as a keyboard does; `^?` is DEL) and copies everything the master reads to its own
+ * by CR, as a keyboard does; `^?` is DEL, `^C` is ^C) and copies everything the master reads to its own
  * standard output until the shell's side closes (read EIO), then reports how the
  * shell ended: "ptyshell: exited N". Used by qemu/tests/alpine.rs. */
 #define _GNU_SOURCE
@@ -70,10 +70,11 @@ int main(int argc, char **argv) {
     }
     pump(m, 1000);
     for (int i = 1; i < argc; i++) {
-        /* "^?" in an argument is typed as DEL (the erase key). */
+        /* "^?" in an argument is typed as DEL (the erase key), "^C" as ETX. */
         for (char *a = argv[i]; *a; a++) {
-            if (a[0] == '^' && a[1] == '?') {
-                write(m, "\x7f", 1);
+            if (a[0] == '^' && (a[1] == '?' || (a[1] >= '@' && a[1] <= '_'))) {
+                char c = a[1] ^ 0x40;
+                write(m, &c, 1);
                 a++;
             } else {
                 write(m, a, 1);
