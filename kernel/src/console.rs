@@ -118,8 +118,9 @@ fn orphaned(pgid: u32, sid: u32) -> bool {
     })
 }
 
-/// What the personality's pseudo-terminals need from the kernel: who is calling, and a
-/// way to signal a process group (^C typed into a pty master).
+/// What the personality's pseudo-terminals need from the kernel: who is calling, a
+/// way to signal a process group (^C typed into a pty master), whether a session
+/// lives, and which session the console controls (for the controlling-terminal rules).
 pub fn install_pty_hooks() {
     fn caller() -> (u32, u32, u32) {
         crate::process::current().map_or((0, 0, 0), |p| (p.pid, p.pgid(), p.sid()))
@@ -137,6 +138,20 @@ pub fn install_pty_hooks() {
         }
     }
     linux_personality::pty::set_hooks(caller, signal_group);
+    fn session_alive(sid: u32) -> bool {
+        crate::process::all()
+            .iter()
+            .any(|q| q.sid() == sid && !q.has_exited())
+    }
+    fn console_session() -> u32 {
+        let owner = SESSION.load(Ordering::Acquire);
+        if owner != 0 && session_alive(owner) {
+            owner
+        } else {
+            0
+        }
+    }
+    linux_personality::pty::set_session_hooks(session_alive, console_session);
 }
 
 /// The console's controlling session and foreground group (0 when none), and its

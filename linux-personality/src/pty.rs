@@ -48,6 +48,33 @@ pub type GroupSignal = fn(u32, u32);
 
 static CALLER: Once<Caller> = Once::new();
 static SIGNAL_GROUP: Once<GroupSignal> = Once::new();
+/// Whether a session still has a live process.
+pub type SessionAlive = fn(u32) -> bool;
+/// The session the console is the controlling terminal of (0: none).
+pub type ConsoleSession = fn() -> u32;
+static SESSION_ALIVE: Once<SessionAlive> = Once::new();
+static CONSOLE_SESSION: Once<ConsoleSession> = Once::new();
+
+/// Installed once by the kernel at boot: what the controlling-terminal rules need to
+/// know about sessions (without them every session counts as alive and the console
+/// as controlling none).
+pub fn set_session_hooks(alive: SessionAlive, console: ConsoleSession) {
+    SESSION_ALIVE.call_once(|| alive);
+    CONSOLE_SESSION.call_once(|| console);
+}
+
+fn session_alive(sid: u32) -> bool {
+    sid != 0 && SESSION_ALIVE.get().is_none_or(|f| f(sid))
+}
+
+fn console_session() -> u32 {
+    CONSOLE_SESSION.get().map_or(0, |f| f())
+}
+
+/// Whether session `sid` has a controlling terminal already (the console or a pty).
+fn has_controlling(sid: u32) -> bool {
+    console_session() == sid || controlling_of(sid).is_some()
+}
 
 /// Installed once by the kernel at boot.
 pub fn set_hooks(caller: Caller, signal_group: GroupSignal) {
@@ -139,6 +166,22 @@ pub fn open_master_as(owner: (u32, u32)) -> Result<Arc<PtyMaster>, Errno> {
     Ok(Arc::new(PtyMaster(pty)))
 }
 
+/// open("/dev/pts/N") without O_NOCTTY: as [`open_slave`], and a session leader whose
+/// session has no controlling terminal yet gets this one (Linux's rule), unless
+/// another live session has it.
+pub fn open_slave_acquiring(index: u32) -> Result<Arc<PtySlave>, Errno> {
+    let slave = open_slave(index)?;
+    let (pid, pgid, sid) = caller();
+    if pid != 0 && pid == sid && !has_controlling(sid) {
+        let mut s = slave.0.state.lock();
+        if !session_alive(s.session) {
+            s.session = sid;
+            s.foreground = pgid;
+        }
+    }
+    Ok(slave)
+}
+
 /// open("/dev/pts/N"): EIO while locked or after the master has gone, ENOENT if there
 /// is no such terminal.
 pub fn open_slave(index: u32) -> Result<Arc<PtySlave>, Errno> {
@@ -170,7 +213,7 @@ pub fn open_controlling() -> Option<Result<Arc<PtySlave>, Errno>> {
         .lock()
         .values()
         .filter_map(Weak::upgrade)
-        .find(|p| p.state.lock().session == sid)?;
+        .find(|p| p.state.lock().session == sid && session_alive(sid))?;
     let mut s = pty.state.lock();
     if !s.master_open {
         return Some(Err(Errno::EIO));
@@ -192,7 +235,8 @@ pub fn controlling_of(sid: u32) -> Option<(u32, u32)> {
         .filter_map(Weak::upgrade)
         .find_map(|p| {
             let s = p.state.lock();
-            (s.session == sid && s.master_open).then_some((p.index, s.foreground))
+            (s.session == sid && s.master_open && session_alive(sid))
+                .then_some((p.index, s.foreground))
         })
 }
 
@@ -480,8 +524,21 @@ impl FileOps for PtySlave {
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result<usize, Errno> {
         match cmd {
             TIOCSCTTY => {
-                let (_, pgid, sid) = caller();
+                let (pid, pgid, sid) = caller();
+                if self.0.state.lock().session == sid && sid != 0 {
+                    return Ok(0);
+                }
+                // Linux: only a session leader whose session has no controlling
+                // terminal, and not while another live session has this one (root's
+                // steal with arg 1 is not offered: the hooks do not say who is root).
+                // (sid 0: no kernel hooks, as in host tests.)
+                if sid != 0 && (pid != sid || has_controlling(sid)) {
+                    return Err(Errno::EPERM);
+                }
                 let mut s = self.0.state.lock();
+                if s.session != sid && session_alive(s.session) {
+                    return Err(Errno::EPERM);
+                }
                 s.session = sid;
                 s.foreground = pgid;
                 Ok(0)

@@ -8,7 +8,9 @@
  * master is echoed back (erase as "\b \b") and read whole by the slave, and the
  * slave's output gets CR LF. In raw mode (cfmakeraw) bytes pass unchanged both ways
  * and nothing is echoed. When the slave closes, the master reads EIO and polls
- * POLLHUP. When the master closes, a session leader whose controlling terminal is the
+ * POLLHUP. A session leader opening the slave without O_NOCTTY gets it as its
+ * controlling terminal (not a non-leader with TIOCSCTTY: EPERM), and /dev/tty is then
+ * the slave. When the master closes, a session leader whose controlling terminal is the
  * slave gets SIGHUP, and afterwards reads end of file and writes fail with EIO.
  *
  * On Writ nothing mounts devpts before this runs (nor /proc): it mounts them itself
@@ -201,6 +203,33 @@ int main(void) {
     errno = 0;
     ssize_t r = read(m, buf, sizeof buf);
     printf("master read after slave close: %zd %s\n", r, errname(errno));
+    close(m);
+
+    /* A session leader that opens the slave without O_NOCTTY gets it as its
+     * controlling terminal, and /dev/tty is then that terminal; a process that is not
+     * a session leader cannot take one. */
+    m = new_pair(name, sizeof name);
+    fflush(stdout);
+    pid_t c2 = fork();
+    if (c2 == 0) {
+        int fd = open(name, O_RDWR | O_NOCTTY);
+        errno = 0;
+        int r2 = ioctl(fd, TIOCSCTTY, 0);
+        printf("child not leader: TIOCSCTTY %d %s\n", r2, errname(errno));
+        close(fd);
+        setsid();
+        fd = open(name, O_RDWR);
+        printf("leader opened slave: it is the controlling terminal %d\n",
+               tcgetsid(fd) == getsid(0));
+        errno = 0;
+        int t2 = open("/dev/tty", O_RDWR);
+        printf("open /dev/tty: %s\n", t2 >= 0 ? "ok" : errname(errno));
+        fflush(stdout);
+        write(t2, "via-tty\n", 8);
+        _exit(0);
+    }
+    waitpid(c2, NULL, 0);
+    expect_from("master reads /dev/tty's output", m, 9);
     close(m);
 
     /* The master closes under a session whose controlling terminal is the slave. */

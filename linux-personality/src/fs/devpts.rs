@@ -56,7 +56,11 @@ fn pts_index(rdev: u64) -> Option<u32> {
 /// (ENOSPC past [`crate::pty::PTY_MAX`]), the slave for 136:N (EIO while locked or
 /// after the master closed, EIO for a number with no terminal, as Linux's devpts
 /// gives for a stale node).
-pub fn open_device(rdev: u64, creds: &Creds) -> Option<Result<Arc<dyn FileOps>, Errno>> {
+pub fn open_device(
+    rdev: u64,
+    flags: u32,
+    creds: &Creds,
+) -> Option<Result<Arc<dyn FileOps>, Errno>> {
     if rdev == TTY {
         // /dev/tty is the caller's controlling terminal: a pty's slave when its
         // session has one (a shell on a pty opens /dev/tty for job control), else the
@@ -69,7 +73,12 @@ pub fn open_device(rdev: u64, creds: &Creds) -> Option<Result<Arc<dyn FileOps>, 
         return Some(m.map(|m| m as Arc<dyn FileOps>));
     }
     let n = pts_index(rdev)?;
-    Some(match crate::pty::open_slave(n) {
+    let open = if flags & crate::file::flags::O_NOCTTY == 0 {
+        crate::pty::open_slave_acquiring(n)
+    } else {
+        crate::pty::open_slave(n)
+    };
+    Some(match open {
         Ok(s) => Ok(s as Arc<dyn FileOps>),
         Err(Errno::ENOENT) => Err(Errno::EIO),
         Err(e) => Err(e),

@@ -195,7 +195,7 @@ pub fn open(
         NodeKind::CharDev => {
             // Pseudo-terminals are the personality's own devices (a new pair per
             // open of ptmx); everything else is the kernel's driver.
-            let driver = match super::devpts::open_device(node.rdev(), creds) {
+            let driver = match super::devpts::open_device(node.rdev(), flags, creds) {
                 Some(pty) => pty?,
                 None => {
                     let registry = node.superblock().devices().ok_or(Errno::ENXIO)?;
