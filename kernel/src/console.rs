@@ -70,11 +70,19 @@ fn signal_foreground(sig: u32) {
 /// is ignored or blocked, a read fails with EIO while a write or a change goes ahead;
 /// an orphaned group, which nobody could ever continue, gets EIO.
 fn job_control(sig: u32) -> Result<(), Errno> {
+    job_control_on(
+        sig,
+        FOREGROUND.load(Ordering::Acquire),
+        SESSION.load(Ordering::Acquire),
+    )
+}
+
+/// [`job_control`] for any terminal whose foreground group is `fg` and controlling
+/// session `session` (the console's, or a pty slave's: the personality calls it).
+fn job_control_on(sig: u32, fg: u32, session: u32) -> Result<(), Errno> {
     let Some(p) = crate::process::current() else {
         return Ok(());
     };
-    let fg = FOREGROUND.load(Ordering::Acquire);
-    let session = SESSION.load(Ordering::Acquire);
     if fg == 0 || p.pgid() == fg || session == 0 || p.sid() != session {
         return Ok(());
     }
@@ -152,6 +160,7 @@ pub fn install_pty_hooks() {
         }
     }
     linux_personality::pty::set_session_hooks(session_alive, console_session);
+    linux_personality::pty::set_job_control(job_control_on);
 }
 
 /// The console's controlling session and foreground group (0 when none), and its

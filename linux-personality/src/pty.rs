@@ -7,6 +7,8 @@
 //! [`LineDiscipline`] as the console's: canonical editing, echo, ^C/^Z/^\ as signals to
 //! the slave's foreground process group). Bytes written to the slave are output: after
 //! output processing (ONLCR) they, and the echo, are what the master reads.
+//! A background process of the controlling session that reads the slave gets SIGTTIN
+//! (and writes with TOSTOP, or changes of the terminal, SIGTTOU), by the console's rules.
 //!
 //! Hang-ups: when the master's last descriptor closes, the slave's readers see end of
 //! file, its writers EIO, and its foreground group gets SIGHUP; when every slave
@@ -19,8 +21,8 @@
 //!
 //! Two things a file object cannot know by itself come from the kernel through hooks
 //! installed at boot ([`set_hooks`]), the way [`crate::file::wake`] does: who is calling
-//! (for TIOCSCTTY, TIOCGPGRP, TIOCGSID) and how to signal a process group. Background
-//! reads from a pty slave are not stopped with SIGTTIN (the console does that).
+//! (for TIOCSCTTY, TIOCGPGRP, TIOCGSID), how to signal a process group, which sessions
+//! live and which the console controls, and the console's job-control check.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
@@ -69,6 +71,30 @@ fn session_alive(sid: u32) -> bool {
 
 fn console_session() -> u32 {
     CONSOLE_SESSION.get().map_or(0, |f| f())
+}
+
+/// Linux's background-access check for a terminal with foreground group `fg` and
+/// controlling session `session`: Ok, or the error the call fails with (EINTR after
+/// SIGTTIN/SIGTTOU went to the caller's group, EIO).
+pub type JobControl = fn(u32, u32, u32) -> Result<(), Errno>;
+static JOB_CONTROL: Once<JobControl> = Once::new();
+
+/// Installed once by the kernel at boot (the console's own check).
+pub fn set_job_control(f: JobControl) {
+    JOB_CONTROL.call_once(|| f);
+}
+
+/// The job-control check of a slave access (`sig` SIGTTIN for reads, SIGTTOU for
+/// writes with TOSTOP and for changes of the terminal).
+fn job_control(pty: &Pty, sig: u32) -> Result<(), Errno> {
+    let (fg, session) = {
+        let s = pty.state.lock();
+        (s.foreground, s.session)
+    };
+    match JOB_CONTROL.get() {
+        Some(f) if session != 0 && session_alive(session) => f(sig, fg, session),
+        _ => Ok(()),
+    }
 }
 
 /// Whether session `sid` has a controlling terminal already (the console or a pty).
@@ -456,6 +482,7 @@ impl FileOps for PtyMaster {
 
 impl FileOps for PtySlave {
     fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        job_control(&self.0, crate::signal::SIGTTIN)?;
         let mut s = self.0.state.lock();
         match s.ld.read(buf) {
             Some(n) => {
@@ -470,6 +497,10 @@ impl FileOps for PtySlave {
     }
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let tostop = self.0.state.lock().ld.termios.lflag & crate::tty::TOSTOP != 0;
+        if tostop {
+            job_control(&self.0, crate::signal::SIGTTOU)?;
+        }
         let mut s = self.0.state.lock();
         if !s.master_open {
             return Err(Errno::EIO);
@@ -522,6 +553,13 @@ impl FileOps for PtySlave {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result<usize, Errno> {
+        // Changing the terminal from the background is a job-control matter too.
+        if matches!(
+            cmd,
+            TCSETS | TCSETSW | TCSETSF | TCFLSH | TCXONC | TIOCSPGRP | TIOCSWINSZ
+        ) {
+            job_control(&self.0, crate::signal::SIGTTOU)?;
+        }
         match cmd {
             TIOCSCTTY => {
                 let (pid, pgid, sid) = caller();

@@ -188,7 +188,7 @@ fn init_respawns_the_shell_with_the_terminal() {
 /// shell's `tty` names the slave (musl's ttyname: /proc/self/fd/0 and stat), its line
 /// editing works through the pty, /dev/pts lists the terminal while it lives, and the
 /// session's tty_nr in /proc is the slave's number, ^C at the master interrupts the
-/// foreground job, and the shell's exit status comes
+/// foreground job, a background reader is stopped (SIGTTIN), and the shell's exit status comes
 /// back when it exits.
 #[test]
 fn shell_on_a_pseudo_terminal() {
@@ -224,7 +224,7 @@ fn shell_on_a_pseudo_terminal() {
         .unwrap();
     m.wait_for(r"^devpts /dev/pts devpts rw", T).unwrap();
     m.wait_for(r"^ptmx\r*$", T).unwrap();
-    m.send("ptyshell tty 'echo hi $((6*7))' 'ls /dev/pts | cat' 'echo abcx^?d' 'cut -d\" \" -f7 /proc/self/stat' 'sleep 30' '^C' 'echo rc=$?' 'exit 3'\r")
+    m.send("ptyshell tty 'echo hi $((6*7))' 'ls /dev/pts | cat' 'echo abcx^?d' 'cut -d\" \" -f7 /proc/self/stat' 'sleep 30' '^C' 'echo rc=$?' 'cat &' 'jobs' 'kill -9 %1; sleep 0.2; jobs' 'exit 3'\r")
         .unwrap();
     let slave = m.wait_for(r"ptyshell: slave (/dev/pts/\d+)", T).unwrap();
     let name = slave.groups[0].clone().unwrap();
@@ -241,6 +241,8 @@ fn shell_on_a_pseudo_terminal() {
     m.wait_for(&format!(r"^{tty_nr}\r*$"), T).unwrap();
     // ^C typed at the master interrupts the shell's foreground job.
     m.wait_for(r"^rc=130\r*$", T).unwrap();
+    // A background job reading the pty is stopped by SIGTTIN.
+    m.wait_for(r"Stopped \(tty input\)\s+cat", T).unwrap();
     m.wait_for(r"ptyshell: exited 3", T).unwrap();
     m.wait_for(r"writ:~# ", T).unwrap();
     // The terminal is gone with both of its sides.
