@@ -187,6 +187,13 @@ fn devpts_lists_ptmx_and_the_live_slaves() {
     // Mounting it again (as Alpine's init scripts may) works, and shows the same.
     assert_eq!(mount(&mut k, "devpts", "/dev/pts"), Ok(0));
     assert!(ls(&mut k, "/dev/pts").contains(&format!("{na}")));
+    // Its entries are its own: no mkdir, mknod or unlink there.
+    assert_eq!(k.mkdir("/dev/pts/x", 0o755), Err(EPERM));
+    assert_eq!(
+        k.path_call(nr::UNLINK, &format!("/dev/pts/{na}"), &[]),
+        Err(EPERM)
+    );
+    assert_eq!(k.path_call(nr::UNLINK, "/dev/pts/ptmx", &[]), Err(EPERM));
     // A slave number with no terminal behind it.
     let c = crate::fs::devpts::pts_dev(4000);
     let p = k.cstr("/dev/stale");
