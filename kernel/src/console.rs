@@ -70,11 +70,19 @@ fn signal_foreground(sig: u32) {
 /// is ignored or blocked, a read fails with EIO while a write or a change goes ahead;
 /// an orphaned group, which nobody could ever continue, gets EIO.
 fn job_control(sig: u32) -> Result<(), Errno> {
+    job_control_on(
+        sig,
+        FOREGROUND.load(Ordering::Acquire),
+        SESSION.load(Ordering::Acquire),
+    )
+}
+
+/// [`job_control`] for any terminal whose foreground group is `fg` and controlling
+/// session `session` (the console's, or a pty slave's: the personality calls it).
+fn job_control_on(sig: u32, fg: u32, session: u32) -> Result<(), Errno> {
     let Some(p) = crate::process::current() else {
         return Ok(());
     };
-    let fg = FOREGROUND.load(Ordering::Acquire);
-    let session = SESSION.load(Ordering::Acquire);
     if fg == 0 || p.pgid() == fg || session == 0 || p.sid() != session {
         return Ok(());
     }
@@ -118,8 +126,9 @@ fn orphaned(pgid: u32, sid: u32) -> bool {
     })
 }
 
-/// What the personality's pseudo-terminals need from the kernel: who is calling, and a
-/// way to signal a process group (^C typed into a pty master).
+/// What the personality's pseudo-terminals need from the kernel: who is calling, a
+/// way to signal a process group (^C typed into a pty master), whether a session
+/// lives, and which session the console controls (for the controlling-terminal rules).
 pub fn install_pty_hooks() {
     fn caller() -> (u32, u32, u32) {
         crate::process::current().map_or((0, 0, 0), |p| (p.pid, p.pgid(), p.sid()))
@@ -137,6 +146,21 @@ pub fn install_pty_hooks() {
         }
     }
     linux_personality::pty::set_hooks(caller, signal_group);
+    fn session_alive(sid: u32) -> bool {
+        crate::process::all()
+            .iter()
+            .any(|q| q.sid() == sid && !q.has_exited())
+    }
+    fn console_session() -> u32 {
+        let owner = SESSION.load(Ordering::Acquire);
+        if owner != 0 && session_alive(owner) {
+            owner
+        } else {
+            0
+        }
+    }
+    linux_personality::pty::set_session_hooks(session_alive, console_session);
+    linux_personality::pty::set_job_control(job_control_on);
 }
 
 /// The console's controlling session and foreground group (0 when none), and its

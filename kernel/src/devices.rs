@@ -1,7 +1,9 @@
 //! Character devices: the drivers behind /dev nodes, found by device number through
 //! the tmpfs's device registry. null, zero, full, random and urandom are the memory
 //! devices (major 1); tty (5:0) and console (5:1) are the COM1 console; rtc0 (252:0)
-//! is the PC's CMOS clock (`linux_personality::rtc` for its ioctls).
+//! is the PC's CMOS clock (`linux_personality::rtc` for its ioctls). /dev/ptmx (5:2)
+//! and /dev/pts/N (136:N) are the personality's pseudo-terminals
+//! (`linux_personality::fs::devpts`), not found here.
 
 use alloc::sync::Arc;
 
@@ -126,6 +128,9 @@ pub const NODES: &[(&str, u32, u32, u32)] = &[
     ("/dev/urandom", 1, 9, 0o666),
     ("/dev/tty", 5, 0, 0o666),
     ("/dev/console", 5, 1, 0o600),
+    // Opened by the personality itself (a new pseudo-terminal per open; the slaves
+    // are /dev/pts/N once devpts is mounted there).
+    ("/dev/ptmx", 5, 2, 0o666),
     ("/dev/ttyS0", 4, 64, 0o660),
     // hwclock tries /dev/rtc, then /dev/rtc0 (udev makes the first a link).
     ("/dev/rtc0", RTC_MAJOR, 0, 0o600),

@@ -72,6 +72,18 @@ pub fn init() {
         data: &[],
     };
     let _ = fs.insert(&dev);
+    // Where devpts is mounted (`mount -t devpts devpts /dev/pts`).
+    if fs
+        .root()
+        .child(b"dev")
+        .and_then(|d| d.child(b"pts"))
+        .is_none()
+    {
+        let _ = fs.insert(&CpioEntry {
+            path: b"/dev/pts",
+            ..dev
+        });
+    }
     let mut made = 0;
     for &(path, major, minor, perm) in crate::devices::NODES {
         if fs

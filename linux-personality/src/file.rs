@@ -122,6 +122,11 @@ pub trait FileOps: Send + Sync {
     fn is_tty(&self) -> bool {
         false
     }
+    /// The number of the pseudo-terminal whose master this is (TIOCGPTPEER opens its
+    /// slave; the syscall layer makes the descriptor).
+    fn pty_master(&self) -> Option<u32> {
+        None
+    }
     /// The type name the descriptor's capability shows in the debug console and
     /// /proc/PID/caps (`file`, or a socket's endpoint type: `tcp`, `icmp`, ...).
     fn cap_type(&self) -> &'static str {

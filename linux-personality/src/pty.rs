@@ -7,16 +7,22 @@
 //! [`LineDiscipline`] as the console's: canonical editing, echo, ^C/^Z/^\ as signals to
 //! the slave's foreground process group). Bytes written to the slave are output: after
 //! output processing (ONLCR) they, and the echo, are what the master reads.
+//! A background process of the controlling session that reads the slave gets SIGTTIN
+//! (and writes with TOSTOP, or changes of the terminal, SIGTTOU), by the console's rules.
 //!
 //! Hang-ups: when the master's last descriptor closes, the slave's readers see end of
 //! file, its writers EIO, and its foreground group gets SIGHUP; when every slave
 //! descriptor has closed, the master's reads fail with EIO (after the data that was
 //! left), as on Linux.
 //!
+//! The file system reaches them through [`crate::fs::devpts`]: opening a node 5:2
+//! calls [`open_master_as`], a node 136:N [`open_slave`], /dev/tty in a session whose
+//! controlling terminal is a slave [`open_controlling`]; a devpts mount lists [`list`].
+//!
 //! Two things a file object cannot know by itself come from the kernel through hooks
 //! installed at boot ([`set_hooks`]), the way [`crate::file::wake`] does: who is calling
-//! (for TIOCSCTTY, TIOCGPGRP, TIOCGSID) and how to signal a process group. Background
-//! reads from a pty slave are not stopped with SIGTTIN (the console does that).
+//! (for TIOCSCTTY, TIOCGPGRP, TIOCGSID), how to signal a process group, which sessions
+//! live and which the console controls, and the console's job-control check.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::{Arc, Weak};
@@ -44,6 +50,57 @@ pub type GroupSignal = fn(u32, u32);
 
 static CALLER: Once<Caller> = Once::new();
 static SIGNAL_GROUP: Once<GroupSignal> = Once::new();
+/// Whether a session still has a live process.
+pub type SessionAlive = fn(u32) -> bool;
+/// The session the console is the controlling terminal of (0: none).
+pub type ConsoleSession = fn() -> u32;
+static SESSION_ALIVE: Once<SessionAlive> = Once::new();
+static CONSOLE_SESSION: Once<ConsoleSession> = Once::new();
+
+/// Installed once by the kernel at boot: what the controlling-terminal rules need to
+/// know about sessions (without them every session counts as alive and the console
+/// as controlling none).
+pub fn set_session_hooks(alive: SessionAlive, console: ConsoleSession) {
+    SESSION_ALIVE.call_once(|| alive);
+    CONSOLE_SESSION.call_once(|| console);
+}
+
+fn session_alive(sid: u32) -> bool {
+    sid != 0 && SESSION_ALIVE.get().is_none_or(|f| f(sid))
+}
+
+fn console_session() -> u32 {
+    CONSOLE_SESSION.get().map_or(0, |f| f())
+}
+
+/// Linux's background-access check for a terminal with foreground group `fg` and
+/// controlling session `session`: Ok, or the error the call fails with (EINTR after
+/// SIGTTIN/SIGTTOU went to the caller's group, EIO).
+pub type JobControl = fn(u32, u32, u32) -> Result<(), Errno>;
+static JOB_CONTROL: Once<JobControl> = Once::new();
+
+/// Installed once by the kernel at boot (the console's own check).
+pub fn set_job_control(f: JobControl) {
+    JOB_CONTROL.call_once(|| f);
+}
+
+/// The job-control check of a slave access (`sig` SIGTTIN for reads, SIGTTOU for
+/// writes with TOSTOP and for changes of the terminal).
+fn job_control(pty: &Pty, sig: u32) -> Result<(), Errno> {
+    let (fg, session) = {
+        let s = pty.state.lock();
+        (s.foreground, s.session)
+    };
+    match JOB_CONTROL.get() {
+        Some(f) if session != 0 && session_alive(session) => f(sig, fg, session),
+        _ => Ok(()),
+    }
+}
+
+/// Whether session `sid` has a controlling terminal already (the console or a pty).
+fn has_controlling(sid: u32) -> bool {
+    console_session() == sid || controlling_of(sid).is_some()
+}
 
 /// Installed once by the kernel at boot.
 pub fn set_hooks(caller: Caller, signal_group: GroupSignal) {
@@ -80,6 +137,8 @@ struct State {
 /// One pseudo-terminal pair.
 pub struct Pty {
     index: u32,
+    /// Who opened /dev/ptmx (uid, gid): the owner of /dev/pts/N, as devpts makes it.
+    owner: (u32, u32),
     state: Mutex<State>,
 }
 
@@ -103,6 +162,12 @@ impl Pty {
 
 /// open("/dev/ptmx"): a new pair, locked, returning its master.
 pub fn open_master() -> Result<Arc<PtyMaster>, Errno> {
+    open_master_as((0, 0))
+}
+
+/// open("/dev/ptmx") by a caller with user and group `owner`, who then owns the slave
+/// node /dev/pts/N.
+pub fn open_master_as(owner: (u32, u32)) -> Result<Arc<PtyMaster>, Errno> {
     let mut all = PTYS.lock();
     all.retain(|_, w| w.strong_count() > 0);
     let index = (0..PTY_MAX)
@@ -110,6 +175,7 @@ pub fn open_master() -> Result<Arc<PtyMaster>, Errno> {
         .ok_or(Errno::ENOSPC)?;
     let pty = Arc::new(Pty {
         index,
+        owner,
         state: Mutex::new(State {
             ld: LineDiscipline::default(),
             to_master: VecDeque::new(),
@@ -124,6 +190,22 @@ pub fn open_master() -> Result<Arc<PtyMaster>, Errno> {
     });
     all.insert(index, Arc::downgrade(&pty));
     Ok(Arc::new(PtyMaster(pty)))
+}
+
+/// open("/dev/pts/N") without O_NOCTTY: as [`open_slave`], and a session leader whose
+/// session has no controlling terminal yet gets this one (Linux's rule), unless
+/// another live session has it.
+pub fn open_slave_acquiring(index: u32) -> Result<Arc<PtySlave>, Errno> {
+    let slave = open_slave(index)?;
+    let (pid, pgid, sid) = caller();
+    if pid != 0 && pid == sid && !has_controlling(sid) {
+        let mut s = slave.0.state.lock();
+        if !session_alive(s.session) {
+            s.session = sid;
+            s.foreground = pgid;
+        }
+    }
+    Ok(slave)
 }
 
 /// open("/dev/pts/N"): EIO while locked or after the master has gone, ENOENT if there
@@ -145,12 +227,55 @@ pub fn open_slave(index: u32) -> Result<Arc<PtySlave>, Errno> {
     Ok(Arc::new(PtySlave(pty)))
 }
 
+/// open("/dev/tty") by a process whose session's controlling terminal is a pty slave
+/// (TIOCSCTTY made it so): that slave. None when the caller's session has no pty (then
+/// /dev/tty is the console's business); EIO once the master has gone (hung up).
+pub fn open_controlling() -> Option<Result<Arc<PtySlave>, Errno>> {
+    let (_, _, sid) = caller();
+    if sid == 0 {
+        return None;
+    }
+    let pty = PTYS
+        .lock()
+        .values()
+        .filter_map(Weak::upgrade)
+        .find(|p| p.state.lock().session == sid && session_alive(sid))?;
+    let mut s = pty.state.lock();
+    if !s.master_open {
+        return Some(Err(Errno::EIO));
+    }
+    s.slaves += 1;
+    s.slave_seen = true;
+    drop(s);
+    Some(Ok(Arc::new(PtySlave(pty))))
+}
+
+/// The pty slave that session `sid` controls, if any: its number and foreground
+/// process group (for /proc/PID/stat's tty_nr and tpgid).
+pub fn controlling_of(sid: u32) -> Option<(u32, u32)> {
+    if sid == 0 {
+        return None;
+    }
+    PTYS.lock()
+        .values()
+        .filter_map(Weak::upgrade)
+        .find_map(|p| {
+            let s = p.state.lock();
+            (s.session == sid && s.master_open && session_alive(sid))
+                .then_some((p.index, s.foreground))
+        })
+}
+
 /// The numbers of the terminals that exist (the entries of /dev/pts).
 pub fn list() -> Vec<u32> {
+    list_owned().into_iter().map(|(i, _)| i).collect()
+}
+
+/// The terminals that exist with their owners (uid, gid), lowest number first.
+pub fn list_owned() -> Vec<(u32, (u32, u32))> {
     PTYS.lock()
         .iter()
-        .filter(|(_, w)| w.strong_count() > 0)
-        .map(|(i, _)| *i)
+        .filter_map(|(i, w)| w.upgrade().map(|p| (*i, p.owner)))
         .collect()
 }
 
@@ -321,6 +446,10 @@ impl FileOps for PtyMaster {
         self.0.master_key()
     }
 
+    fn pty_master(&self) -> Option<u32> {
+        Some(self.0.index)
+    }
+
     fn stat(&self) -> FileStat {
         // /dev/ptmx is 5:2.
         pty_stat((5 << 8) | 2, 2)
@@ -353,6 +482,7 @@ impl FileOps for PtyMaster {
 
 impl FileOps for PtySlave {
     fn read(&self, _offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        job_control(&self.0, crate::signal::SIGTTIN)?;
         let mut s = self.0.state.lock();
         match s.ld.read(buf) {
             Some(n) => {
@@ -367,6 +497,10 @@ impl FileOps for PtySlave {
     }
 
     fn write(&self, _offset: u64, data: &[u8]) -> Result<usize, Errno> {
+        let tostop = self.0.state.lock().ld.termios.lflag & crate::tty::TOSTOP != 0;
+        if tostop {
+            job_control(&self.0, crate::signal::SIGTTOU)?;
+        }
         let mut s = self.0.state.lock();
         if !s.master_open {
             return Err(Errno::EIO);
@@ -419,10 +553,30 @@ impl FileOps for PtySlave {
     }
 
     fn ioctl(&self, cmd: u32, arg: u64, mem: &mut dyn UserMemory) -> Result<usize, Errno> {
+        // Changing the terminal from the background is a job-control matter too.
+        if matches!(
+            cmd,
+            TCSETS | TCSETSW | TCSETSF | TCFLSH | TCXONC | TIOCSPGRP | TIOCSWINSZ
+        ) {
+            job_control(&self.0, crate::signal::SIGTTOU)?;
+        }
         match cmd {
             TIOCSCTTY => {
-                let (_, pgid, sid) = caller();
+                let (pid, pgid, sid) = caller();
+                if self.0.state.lock().session == sid && sid != 0 {
+                    return Ok(0);
+                }
+                // Linux: only a session leader whose session has no controlling
+                // terminal, and not while another live session has this one (root's
+                // steal with arg 1 is not offered: the hooks do not say who is root).
+                // (sid 0: no kernel hooks, as in host tests.)
+                if sid != 0 && (pid != sid || has_controlling(sid)) {
+                    return Err(Errno::EPERM);
+                }
                 let mut s = self.0.state.lock();
+                if s.session != sid && session_alive(s.session) {
+                    return Err(Errno::EPERM);
+                }
                 s.session = sid;
                 s.foreground = pgid;
                 Ok(0)

@@ -116,6 +116,8 @@ pub mod ioctl {
     pub const TIOCGPTN: u32 = 0x8004_5430;
     pub const TIOCSPTLCK: u32 = 0x4004_5431;
     pub const TIOCGPTLCK: u32 = 0x8004_5439;
+    /// Opens the master's slave and returns a new descriptor (Linux 4.13).
+    pub const TIOCGPTPEER: u32 = 0x5441;
 }
 
 /// What one received byte caused.

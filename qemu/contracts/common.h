@@ -42,6 +42,7 @@ static const char *errname(int e) {
     case EINTR: return "EINTR";
     case EXDEV: return "EXDEV";
     case EFBIG: return "EFBIG";
+    case EIO: return "EIO";
     default: return "E?";
     }
 }

@@ -216,3 +216,81 @@ fn openrc_runlevels_and_services() {
     m.wait_for(r"\n\w+ Jan  2 03:04:\d\d 2030", T).unwrap();
     m.terminate(Duration::from_secs(1));
 }
+
+/// A shell on a pseudo-terminal: devpts is mounted at boot (the overlay's inittab);
+/// `ptyshell` (qemu/tests/programs/ptyshell.c, added to the initrd) opens /dev/ptmx,
+/// runs `sh -i` in a new session on the slave and types lines at the master. The
+/// shell's `tty` names the slave (musl's ttyname: /proc/self/fd/0 and stat), its line
+/// editing works through the pty, /dev/pts lists the terminal while it lives, and the
+/// session's tty_nr in /proc is the slave's number, ^C at the master interrupts the
+/// foreground job, a background reader is stopped (SIGTTIN), and the shell's exit status comes
+/// back when it exits.
+#[test]
+fn shell_on_a_pseudo_terminal() {
+    use std::process::Command;
+    let dir = writ_qemu::paths::workspace_root().join("target/ptyshell");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("ptyshell");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/ptyshell.c");
+    let st = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("musl-gcc (scripts/setup.sh installs musl-tools)");
+    assert!(st.success());
+    let rootfs = writ_qemu::rootfs::build().unwrap();
+    let mut b = writ_qemu::initrd::InitrdBuilder::new(Some(rootfs.path)).unwrap();
+    b.file(
+        "usr/local/bin/ptyshell",
+        0o755,
+        &std::fs::read(&exe).unwrap(),
+    )
+    .unwrap();
+    let initrd = b.build().unwrap().unwrap();
+    let cfg = writ_qemu::QemuConfig::writ()
+        .unwrap()
+        .initrd(initrd.path().to_path_buf())
+        .memory("1G".parse().unwrap())
+        .append("log=error");
+    let mut m = Machine::start("alpine_pty", &cfg).unwrap();
+    m.wait_for(r"writ:~# ", T).unwrap();
+    m.send("grep devpts /proc/mounts; ls /dev/pts | cat\r")
+        .unwrap();
+    m.wait_for(r"^devpts /dev/pts devpts rw", T).unwrap();
+    m.wait_for(r"^ptmx\r*$", T).unwrap();
+    m.send("ptyshell tty 'echo hi $((6*7))' 'ls /dev/pts | cat' 'echo abcx^?d' 'cut -d\" \" -f7 /proc/self/stat' 'sleep 30' '^C' 'echo rc=$?' 'cat &' 'jobs' 'kill -9 %1; sleep 0.2; jobs' 'exit 3'\r")
+        .unwrap();
+    let slave = m.wait_for(r"ptyshell: slave (/dev/pts/\d+)", T).unwrap();
+    let name = slave.groups[0].clone().unwrap();
+    let n = name.trim_start_matches("/dev/pts/").to_string();
+    // `tty` in the shell on the pty: the slave's name (a line of output, not the echo).
+    m.wait_for(&format!(r"^{}\r*$", regex_escape(&name)), T)
+        .unwrap();
+    m.wait_for(r"^hi 42\r*$", T).unwrap();
+    m.wait_for(&format!(r"^{n}\r*\nptmx\r*$"), T).unwrap();
+    // The shell's line editor got the DEL (ptyshell types `^?` as one) and erased the x.
+    m.wait_for(r"^abcd\r*$", T).unwrap();
+    // /proc/PID/stat's tty_nr: the controlling terminal is 136:N.
+    let tty_nr = 136 * 256 + n.parse::<u32>().unwrap();
+    m.wait_for(&format!(r"^{tty_nr}\r*$"), T).unwrap();
+    // ^C typed at the master interrupts the shell's foreground job.
+    m.wait_for(r"^rc=130\r*$", T).unwrap();
+    // A background job reading the pty is stopped by SIGTTIN.
+    m.wait_for(r"Stopped \(tty input\)\s+cat", T).unwrap();
+    m.wait_for(r"ptyshell: exited 3", T).unwrap();
+    m.wait_for(r"writ:~# ", T).unwrap();
+    // The terminal is gone with both of its sides.
+    m.send("ls /dev/pts | wc -l\r").unwrap();
+    m.wait_for(r"^1\r*$", T).unwrap();
+    m.terminate(Duration::from_secs(1));
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let esc = !c.is_ascii_alphanumeric() && c != '/' && c != ' ';
+            esc.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}

@@ -302,6 +302,12 @@ fn procfs() {
     contract("procfs", &[]);
 }
 
+// ptmx, devpts and the pty line discipline (linux-personality/src/pty.rs, fs/devpts.rs)
+#[test]
+fn pty() {
+    contract("pty", &[]);
+}
+
 #[test]
 fn net_tcp() {
     contract("net_tcp", &[]);

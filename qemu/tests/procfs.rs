@@ -1,5 +1,5 @@
 //! /proc, /sys, devtmpfs and mount as Alpine's tools use them on Writ: busybox init
-//! mounts proc, sysfs and devtmpfs from the overlay's inittab, then `mount`, `df`,
+//! mounts proc, sysfs, devtmpfs and devpts from the overlay's inittab, then `mount`, `df`,
 //! `ps`, `top`, `free`, `uptime`, `pidof`, `killall`, `ls -l /proc/self`, `readlink
 //! /proc/self/exe` and `cat /proc/cpuinfo` run in the interactive shell on the serial
 //! console, and their output is what they print on Linux for the same facts.
@@ -39,9 +39,10 @@ fn mount_and_df_show_the_boot_mounts() {
             r"^proc on /proc type proc \(rw,relatime\)",
             r"^sysfs on /sys type sysfs \(rw,relatime\)",
             r"^devtmpfs on /dev type devtmpfs \(rw,relatime\)",
+            r"^devpts on /dev/pts type devpts \(rw,relatime",
         ],
     );
-    run(&mut m, "cat /etc/mtab | wc -l", &[r"^4\r?$"]);
+    run(&mut m, "cat /etc/mtab | wc -l", &[r"^5\r?$"]);
     run(
         &mut m,
         "df",

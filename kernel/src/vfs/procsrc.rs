@@ -120,10 +120,16 @@ impl KernelProc {
             (s.pending, p.main_thread_mask(), ign, cgt)
         };
         let comm = p.name().into_bytes();
-        // The console is the only terminal a session controls so far.
+        // The console, or the pseudo-terminal the session's leader took (TIOCSCTTY).
         let tty = match crate::console::controlling() {
             (sid, fg) if sid != 0 && sid == p.sid() => (crate::console::TTY_NR, fg as i32),
-            _ => (0, -1),
+            _ => match linux_personality::pty::controlling_of(p.sid()) {
+                Some((n, fg)) => (
+                    linux_personality::fs::devpts::pts_dev(n) as u32,
+                    if fg == 0 { -1 } else { fg as i32 },
+                ),
+                None => (0, -1),
+            },
         };
         let cmdline = if facts.cmdline.is_empty() {
             // A process nobody exec'd (kernel threads have none, Linux shows empty).

@@ -19,6 +19,7 @@ pub const RANDOM: u64 = makedev(1, 8);
 pub const URANDOM: u64 = makedev(1, 9);
 pub const TTY: u64 = makedev(5, 0);
 pub const CONSOLE: u64 = makedev(5, 1);
+pub const PTMX: u64 = makedev(5, 2);
 
 /// `/dev/null`: reads end at once, writes vanish.
 pub struct Null;
@@ -90,8 +91,9 @@ impl DeviceRegistry for DeviceTable {
     }
 }
 
-/// Adds `/dev` and its standard nodes (null, zero, random, urandom, tty 0666; console
-/// 0600) where the initramfs did not already put something.
+/// Adds `/dev` and its standard nodes (null, zero, random, urandom, tty, ptmx 0666;
+/// console 0600; the empty directory /dev/pts that devpts is mounted on) where the
+/// initramfs did not already put something.
 pub fn add_standard_nodes(fs: &Tmpfs) -> Result<(), Errno> {
     let dev = CpioEntry {
         path: b"dev",
@@ -104,15 +106,22 @@ pub fn add_standard_nodes(fs: &Tmpfs) -> Result<(), Errno> {
     if fs.root().child(b"dev").is_none() {
         fs.insert(&dev)?;
     }
-    let nodes: [(&[u8], u64, u32); 6] = [
+    let nodes: [(&[u8], u64, u32); 7] = [
         (b"dev/null", NULL, 0o666),
         (b"dev/zero", ZERO, 0o666),
         (b"dev/random", RANDOM, 0o666),
         (b"dev/urandom", URANDOM, 0o666),
         (b"dev/tty", TTY, 0o666),
         (b"dev/console", CONSOLE, 0o600),
+        (b"dev/ptmx", PTMX, 0o666),
     ];
     let dir = fs.root().child(b"dev").ok_or(Errno::ENOENT)?;
+    if dir.child(b"pts").is_none() {
+        fs.insert(&CpioEntry {
+            path: b"dev/pts",
+            ..dev
+        })?;
+    }
     for (path, rdev, perm) in nodes {
         let name = &path[4..];
         if dir.child(name).is_some() {

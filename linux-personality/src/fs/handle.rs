@@ -81,6 +81,9 @@ impl FileOps for DeviceHandle {
     fn is_tty(&self) -> bool {
         self.driver.is_tty()
     }
+    fn pty_master(&self) -> Option<u32> {
+        self.driver.pty_master()
+    }
 }
 
 /// An O_PATH descriptor: it names the inode (for fstat, fchdir, *at calls) and does

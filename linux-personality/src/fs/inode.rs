@@ -510,6 +510,7 @@ impl Inode {
 
     /// The child called `name` (directories only; None otherwise).
     pub fn child(self: &Arc<Self>, name: &[u8]) -> Option<Arc<Inode>> {
+        self.refresh_devpts();
         let node = match &self.state.lock().body {
             Body::Dir { entries, .. } => return entries.get(name).cloned(),
             Body::Proc(p) => p.node.clone(),
@@ -529,6 +530,7 @@ impl Inode {
 
     /// The entries of a directory, sorted by name (empty for other kinds).
     pub fn entries(self: &Arc<Self>) -> Vec<(Vec<u8>, Arc<Inode>)> {
+        self.refresh_devpts();
         match &self.state.lock().body {
             Body::Dir { entries, .. } => {
                 return entries
@@ -551,12 +553,20 @@ impl Inode {
     /// At most `max` entries at getdents position `pos` or later: (position, name,
     /// inode).
     pub fn entries_from(self: &Arc<Self>, pos: u64, max: usize) -> Vec<(u64, Vec<u8>, Arc<Inode>)> {
+        self.refresh_devpts();
         let node = match &self.state.lock().body {
             Body::Dir { entries, .. } => return entries.at_or_after(pos, max),
             Body::Proc(p) => p.node.clone(),
             _ => return Vec::new(),
         };
         super::proc::list(self, &node, pos, max)
+    }
+
+    /// A devpts root shows the terminals that exist now.
+    fn refresh_devpts(self: &Arc<Self>) {
+        if super::devpts::is_root(self) {
+            super::devpts::refresh(self);
+        }
     }
 
     pub fn is_empty_dir(&self) -> bool {

@@ -25,9 +25,11 @@
 //! - [`statfs`] — what statfs(2) reports (TMPFS_MAGIC, blocks from the space limit).
 //! - [`mount`] — the mount table (a covered directory continues at the mounted
 //!   root, `..` at a mount root goes back to the mountpoint), mount(2)/umount2(2) for
-//!   tmpfs, proc, sysfs and devtmpfs, and /proc/mounts' text.
+//!   tmpfs, proc, sysfs, devtmpfs and devpts, and /proc/mounts' text.
 //! - [`proc`] — procfs, generated from the kernel's facts (a [`proc::ProcSource`])
 //!   when looked up, listed or opened; [`sysfs`] — the empty top of /sys.
+//! - [`devpts`] — /dev/pts (the live pseudo-terminals of [`crate::pty`]) and the opens
+//!   of /dev/ptmx and /dev/pts/N.
 //! - [`fifo`] — named pipes: a fifo node hands its openers the ends of one
 //!   [`crate::pipe`] (opens never block; see the module for how that differs).
 //!
@@ -77,6 +79,7 @@
 
 pub mod cpio;
 pub mod devices;
+pub mod devpts;
 pub mod fifo;
 pub mod handle;
 pub mod inode;
@@ -94,6 +97,8 @@ pub mod sysfs;
 mod bench_tests;
 #[cfg(test)]
 mod busybox_replay_tests;
+#[cfg(test)]
+mod devpts_tests;
 #[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub enum FsType {
     Devtmpfs,
     Proc,
     Sysfs,
+    /// /dev/pts: the pseudo-terminal slaves ([`super::devpts`]).
+    Devpts,
 }
 
 pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
@@ -52,6 +54,7 @@ impl FsType {
             FsType::Devtmpfs => "devtmpfs",
             FsType::Proc => "proc",
             FsType::Sysfs => "sysfs",
+            FsType::Devpts => "devpts",
         }
     }
 
@@ -62,6 +65,7 @@ impl FsType {
             b"devtmpfs" => FsType::Devtmpfs,
             b"proc" => FsType::Proc,
             b"sysfs" => FsType::Sysfs,
+            b"devpts" => FsType::Devpts,
             _ => return None,
         })
     }
@@ -72,12 +76,19 @@ impl FsType {
             FsType::Rootfs | FsType::Tmpfs | FsType::Devtmpfs => super::statfs::TMPFS_MAGIC,
             FsType::Proc => PROC_SUPER_MAGIC,
             FsType::Sysfs => SYSFS_MAGIC,
+            FsType::Devpts => super::devpts::DEVPTS_SUPER_MAGIC,
         }
     }
 
     /// Whether it is `nodev` in /proc/filesystems (everything here is).
     pub fn all() -> &'static [FsType] {
-        &[FsType::Sysfs, FsType::Tmpfs, FsType::Devtmpfs, FsType::Proc]
+        &[
+            FsType::Sysfs,
+            FsType::Tmpfs,
+            FsType::Devtmpfs,
+            FsType::Proc,
+            FsType::Devpts,
+        ]
     }
 }
 
@@ -262,7 +273,7 @@ pub struct MountArgs<'a> {
     pub flags: u64,
 }
 
-/// mount(2): new mounts of proc, sysfs, devtmpfs and tmpfs, bind mounts, remounts
+/// mount(2): new mounts of proc, sysfs, devtmpfs, devpts and tmpfs, bind mounts, remounts
 /// (flags only) and propagation changes, with Linux's errors in Linux's order: the
 /// target's lookup (ENOENT, ENOTDIR, ...), EPERM for a non-root caller, EINVAL for
 /// a remount of something not mounted, ENODEV for an unknown type, ENOTDIR for a
@@ -370,6 +381,13 @@ pub fn mount(
             copy_device_nodes(&target, &fs);
             fs
         }),
+        FsType::Devpts => {
+            // Every mount shows the one set of terminals (an instance each, as since
+            // Linux 4.7, but all of them the system's ptys).
+            let fs = super::devpts::new(table.new_dev());
+            fs.superblock().set_clock_from(&root_sb);
+            Arc::new(fs)
+        }
         FsType::Rootfs => return Err(Errno::ENODEV),
     };
     if is_mount && Arc::ptr_eq(target.superblock(), fs.superblock()) {

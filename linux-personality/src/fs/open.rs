@@ -193,8 +193,15 @@ pub fn open(
         }
         NodeKind::Dir => Arc::new(DirHandle(node.clone())),
         NodeKind::CharDev => {
-            let registry = node.superblock().devices().ok_or(Errno::ENXIO)?;
-            let driver = registry.open(node.rdev(), flags)?;
+            // Pseudo-terminals are the personality's own devices (a new pair per
+            // open of ptmx); everything else is the kernel's driver.
+            let driver = match super::devpts::open_device(node.rdev(), flags, creds) {
+                Some(pty) => pty?,
+                None => {
+                    let registry = node.superblock().devices().ok_or(Errno::ENXIO)?;
+                    registry.open(node.rdev(), flags)?
+                }
+            };
             Arc::new(DeviceHandle {
                 node: node.clone(),
                 driver,

@@ -48,7 +48,13 @@ pub(crate) fn may_create(dir: &Inode, creds: &Creds) -> Result<(), Errno> {
     if dir.nlink() == 0 {
         return Err(Errno::ENOENT);
     }
-    dir.permission(creds, MAY_WRITE | MAY_EXEC)
+    dir.permission(creds, MAY_WRITE | MAY_EXEC)?;
+    // devpts makes its own entries: Linux's devpts directory has no mkdir, mknod,
+    // symlink or link (EPERM).
+    if super::devpts::is_root(dir) {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
 }
 
 /// Linux's may_delete: write and search on the directory, and in a sticky directory
@@ -58,6 +64,10 @@ pub(crate) fn may_delete(dir: &Inode, victim: &Inode, creds: &Creds) -> Result<(
         return Err(Errno::EPERM);
     }
     dir.permission(creds, MAY_WRITE | MAY_EXEC)?;
+    // Nor unlink or rmdir.
+    if super::devpts::is_root(dir) {
+        return Err(Errno::EPERM);
+    }
     let (dmode, (duid, _)) = (dir.mode(), dir.owner());
     if dmode & S_ISVTX != 0
         && !creds.is_root()

@@ -30,8 +30,8 @@ impl Superblock {
     /// statfs: blocks from the space limit, files from the live inodes.
     pub fn statfs(&self) -> Statfs {
         use super::mount::FsType;
-        if matches!(self.kind, FsType::Proc | FsType::Sysfs) {
-            // No blocks, no inode counts: what Linux's proc and sysfs report.
+        if matches!(self.kind, FsType::Proc | FsType::Sysfs | FsType::Devpts) {
+            // No blocks, no inode counts: what Linux's proc, sysfs and devpts report.
             return Statfs {
                 f_type: self.kind.magic(),
                 f_bsize: 4096,

@@ -432,6 +432,12 @@ pub fn ioctl<K: Kernel>(k: &mut K, fd: u64, cmd: u64, arg: u64) -> SysResult {
             k.with_caps(|_, t| t.set_cloexec(fd as u32, cmd == FIOCLEX));
             Ok(0)
         }
+        crate::tty::ioctl::TIOCGPTPEER => match f.ops.pty_master() {
+            Some(n) => super::fscalls::open_pty_peer(k, n, arg as u32),
+            // Linux: EIO from any terminal that is not a pty master.
+            None if f.ops.is_tty() => Err(Errno::EIO),
+            None => Err(Errno::ENOTTY),
+        },
         _ => match f.ops.ioctl(cmd, arg, k.mem()) {
             // An interface ioctl on a socket that carries no stack (AF_UNIX, netlink):
             // Linux answers it for any socket; so does the caller's NetStack cap.

@@ -175,6 +175,37 @@ pub fn openat<K: Kernel>(k: &mut K, dirfd: u64, path: u64, flags: u64, mode: u64
         .map(u64::from)
 }
 
+/// ioctl(master, TIOCGPTPEER, flags): the slave of pty `n` on a new descriptor opened
+/// with `flags` (access mode, O_NONBLOCK, O_CLOEXEC, O_NOCTTY), as if by its path but
+/// without the path's permission check (holding the master is the right to it). EIO
+/// while locked. The descriptor names the /dev/pts/N node when devpts is mounted there
+/// (fstat, ttyname), else the bare device.
+pub fn open_pty_peer<K: Kernel>(k: &mut K, n: u32, flags: u32) -> SysResult {
+    use crate::fs::devpts::pts_dev;
+    if flags & !(O_ACCMODE | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let slave: Arc<dyn crate::file::FileOps> = crate::pty::open_slave(n)?;
+    let (ctx, creds) = context(k);
+    let path = alloc::format!("/dev/pts/{n}");
+    let node = Walker::new(&ctx, &creds)
+        .resolve(&ctx.root, path.as_bytes(), true)
+        .ok()
+        .filter(|node| node.kind == crate::fs::NodeKind::CharDev && node.rdev() == pts_dev(n));
+    let ops: Arc<dyn crate::file::FileOps> = match node {
+        Some(node) => Arc::new(crate::fs::handle::DeviceHandle {
+            node,
+            driver: slave,
+        }),
+        None => slave,
+    };
+    let status = flags & (O_ACCMODE | O_NONBLOCK);
+    let file = OpenFile::new(ops, status);
+    let cloexec = flags & O_CLOEXEC != 0;
+    k.with_caps(|sys, t| t.install(sys, file, OpenFile::rights_for(status), cloexec))
+        .map(u64::from)
+}
+
 pub fn creat<K: Kernel>(k: &mut K, path: u64, mode: u64) -> SysResult {
     openat(
         k,
