@@ -72,6 +72,7 @@ pub mod icmp;
 pub mod info;
 mod mss;
 mod neighbors;
+pub mod offload;
 pub mod options;
 pub mod packet;
 mod ports;
