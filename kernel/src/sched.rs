@@ -477,10 +477,17 @@ pub fn stats() -> (usize, u64) {
 pub fn wait_any(queues: &[&WaitQueue], mut cond: impl FnMut() -> bool) {
     let me = current();
     loop {
+        // Blocked *before* registering: a wake-up that drains a queue between the two
+        // (an interrupt: the device, a timer, or any wake of a shared key) then finds
+        // us Blocked and readies us. The other order lost it: make_ready ignored a
+        // Running thread, and with its registration gone the thread slept through the
+        // wake-up it was waiting for (the boot thread waiting for init hung this way).
+        // A timer preemption in between is harmless (schedule_inner readies a
+        // preempted Blocked thread).
+        with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
         for q in queues {
             q.waiters.lock().push_back(me);
         }
-        with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
         if cond() {
             with(|s| {
                 let t = s.threads.get_mut(&me).unwrap();
