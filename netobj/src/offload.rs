@@ -105,6 +105,24 @@ mod tests {
         assert_eq!(ones_sum(&[0xff; 64]), 0xffff);
     }
 
+    /// The vendored smoltcp's checksum loop is patched for speed (README.WRIT.md):
+    /// it must still give the reference sum.
+    #[test]
+    fn smoltcp_checksum_data_matches_the_reference() {
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 13 + i / 7) as u8).collect();
+        for start in 0..9 {
+            for end in (start..300).chain([1514, 65_535, 65_536, 70_000]) {
+                let d = &data[start..end];
+                assert_eq!(
+                    !smoltcp::wire::checksum::data(d),
+                    internet_checksum(d),
+                    "{start}..{end}"
+                );
+            }
+        }
+        assert_eq!(smoltcp::wire::checksum::data(&[0xff; 100_000]), 0xffff);
+    }
+
     /// An Ethernet/IPv4/TCP frame with `payload`, its TCP checksum correct.
     fn tcp_frame(payload: &[u8]) -> Vec<u8> {
         let mut f = vec![0u8; 14];
