@@ -383,6 +383,14 @@ pub fn yield_now() {
     schedule();
 }
 
+/// Gives up the CPU but stays runnable, even inside a wait's condition (Blocked, still
+/// registered): as a preemption does. For a thread that met a lock held by a preempted
+/// thread. `yield_now` there would sleep until the next wake-up of the queues it
+/// registered on, however ready its condition already is.
+pub fn yield_busy() {
+    schedule_inner(|_| {}, true);
+}
+
 pub fn exit_current() -> ! {
     schedule_with(|s| {
         let cur = s.current;

@@ -83,6 +83,7 @@ pub mod stack;
 pub mod tcp;
 pub mod udp;
 
+pub use crate::core::set_contention_hook;
 pub use crate::datagram::{internet_checksum, Received};
 pub use crate::device::{LinkStats, NetDevice};
 pub use crate::error::{NetError, NetResult};
