@@ -575,10 +575,9 @@ impl VirtioNet {
             1
         };
         for _ in 1..parts {
-            // The device publishes a frame's buffers together, so the rest are there.
-            let Some((id, len)) = self.rx.pop_used() else {
-                return None;
-            };
+            // The device publishes a frame's buffers together, so the rest are there
+            // (a device that did not: the frame is dropped).
+            let (id, len) = self.rx.pop_used()?;
             if id >= self.rx.size {
                 fits = false;
                 continue;
