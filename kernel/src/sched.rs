@@ -386,6 +386,14 @@ pub fn yield_now() {
     schedule();
 }
 
+/// Gives up the CPU but stays runnable, even inside a wait's condition (Blocked, still
+/// registered): as a preemption does. For a thread that met a lock held by a preempted
+/// thread. `yield_now` there would sleep until the next wake-up of the queues it
+/// registered on, however ready its condition already is.
+pub fn yield_busy() {
+    schedule_inner(|_| {}, true);
+}
+
 pub fn exit_current() -> ! {
     schedule_with(|s| {
         let cur = s.current;
@@ -486,10 +494,17 @@ pub fn stats() -> (usize, u64) {
 pub fn wait_any(queues: &[&WaitQueue], mut cond: impl FnMut() -> bool) {
     let me = current();
     loop {
+        // Blocked *before* registering: a wake-up that drains a queue between the two
+        // (an interrupt: the device, a timer, or any wake of a shared key) then finds
+        // us Blocked and readies us. The other order lost it: make_ready ignored a
+        // Running thread, and with its registration gone the thread slept through the
+        // wake-up it was waiting for (the boot thread waiting for init hung this way).
+        // A timer preemption in between is harmless (schedule_inner readies a
+        // preempted Blocked thread).
+        with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
         for q in queues {
             q.waiters.lock().push_back(me);
         }
-        with(|s| s.threads.get_mut(&me).unwrap().state = State::Blocked);
         if cond() {
             with(|s| {
                 let t = s.threads.get_mut(&me).unwrap();

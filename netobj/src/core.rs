@@ -14,7 +14,6 @@ use core::task::Waker;
 
 use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::time::{Duration, Instant};
-use spin::Mutex;
 
 use crate::device::Link;
 use crate::error::{NetError, NetResult};
@@ -23,6 +22,34 @@ use crate::ports::{Ports, Proto};
 use crate::readiness::Readiness;
 use crate::stack::StackConfig;
 use crate::{icmp, packet, raw, tcp, udp};
+
+/// The stack's lock: a spin lock whose contended waits call the hook a kernel set with
+/// [`set_contention_hook`]. A kernel that preempts threads can be holding it in a
+/// preempted thread (its net thread, in the middle of a receive batch) while another
+/// thread on the same CPU wants it; spinning then burns the rest of a time slice,
+/// while yielding lets the holder finish. Until a hook is set (host tests) it spins.
+pub(crate) type CoreLock = spin::mutex::Mutex<Core, Contention>;
+
+static CONTENTION_HOOK: spin::Once<fn()> = spin::Once::new();
+
+/// Sets what a thread does while the stack's lock is held by another (once; later calls
+/// are ignored). The hook runs in a loop until the lock is free, so it must return
+/// (e.g. yield the CPU, or spin if the caller cannot be switched out).
+pub fn set_contention_hook(hook: fn()) {
+    CONTENTION_HOOK.call_once(|| hook);
+}
+
+/// The [`spin::RelaxStrategy`] of [`CoreLock`].
+pub(crate) struct Contention;
+
+impl spin::RelaxStrategy for Contention {
+    fn relax() {
+        match CONTENTION_HOOK.get() {
+            Some(hook) => hook(),
+            None => ::core::hint::spin_loop(),
+        }
+    }
+}
 
 pub(crate) type EndpointId = u64;
 
@@ -371,7 +398,7 @@ impl Core {
 
 /// What every endpoint handle holds: the core and its id. Dropping it closes the endpoint.
 pub(crate) struct Handle {
-    pub core: Arc<Mutex<Core>>,
+    pub core: Arc<CoreLock>,
     pub id: EndpointId,
 }
 

@@ -31,8 +31,14 @@ pub trait NetDevice: Send {
     fn mac_address(&self) -> [u8; 6];
     /// The largest IP packet one frame carries (Ethernet payload size), e.g. 1500.
     fn mtu(&self) -> usize;
-    /// Copy the next received Ethernet frame into `buf` (at least `mtu() + 14` bytes) and
-    /// return its length, or `None` if nothing is pending.
+    /// The longest Ethernet frame `receive` can return: `mtu() + 14`, unless the device
+    /// coalesces received segments (virtio-net's receive offloads: up to a 64 KiB IP
+    /// packet per frame).
+    fn max_frame(&self) -> usize {
+        self.mtu() + 14
+    }
+    /// Copy the next received Ethernet frame into `buf` (at least `max_frame()` bytes)
+    /// and return its length, or `None` if nothing is pending.
     fn receive(&mut self, buf: &mut [u8]) -> Option<usize>;
     /// Send one Ethernet frame; `false` if it was dropped.
     fn transmit(&mut self, frame: &[u8]) -> bool;
@@ -172,8 +178,9 @@ impl Link {
     pub fn new(dev: alloc::boxed::Box<dyn NetDevice>) -> Link {
         // smoltcp cannot carry IP packets over 65535 bytes; clamp what a device claims.
         let mtu = dev.mtu().clamp(576, 65_535);
+        let rx_max = dev.max_frame().clamp(mtu + 14, LOOPBACK_MTU + 14);
         Link {
-            rx_buf: vec![0; mtu + 14],
+            rx_buf: vec![0; rx_max],
             tx: TxSide {
                 dev,
                 buf: vec![0; mtu + 14],

@@ -23,9 +23,8 @@ use core::net::Ipv4Addr;
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Cidr};
-use spin::Mutex;
 
-use crate::core::{Core, EndpointId, Entry, Env, Handle, Kind};
+use crate::core::{Core, CoreLock, EndpointId, Entry, Env, Handle, Kind};
 use crate::device::{Link, LinkStats, NetDevice};
 use crate::error::{NetError, NetResult};
 use crate::icmp::{IcmpEndpoint, IcmpSock};
@@ -100,7 +99,7 @@ pub struct Stats {
 /// A network stack. Cloning gives another handle to the same stack.
 #[derive(Clone)]
 pub struct NetStack {
-    core: Arc<Mutex<Core>>,
+    core: Arc<CoreLock>,
 }
 
 impl NetStack {
@@ -139,7 +138,7 @@ impl NetStack {
         };
         apply_addressing(&mut env);
         NetStack {
-            core: Arc::new(Mutex::new(Core {
+            core: Arc::new(CoreLock::new(Core {
                 endpoints: BTreeMap::new(),
                 env,
             })),
@@ -365,7 +364,7 @@ fn apply_addressing(env: &mut Env) {
 /// their state replaced by `Dead` (later operations: ENETDOWN) and their wakers woken.
 /// Returns how many died.
 pub(crate) fn kill_endpoints(
-    core: &Mutex<Core>,
+    core: &CoreLock,
     doomed: impl Fn(EndpointId, &Entry) -> bool,
 ) -> usize {
     let mut wakers = Vec::new();

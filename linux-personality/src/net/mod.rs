@@ -94,8 +94,12 @@ pub const IPPROTO_TCP: u32 = 6;
 pub const IPPROTO_UDP: u32 = 17;
 pub const IPPROTO_RAW: u32 = 255;
 
-/// Socket wait keys live in their own range (bit 61), apart from object ids and pipes.
-const KEY_BASE: u64 = 1 << 61;
+/// Socket wait keys live in their own range (bit 52), apart from object ids, pipes
+/// (bit 62), ptys (bit 56), events (0xe7 << 48) and the kernel's keys. Not bit 61: the
+/// kernel's `KEY_CHILDREN | pid` is bit 61, so socket N's key was pid N's wait4 key and
+/// the net thread's key (base | 0) the one the kernel waits for init on (pid 0's
+/// children): every network wake-up also woke those waiters.
+const KEY_BASE: u64 = 1 << 52;
 /// The kernel's net thread sleeps on this key: waking it makes the stack run soon.
 pub const KEY_NET_THREAD: u64 = KEY_BASE;
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
@@ -260,7 +264,7 @@ impl Socket {
         }
         let s = REGISTRY.lock().get(&key)?.upgrade()?;
         // The same object, not just the same key (keys of other files never have bit
-        // 61, but a pointer comparison costs nothing).
+        // 52, but a pointer comparison costs nothing).
         let same = core::ptr::addr_eq(Arc::as_ptr(ops), Arc::as_ptr(&s));
         same.then_some(s)
     }

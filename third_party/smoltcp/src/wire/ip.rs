@@ -773,13 +773,22 @@ pub mod checksum {
     pub fn data(data: &[u8]) -> u16 {
         // We calculate the sum in native-endian before converting to big-endian at the end
         // see RFC 1071 section 2.(B) for details
-        let mut accum: u32 = 0;
 
-        // We manually unroll this hot loop.
-        // When optimizing for size (as is common for microcontrollers) the compiler will not unroll
-        // this. Manually unrolling allows us to do more work per loop tax (compare and branch).
-        // It does not seem to affect the auto-vectorization on bigger machines.
-        let (chunks, mut rem) = data.as_chunks::<4>();
+        // WRIT PATCH (speed only, same result): eight bytes per step, as two 32-bit
+        // halves added into a 64-bit accumulator (no carry is lost before 2^32 steps),
+        // folded to 32 bits at the end. The 2-byte loop this replaces was a large part
+        // of receiving under emulation, where every frame's checksum is verified.
+        let (chunks, rem8) = data.as_chunks::<8>();
+        let mut wide: u64 = 0;
+        for chunk in chunks {
+            let w = u64::from_ne_bytes(*chunk);
+            wide += (w & 0xffff_ffff) + (w >> 32);
+        }
+        while wide >> 32 != 0 {
+            wide = (wide & 0xffff_ffff) + (wide >> 32);
+        }
+        let mut accum: u32 = propagate_carries(wide as u32) as u32;
+        let (chunks, mut rem) = rem8.as_chunks::<4>();
         for chunk in chunks {
             let val_0 = u16::from_ne_bytes(chunk[..2].try_into().unwrap());
             let val_1 = u16::from_ne_bytes(chunk[2..4].try_into().unwrap());
