@@ -580,7 +580,10 @@ fn pid_of_as(con: &mut DebugConsole, comm: &str, root: Option<bool>) -> u32 {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    panic!("no live '{comm}' (root {root:?}) in ps:\n{:?}", ps_rows(con));
+    panic!(
+        "no live '{comm}' (root {root:?}) in ps:\n{:?}",
+        ps_rows(con)
+    );
 }
 
 /// The line of `caps PID` for a slot (`fd:3`, `auth:1`).
