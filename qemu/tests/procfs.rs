@@ -158,11 +158,15 @@ fn proc_self_links_and_files() {
     run(
         &mut m,
         "cat /proc/self/caps",
+        // The debug console's `caps PID` format: the fds on the console, the
+        // authority CNode's Budget and NetStack, each with its CDT parent.
         &[
-            r"cptr/depth\s+slot\s+type\s+oid\s+rights",
-            r"^  0x0/64 +\S+ +file +\d+ +RW",
-            r"^  0x2/64 +\S+ +file +\d+ +RW",
-            r"budget",
+            r"^pid \d+ \(cat\) cspace_\d+",
+            r"SLOT\s+TYPE\s+OID\s+RIGHTS\s+BADGE\s+PARENT",
+            r"^    fd:0 +file +\d+ +RW-D +- +\d+:fd:0",
+            r"^    fd:2 +file +\d+ +RW-D +- +\d+:fd:2",
+            r"^    auth:0 +budget ",
+            r"^    auth:1 +netstack ",
         ],
     );
     run(

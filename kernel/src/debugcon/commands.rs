@@ -299,40 +299,53 @@ fn caps_cmd(args: &[&str]) -> String {
     if args.len() != 1 {
         return usage("caps");
     }
-    with_proc(args, |sys, _, p, names| {
-        let mut s = alloc::format!("pid {} ({}) cspace_{}\n", p.pid, p.name(), p.cspace.0);
+    with_proc(args, |sys, _, p, names| caps_listing(sys, p, names))
+}
+
+/// `caps PID`'s text, which /proc/PID/caps shows too (one format for both readers).
+fn caps_listing(sys: &CapSystem, p: &Proc, names: &Names) -> String {
+    let mut s = alloc::format!("pid {} ({}) cspace_{}\n", p.pid, p.name(), p.cspace.0);
+    let _ = writeln!(
+        s,
+        "{:<22} {:<12} {:>6}  {:<16} {:<8} PARENT",
+        "SLOT", "TYPE", "OID", "RIGHTS", "BADGE"
+    );
+    let caps = views::cspace_caps(sys, p.cspace);
+    if caps.is_empty() {
+        let _ = writeln!(s, "  (no capabilities: the process has exited)");
+    }
+    for (depth, slot, cap) in caps {
+        let parent = names.parent(sys, slot, "-");
+        let label = alloc::format!(
+            "{:indent$}{}",
+            "",
+            short(&names.slot(sys, slot)),
+            indent = 2 * depth
+        );
         let _ = writeln!(
             s,
-            "{:<22} {:<12} {:>6}  {:<16} {:<8} PARENT",
-            "SLOT", "TYPE", "OID", "RIGHTS", "BADGE"
+            "{label:<22} {:<12} {:>6}  {:<16} {:<8} {parent}",
+            sys.type_name(&cap).unwrap_or("dead"),
+            cap.oid,
+            views::rights(sys, &cap),
+            if cap.badge == 0 {
+                "-".into()
+            } else {
+                alloc::format!("{:#x}", cap.badge)
+            },
         );
-        let caps = views::cspace_caps(sys, p.cspace);
-        if caps.is_empty() {
-            let _ = writeln!(s, "  (no capabilities: the process has exited)");
-        }
-        for (depth, slot, cap) in caps {
-            let parent = names.parent(sys, slot, "-");
-            let label = alloc::format!(
-                "{:indent$}{}",
-                "",
-                short(&names.slot(sys, slot)),
-                indent = 2 * depth
-            );
-            let _ = writeln!(
-                s,
-                "{label:<22} {:<12} {:>6}  {:<16} {:<8} {parent}",
-                sys.type_name(&cap).unwrap_or("dead"),
-                cap.oid,
-                views::rights(sys, &cap),
-                if cap.badge == 0 {
-                    "-".into()
-                } else {
-                    alloc::format!("{:#x}", cap.badge)
-                },
-            );
-        }
-        s
-    })
+    }
+    s
+}
+
+/// /proc/PID/caps: the console's `caps PID` listing (None for no such process).
+pub fn proc_caps_text(pid: u32) -> Option<String> {
+    let procs = views::processes();
+    let p = procs.iter().find(|p| p.pid == pid && pid != 0)?;
+    Some(crate::capsys::with(|sys| {
+        let names = Names::new(sys, &procs);
+        caps_listing(sys, p, &names)
+    }))
 }
 
 /// `7:fd:3` -> `fd:3` (inside one process's listing).

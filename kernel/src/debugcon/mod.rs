@@ -14,7 +14,7 @@
 //! Commands read the capability system under its lock and format into a string first,
 //! then write with the lock released, so a slow reader never holds up the kernel.
 
-mod commands;
+pub mod commands;
 mod line;
 pub mod net;
 pub mod trace;

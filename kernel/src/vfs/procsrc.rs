@@ -331,11 +331,10 @@ impl ProcSource for KernelProc {
     }
 
     fn caps_text(&self, pid: u32) -> Vec<u8> {
-        let Some(p) = process::by_pid(pid) else {
-            return Vec::new();
-        };
-        let cs = p.files.lock().cspace;
-        crate::capsys::with(|sys| sys.cspace_text(cs)).into_bytes()
+        // The debug console's `caps PID` format: slots named fd:N, auth:N, root:N.
+        crate::debugcon::commands::proc_caps_text(pid)
+            .unwrap_or_default()
+            .into_bytes()
     }
 
     fn system(&self) -> SystemInfo {

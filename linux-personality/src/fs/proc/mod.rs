@@ -144,7 +144,7 @@ pub trait ProcSource: Send + Sync {
     /// Another process's root and cwd (never asked for the caller's own, which the
     /// caller's context has).
     fn fs_context(&self, pid: u32) -> Option<FsContext>;
-    /// /proc/PID/caps: the process's capabilities, one per line.
+    /// /proc/PID/caps: the process's CSpace, in the debug console's `caps PID` format.
     fn caps_text(&self, pid: u32) -> Vec<u8>;
     fn system(&self) -> SystemInfo;
     /// A write of /proc/sys/kernel/hostname (length already checked).
