@@ -177,6 +177,8 @@ pub struct Process {
     pub cpu: CpuTicks,
     /// prctl's flags: [parent-death signal, dumpable, no_new_privs, child subreaper].
     pub attrs: IrqMutex<[u64; 4]>,
+    /// The nice value (setpriority), applied to every thread's scheduling.
+    pub nice: core::sync::atomic::AtomicI32,
 }
 
 /// A user thread: its id, and what Linux keeps per thread.
@@ -308,6 +310,7 @@ impl Process {
             real_timer: IrqMutex::new(RealTimer::default()),
             cpu: CpuTicks::default(),
             attrs: IrqMutex::new([0, 1, 0, 0]),
+            nice: core::sync::atomic::AtomicI32::new(0),
             attention: AtomicBool::new(false),
             pgid: AtomicU32::new(0),
             sid: AtomicU32::new(0),
@@ -828,6 +831,7 @@ fn start_thread(
     // so nothing may preempt between the spawn and the insert.
     x86_64::instructions::interrupts::without_interrupts(|| {
         let id = sched::spawn_user_with("user", cr3, fpu, fs_base, move || enter_user_frame(frame));
+        sched::set_nice(id, proc.nice.load(Ordering::Relaxed));
         BY_THREAD.lock().insert(id, thread);
         id
     })
@@ -863,6 +867,20 @@ pub fn spawn_thread(proc: &Arc<Process>, frame: &TrapFrame, args: &ForkArgs) -> 
     };
     start_thread(proc, tid, cf, fpu, fs_base, args.child_cleartid, init);
     Ok(tid)
+}
+
+/// setpriority: the process's nice value, for each of its threads' scheduling.
+pub fn set_nice(p: &Process, nice: i32) {
+    p.nice.store(nice, Ordering::Relaxed);
+    let ids: Vec<ThreadId> = BY_THREAD
+        .lock()
+        .iter()
+        .filter(|(_, t)| core::ptr::eq(&*t.proc, p))
+        .map(|(&id, _)| id)
+        .collect();
+    for id in ids {
+        sched::set_nice(id, nice);
+    }
 }
 
 /// The running user thread (None for kernel threads).
@@ -912,6 +930,9 @@ pub fn fork(parent: &Arc<Process>, frame: &TrapFrame, args: ForkArgs) -> Result<
     *child.ids.lock() = parent.ids.lock().clone();
     // no_new_privs is inherited; the death signal and subreaper flag are not.
     child.attrs.lock()[2] = parent.attrs.lock()[2];
+    child
+        .nice
+        .store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
     child.pgid.store(parent.pgid(), Ordering::Release);
     child.sid.store(parent.sid(), Ordering::Release);
     {

@@ -48,6 +48,34 @@ struct Thread {
     cr3: u64,
     /// Register state that only user threads have, saved while they do not run.
     user: Option<Box<UserRegs>>,
+    /// The thread's nice value (-20..=19), see [`set_nice`].
+    nice: i8,
+    /// Turns a positive-nice thread still gives up before it runs again.
+    skips_left: u8,
+}
+
+/// Ticks a thread runs per turn: one at nice 0 and above, up to five at -20.
+fn slice_of(nice: i8) -> u32 {
+    1 + (-nice.min(0) as u32) / 5
+}
+
+/// Turns a ready thread lets others take before running: none at nice 0 and below,
+/// one more per four levels above (four at 19), so a busy nice-19 thread beside a
+/// busy nice-0 one gets about a fifth of the CPU; a lone one runs at once.
+fn skips_of(nice: i8) -> u8 {
+    (nice.max(0) as u8).div_ceil(4).min(4)
+}
+
+/// Sets a thread's nice value (setpriority): its share of the CPU when others are
+/// ready, through the length of its turns (below 0) or the turns it passes up (above).
+pub fn set_nice(id: ThreadId, nice: i32) {
+    let nice = nice.clamp(-20, 19) as i8;
+    with(|s| {
+        if let Some(t) = s.threads.get_mut(&id) {
+            t.nice = nice;
+            t.skips_left = skips_of(nice);
+        }
+    });
 }
 
 /// The user-visible CPU state not kept on the kernel stack: FPU/SSE and %fs base.
@@ -128,6 +156,8 @@ pub fn init() {
             kstack_top: 0,
             cr3: 0,
             user: None,
+            nice: 0,
+            skips_left: 0,
         }),
     );
     *SCHED.lock() = Some(Scheduler {
@@ -266,6 +296,8 @@ fn spawn_inner(name: &'static str, f: Entry, runnable: bool, cr3: u64) -> Thread
                 kstack_top: top,
                 cr3,
                 user,
+                nice: 0,
+                skips_left: 0,
             }),
         );
         if runnable {
@@ -299,13 +331,22 @@ fn schedule_inner(prepare: impl FnOnce(&mut Scheduler), preempt: bool) {
         let next = loop {
             match s.run_queue.pop_front() {
                 Some(id) if s.threads.get(&id).is_some_and(|t| t.state == State::Ready) => {
-                    break id
+                    // A positive-nice thread passes its turn while others are ready.
+                    let others = !s.run_queue.is_empty();
+                    let t = s.threads.get_mut(&id).unwrap();
+                    if others && t.skips_left > 0 {
+                        t.skips_left -= 1;
+                        s.run_queue.push_back(id);
+                        continue;
+                    }
+                    t.skips_left = skips_of(t.nice);
+                    break id;
                 }
                 Some(_) => continue,
                 None => break s.idle,
             }
         };
-        s.slice_left = SLICE_TICKS;
+        s.slice_left = SLICE_TICKS * s.threads.get(&next).map_or(1, |t| slice_of(t.nice));
         s.threads.get_mut(&next).unwrap().state = State::Running;
         if next == cur {
             return None;

@@ -481,6 +481,44 @@ impl Kernel for Ctx<'_> {
         }
     }
 
+    fn prio_targets(
+        &mut self,
+        which: u32,
+        who: u32,
+    ) -> Vec<linux_personality::syscall::PrioTarget> {
+        let me = self.proc;
+        // Read before the filter, which locks each process's ids (this one's too).
+        let (my_pgid, my_ruid) = (me.pgid(), me.ids.lock().ruid);
+        let pick: &dyn Fn(&Process) -> bool = match (which, who) {
+            (0, 0) => &|p| core::ptr::eq(p, &**me),
+            (0, pid) => &move |p| p.pid == pid,
+            (1, 0) => &move |p| p.pgid() == my_pgid,
+            (1, g) => &move |p| p.pgid() == g,
+            (2, 0) => &move |p| p.ids.lock().ruid == my_ruid,
+            (_, uid) => &move |p| p.ids.lock().ruid == uid,
+        };
+        process::all()
+            .into_iter()
+            .filter(|p| !p.has_exited() && pick(p))
+            .map(|p| {
+                let ids = p.ids.lock().clone();
+                linux_personality::syscall::PrioTarget {
+                    pid: p.pid,
+                    ruid: ids.ruid,
+                    euid: ids.euid,
+                    nice: p.nice.load(core::sync::atomic::Ordering::Relaxed),
+                    nice_limit: p.files.lock().rlimits[13].0,
+                }
+            })
+            .collect()
+    }
+
+    fn set_nice(&mut self, pid: u32, nice: i32) {
+        if let Some(p) = process::by_pid(pid) {
+            process::set_nice(&p, nice);
+        }
+    }
+
     fn pidfd(&mut self, pid: u32) -> Result<Arc<dyn linux_personality::file::FileOps>, Errno> {
         crate::pidfd::open(pid)
     }

@@ -187,6 +187,11 @@ fn signals() {
 }
 
 #[test]
+fn priority() {
+    contract("priority", &[]);
+}
+
+#[test]
 fn pidfd() {
     contract("pidfd", &[]);
 }

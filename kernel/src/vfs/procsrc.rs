@@ -162,6 +162,7 @@ impl KernelProc {
             vsize,
             rss_pages: rss,
             sig_pending: pending,
+            nice: p.nice.load(core::sync::atomic::Ordering::Relaxed),
             sig_blocked: blocked,
             sig_ignored: ignored,
             sig_caught: caught,

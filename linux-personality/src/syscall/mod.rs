@@ -21,6 +21,7 @@ pub use proc::ForkArgs;
 mod sig;
 pub use sig::may_signal;
 mod task;
+pub use task::PrioTarget;
 mod timers;
 // eventfd, epoll, timerfd, signalfd
 mod events;
@@ -169,6 +170,13 @@ pub trait Kernel {
     fn pidfd(&mut self, _pid: u32) -> Result<alloc::sync::Arc<dyn crate::file::FileOps>, Errno> {
         Err(Errno::ENOSYS)
     }
+    /// The live processes setpriority's (`which`, `who`) names: 0 a pid (0: the
+    /// caller), 1 a process group (0: the caller's), 2 a real uid (0: the caller's).
+    fn prio_targets(&mut self, _which: u32, _who: u32) -> Vec<PrioTarget> {
+        Vec::new()
+    }
+    /// Sets process `pid`'s nice value (already checked and clamped).
+    fn set_nice(&mut self, _pid: u32, _nice: i32) {}
     fn send_thread_signal(
         &mut self,
         tgid: Option<u32>,
@@ -294,6 +302,10 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::PWRITE64 => fdcalls::pwrite(k, a[0], a[1], a[2], a[3]),
         nr::CLOSE => fdcalls::close(k, a[0]),
         nr::CLOSE_RANGE => fdcalls::close_range(k, a[0], a[1], a[2]),
+        nr::GETPRIORITY => task::getpriority(k, a[0], a[1]),
+        nr::SETPRIORITY => task::setpriority(k, a[0], a[1], a[2]),
+        nr::IOPRIO_SET => task::ioprio_set(k, a[0], a[1], a[2]),
+        nr::IOPRIO_GET => task::ioprio_get(k, a[0], a[1]),
         nr::PIDFD_OPEN => proc::pidfd_open(k, a[0], a[1]),
         nr::PIDFD_SEND_SIGNAL => proc::pidfd_send_signal(k, a[0], a[1], a[2], a[3]),
         nr::DUP => fdcalls::dup(k, a[0]),

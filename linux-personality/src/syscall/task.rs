@@ -2,6 +2,8 @@
 //! getrusage and times (CPU time as the kernel's tick accounting measures it); and
 //! syslog(2), the kernel message buffer `dmesg` reads; reboot(2).
 
+use alloc::vec::Vec;
+
 use super::{CpuWho, Kernel, SysResult, TaskAttr};
 use crate::abi::Errno;
 use crate::signal;
@@ -311,4 +313,100 @@ pub fn reboot<K: Kernel>(k: &mut K, magic1: u64, magic2: u64, cmd: u64) -> SysRe
         LINUX_REBOOT_CMD_RESTART | LINUX_REBOOT_CMD_RESTART2 => k.power_off(true).map(|_| 0),
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// A process setpriority/getpriority names, as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrioTarget {
+    pub pid: u32,
+    pub ruid: u32,
+    pub euid: u32,
+    pub nice: i32,
+    /// Its RLIMIT_NICE soft limit: it may lower its nice to 20 - this.
+    pub nice_limit: u64,
+}
+
+/// `which` runs PRIO_PROCESS (0), PRIO_PGRP (1), PRIO_USER (2).
+const PRIO_USER: u64 = 2;
+
+/// Which processes (`which`, `who`) name, after Linux's checks: EINVAL for an unknown
+/// `which`, ESRCH when nothing matches.
+fn prio_targets<K: Kernel>(k: &mut K, which: u64, who: u64) -> Result<Vec<PrioTarget>, Errno> {
+    if which > PRIO_USER {
+        return Err(Errno::EINVAL);
+    }
+    let targets = k.prio_targets(which as u32, who as u32);
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    Ok(targets)
+}
+
+/// getpriority: the highest priority (lowest nice) among the processes named, as
+/// the system call returns it, 20 - nice (1..=40; the C library turns it back).
+pub fn getpriority<K: Kernel>(k: &mut K, which: u64, who: u64) -> SysResult {
+    let targets = prio_targets(k, which, who)?;
+    let best = targets.iter().map(|t| t.nice).min().unwrap_or(0);
+    Ok((20 - best) as u64)
+}
+
+/// setpriority: every process named gets `nice` (clamped to -20..=19), with Linux's
+/// per-process checks: EPERM unless the caller's euid is its real or effective uid
+/// (or the caller is root), EACCES to lower it past what RLIMIT_NICE allows (root may).
+/// The first success clears ESRCH; a failure is what is returned.
+pub fn setpriority<K: Kernel>(k: &mut K, which: u64, who: u64, nice: u64) -> SysResult {
+    let targets = prio_targets(k, which, who)?;
+    let nice = (nice as i32).clamp(-20, 19);
+    let me = k.ids();
+    let mut error = Some(Errno::ESRCH);
+    for t in targets {
+        let root = me.euid == 0;
+        if !root && me.euid != t.ruid && me.euid != t.euid {
+            error = Some(Errno::EPERM);
+            continue;
+        }
+        if nice < t.nice && !root && (20 - nice) as u64 > t.nice_limit {
+            error = Some(Errno::EACCES);
+            continue;
+        }
+        if error == Some(Errno::ESRCH) {
+            error = None;
+        }
+        k.set_nice(t.pid, nice);
+    }
+    error.map_or(Ok(0), Err)
+}
+
+const IOPRIO_WHO_PROCESS: u64 = 1;
+const IOPRIO_WHO_USER: u64 = 3;
+const IOPRIO_CLASS_IDLE: u64 = 3;
+
+/// ioprio_set: checked as Linux checks it (EINVAL for a bad class, level or `which`;
+/// EPERM for the realtime class without root) and then without effect: every file
+/// lives in memory and there is no I/O scheduler to order requests, as on Linux with
+/// the `none` scheduler, which ignores priorities too.
+pub fn ioprio_set<K: Kernel>(k: &mut K, which: u64, who: u64, prio: u64) -> SysResult {
+    // Linux 6.x: class in bits 13..16, hints in 3..13 (not checked), level in 0..3.
+    let (class, level) = ((prio >> 13) & 7, prio & 7);
+    match class {
+        1 if k.ids().euid != 0 => return Err(Errno::EPERM),
+        0 if level != 0 => return Err(Errno::EINVAL),
+        0..=IOPRIO_CLASS_IDLE => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    ioprio_target(k, which, who)
+}
+
+/// ioprio_get: IOPRIO_CLASS_NONE, level 4 (the default a process without one has).
+pub fn ioprio_get<K: Kernel>(k: &mut K, which: u64, who: u64) -> SysResult {
+    ioprio_target(k, which, who)?;
+    Ok(4)
+}
+
+fn ioprio_target<K: Kernel>(k: &mut K, which: u64, who: u64) -> SysResult {
+    if !(IOPRIO_WHO_PROCESS..=IOPRIO_WHO_USER).contains(&which) {
+        return Err(Errno::EINVAL);
+    }
+    // Process, group or user as for setpriority (which - 1).
+    prio_targets(k, which - 1, who).map(|_| 0)
 }

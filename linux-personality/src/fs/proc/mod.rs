@@ -78,6 +78,8 @@ pub struct ProcInfo {
     pub vsize: u64,
     pub rss_pages: u64,
     pub sig_pending: u64,
+    /// The nice value (setpriority); /proc shows priority 20 + nice beside it.
+    pub nice: i32,
     pub sig_blocked: u64,
     pub sig_ignored: u64,
     pub sig_caught: u64,

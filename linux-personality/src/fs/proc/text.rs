@@ -287,7 +287,7 @@ pub fn pid_stat(_e: &Env<'_>, p: &ProcInfo, tid: Option<u32>) -> Vec<u8> {
 /// /proc/PID/stat: the 52 fields of Linux's do_task_stat.
 pub fn stat_line(p: &ProcInfo, tid: Option<u32>) -> Vec<u8> {
     format!(
-        "{} ({}) {} {} {} {} {} {} 4194304 0 0 0 0 {} {} 0 0 20 0 {} 0 {} {} {} \
+        "{} ({}) {} {} {} {} {} {} 4194304 0 0 0 0 {} {} 0 0 {} {} {} 0 {} {} {} \
          18446744073709551615 0 0 0 0 0 {} {} {} {} 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         tid.unwrap_or(p.pid),
         lossy(&p.comm),
@@ -299,6 +299,8 @@ pub fn stat_line(p: &ProcInfo, tid: Option<u32>) -> Vec<u8> {
         p.tpgid,
         p.utime,
         p.stime,
+        20 + p.nice,
+        p.nice,
         p.threads.len().max(1),
         p.start_time,
         p.vsize,
