@@ -187,6 +187,11 @@ fn signals() {
 }
 
 #[test]
+fn chroot() {
+    contract("chroot", &[]);
+}
+
+#[test]
 fn priority() {
     contract("priority", &[]);
 }

@@ -52,6 +52,18 @@ fn read_once<K: Kernel>(
     buf: &mut [u8],
     pos: Option<u64>,
 ) -> Result<usize, Errno> {
+    read_chunk(k, f, buf, pos, true)
+}
+
+/// One read of the file into `buf`; on EAGAIN waits for data if `wait`, else returns
+/// the EAGAIN.
+fn read_chunk<K: Kernel>(
+    k: &mut K,
+    f: &OpenFile,
+    buf: &mut [u8],
+    pos: Option<u64>,
+    wait: bool,
+) -> Result<usize, Errno> {
     loop {
         let r = match pos {
             Some(p) => f.ops.read(p, buf),
@@ -66,7 +78,7 @@ fn read_once<K: Kernel>(
             None => f.ops.read(0, buf),
         };
         match r {
-            Err(Errno::EAGAIN) => wait_ready(k, f, poll::POLLIN)?,
+            Err(Errno::EAGAIN) if wait => wait_ready(k, f, poll::POLLIN)?,
             r => return r,
         }
     }
@@ -113,7 +125,24 @@ fn do_read<K: Kernel>(k: &mut K, fd: u64, buf: u64, len: u64, pos: Option<u64>) 
     let mut kbuf = vec![0u8; (len as usize).min(CHUNK)];
     let n = read_once(k, &f, &mut kbuf, pos)?;
     user.write_at(k.mem(), 0, &kbuf[..n])?;
-    Ok(n as u64)
+    // A full chunk: take what else is there without waiting, as Linux fills the whole
+    // buffer from a file or /dev/zero (dd's records are whole reads) and gives a pipe
+    // or socket reader all the data that is ready.
+    let mut done = n as u64;
+    let mut last = n;
+    while last == kbuf.len() && done < len {
+        let want = ((len - done) as usize).min(CHUNK);
+        let at = pos.map(|p| p + done);
+        match read_chunk(k, &f, &mut kbuf[..want], at, false) {
+            Ok(0) | Err(_) => break,
+            Ok(m) => {
+                user.write_at(k.mem(), done, &kbuf[..m])?;
+                done += m as u64;
+                last = if m == want { kbuf.len() } else { m };
+            }
+        }
+    }
+    Ok(done)
 }
 
 fn do_write<K: Kernel>(k: &mut K, fd: u64, buf: u64, len: u64, pos: Option<u64>) -> SysResult {

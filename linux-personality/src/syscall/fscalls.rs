@@ -599,6 +599,25 @@ pub fn chdir<K: Kernel>(k: &mut K, path: u64) -> SysResult {
     enter_dir(k, &creds, node)
 }
 
+/// chroot: the caller's root becomes the directory `path` names (`..` stops there and
+/// absolute paths start there); the working directory stays. Linux's order: the
+/// lookup's errors, search permission (EACCES), then privilege (EPERM: CAP_SYS_CHROOT
+/// is root's).
+pub fn chroot<K: Kernel>(k: &mut K, path: u64) -> SysResult {
+    let path = nonempty_path(k, path)?;
+    let (ctx, creds) = context(k);
+    let node = target(k, &ctx, &creds, AT_FDCWD as u64, &path, true, false)?;
+    if !node.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    node.permission(&creds, crate::fs::perm::MAY_EXEC)?;
+    if !creds.is_root() {
+        return Err(Errno::EPERM);
+    }
+    k.fs().root = node;
+    Ok(0)
+}
+
 pub fn fchdir<K: Kernel>(k: &mut K, fd: u64) -> SysResult {
     let (ctx, creds) = context(k);
     let (_, node) = fd_inode(k, &ctx, fd, Errno::ENOTDIR)?;

@@ -302,6 +302,7 @@ pub fn dispatch<K: Kernel>(k: &mut K, nr: u64, args: [u64; 6]) -> Result<u64, Er
         nr::PWRITE64 => fdcalls::pwrite(k, a[0], a[1], a[2], a[3]),
         nr::CLOSE => fdcalls::close(k, a[0]),
         nr::CLOSE_RANGE => fdcalls::close_range(k, a[0], a[1], a[2]),
+        nr::CHROOT => fscalls::chroot(k, a[0]),
         nr::GETPRIORITY => task::getpriority(k, a[0], a[1]),
         nr::SETPRIORITY => task::setpriority(k, a[0], a[1], a[2]),
         nr::IOPRIO_SET => task::ioprio_set(k, a[0], a[1], a[2]),

@@ -237,6 +237,7 @@ pub const GLOBAL: &[(&str, u32, Gen)] = &[
     ("stat", 0o444, Gen::File(text::stat_file)),
     ("uptime", 0o444, Gen::File(text::uptime)),
     ("version", 0o444, Gen::File(text::version)),
+    ("partitions", 0o444, Gen::File(text::partitions)),
     ("net", 0o555, Gen::Dir),
     ("sys", 0o555, Gen::Dir),
     ("sys/kernel", 0o555, Gen::Dir),

@@ -182,6 +182,12 @@ pub fn uptime(e: &Env<'_>) -> Vec<u8> {
     format!("{} {}\n", centis(s.uptime_ns), centis(s.idle_ns)).into_bytes()
 }
 
+/// /proc/partitions: block devices and their partitions; there are none (the root
+/// file system is in memory), so only the header, as Linux prints it.
+pub fn partitions(_e: &Env<'_>) -> Vec<u8> {
+    b"major minor  #blocks  name\n\n".to_vec()
+}
+
 pub fn version(_e: &Env<'_>) -> Vec<u8> {
     format!(
         "Linux version {} (writ@writ) (rustc) {}\n",
