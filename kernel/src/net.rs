@@ -30,7 +30,9 @@ static PENDING: AtomicBool = AtomicBool::new(false);
 /// each kick does not add another timer entry for the same (or a later) deadline.
 static ARMED: AtomicU64 = AtomicU64::new(0);
 
-/// Make sure the thread wakes by `due` (uptime ns).
+/// Make sure the thread wakes by `due` (uptime ns): afterwards a timed wake-up at or
+/// before `due` is pending. One earlier than `due` only wakes the thread to look again,
+/// so whoever it wakes must arm again for what is then due (the thread's wait does).
 fn arm(due: u64) {
     let cur = ARMED.load(Ordering::Acquire);
     if cur == 0 || cur <= crate::time::uptime_ns() || due < cur {
@@ -166,20 +168,35 @@ fn thread() {
         let t = now();
         stack.poll(t);
         let next = stack.poll_at(now());
-        if let Some(at) = next {
-            let due = ns_of(at);
-            if due <= crate::time::uptime_ns() {
-                // More to do right away (a receive batch yielded): let others run first.
-                crate::sched::yield_now();
-                continue;
-            }
-            arm(due);
+        if next.is_some_and(|at| ns_of(at) <= crate::time::uptime_ns()) {
+            // More to do right away (a receive batch yielded): let others run first.
+            crate::sched::yield_now();
+            continue;
         }
+        // The condition arms the timer for the next deadline each time it finds nothing
+        // due, not only before the first sleep: a wake-up by an earlier timer (armed for
+        // a deadline that has since moved later, e.g. a retransmission timer of a
+        // connection that was then acknowledged) must not leave the thread asleep with no
+        // timer for the deadline that is left. It did: `arm` saw that earlier timer
+        // pending and added none, the timer fired, the condition found nothing due, and
+        // the thread slept until some frame arrived. A SYN answered by a stale ACK (the
+        // peer's TIME-WAIT of an earlier connection on the same ports) then waited for
+        // its retransmission 10 to 60 s instead of 1 s, as one wget in a few hundred did.
         crate::waits::wait(KEY_NET_THREAD, &mut || {
-            PENDING.load(Ordering::Acquire)
-                || stack
-                    .poll_at(now())
-                    .is_some_and(|at| ns_of(at) <= crate::time::uptime_ns())
+            if PENDING.load(Ordering::Acquire) {
+                return true;
+            }
+            match stack.poll_at(now()) {
+                Some(at) => {
+                    let due = ns_of(at);
+                    if due <= crate::time::uptime_ns() {
+                        return true;
+                    }
+                    arm(due);
+                    false
+                }
+                None => false,
+            }
         });
     }
 }

@@ -8,8 +8,9 @@
 
 mod common;
 
+use common::peer::*;
 use common::*;
-use netobj::{Duration, NetDevice, NetError, Shutdown, SockOpt};
+use netobj::{Duration, NetError, Shutdown, SockOpt};
 
 fn pattern(i: usize) -> u8 {
     (i % 251) as u8
@@ -144,99 +145,7 @@ fn echo_both_ways_with_odd_sizes_completes() {
     }
 }
 
-/// A scripted TCP peer on side 0 of the wire (10.0.0.1), speaking raw frames, so a test
-/// can put a NetStack on side 1 into an exact sequence of segments.
-struct Peer {
-    dev: WireEnd,
-    b_mac: [u8; 6],
-}
-
-const P_PORT: u16 = 40_000;
 const B_PORT: u16 = 9200;
-
-impl Peer {
-    fn ipv4_tcp(
-        &self,
-        seq: u32,
-        ack: Option<u32>,
-        flags: u8,
-        win: u16,
-        opts: &[u8],
-        payload: &[u8],
-    ) -> Vec<u8> {
-        let tcp_len = 20 + opts.len() + payload.len();
-        let mut f = Vec::new();
-        f.extend_from_slice(&self.b_mac);
-        f.extend_from_slice(&self.dev.mac);
-        f.extend_from_slice(&[0x08, 0x00]);
-        let total = (20 + tcp_len) as u16;
-        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
-        ip[2..4].copy_from_slice(&total.to_be_bytes());
-        ip.extend_from_slice(&A_IP.octets());
-        ip.extend_from_slice(&B_IP.octets());
-        let c = netobj::internet_checksum(&ip);
-        ip[10..12].copy_from_slice(&c.to_be_bytes());
-        let mut t = Vec::new();
-        t.extend_from_slice(&P_PORT.to_be_bytes());
-        t.extend_from_slice(&B_PORT.to_be_bytes());
-        t.extend_from_slice(&seq.to_be_bytes());
-        t.extend_from_slice(&ack.unwrap_or(0).to_be_bytes());
-        t.push((((20 + opts.len()) / 4) as u8) << 4);
-        t.push(flags | if ack.is_some() { 0x10 } else { 0 });
-        t.extend_from_slice(&win.to_be_bytes());
-        t.extend_from_slice(&[0, 0, 0, 0]);
-        t.extend_from_slice(opts);
-        t.extend_from_slice(payload);
-        let mut pseudo = Vec::new();
-        pseudo.extend_from_slice(&A_IP.octets());
-        pseudo.extend_from_slice(&B_IP.octets());
-        pseudo.extend_from_slice(&[0, 6]);
-        pseudo.extend_from_slice(&(tcp_len as u16).to_be_bytes());
-        pseudo.extend_from_slice(&t);
-        let c = netobj::internet_checksum(&pseudo);
-        t[16..18].copy_from_slice(&c.to_be_bytes());
-        f.extend_from_slice(&ip);
-        f.extend_from_slice(&t);
-        f
-    }
-
-    /// Drain what B sent: answer ARP, return the TCP segments as (seq, ack, flags, window, payload length).
-    fn drain(&mut self, wire: &Wire) -> Vec<(u32, u32, u8, u16, usize)> {
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 2048];
-        while let Some(n) = self.dev.receive(&mut buf) {
-            let f = &buf[..n];
-            if f[12..14] == [0x08, 0x06] && f[20..22] == [0, 1] {
-                let mut r = Vec::new();
-                r.extend_from_slice(&f[6..12]);
-                r.extend_from_slice(&self.dev.mac);
-                r.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 2]);
-                r.extend_from_slice(&self.dev.mac);
-                r.extend_from_slice(&A_IP.octets());
-                r.extend_from_slice(&f[22..28]);
-                r.extend_from_slice(&f[28..32]);
-                wire.inject(1, r);
-                continue;
-            }
-            if f[12..14] != [0x08, 0x00] || f[23] != 6 {
-                continue;
-            }
-            let ihl = usize::from(f[14] & 0x0f) * 4;
-            let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
-            let t = &f[14 + ihl..14 + total];
-            let be32 = |i: usize| u32::from_be_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]);
-            let doff = usize::from(t[12] >> 4) * 4;
-            out.push((
-                be32(4),
-                be32(8),
-                t[13],
-                u16::from_be_bytes([t[14], t[15]]),
-                t.len() - doff,
-            ));
-        }
-        out
-    }
-}
 
 /// The sequence the virtio-net tester captured against Linux, replayed exactly: the
 /// NetStack's window-scale rounding moves its right edge 4 bytes left while the peer has
@@ -265,6 +174,7 @@ fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
     let mut peer = Peer {
         dev: net.wire.end(0, 1500),
         b_mac: [0x02, 0, 0, 0, 0, 2],
+        b_port: B_PORT,
     };
     let l = net.b.create_tcp(root()).unwrap();
     l.bind(sa(B_IP, 9200)).unwrap();

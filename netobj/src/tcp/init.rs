@@ -86,11 +86,15 @@ impl Init {
             }
             return Err(NetError::AddrNotAvail);
         }
+        let local = SocketAddrV4::new(src, port);
+        let remote = SocketAddrV4::new(dst, remote.port());
+        let isn = super::isn::initial_seq(env.cfg.random_seed, local, remote, env.now);
+        sock.set_initial_seq_no(smoltcp::wire::TcpSeqNumber(isn as i32));
         let handle = env.sockets.add(sock);
         Ok(Connecting::new(
             handle,
-            SocketAddrV4::new(src, port),
-            SocketAddrV4::new(dst, remote.port()),
+            local,
+            remote,
             if auto_port { None } else { self.bound },
             env.now + env.cfg.connect_timeout,
         ))

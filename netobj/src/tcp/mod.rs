@@ -21,6 +21,7 @@
 mod connected;
 mod connecting;
 mod init;
+mod isn;
 mod listen;
 
 use alloc::vec;

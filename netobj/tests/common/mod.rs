@@ -282,6 +282,7 @@ impl Net {
         }
     }
 }
+pub mod peer;
 pub mod tap;
 
 /// Watches the TCP segments one side sends for a receive window whose right edge moves

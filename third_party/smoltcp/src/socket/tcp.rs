@@ -1066,6 +1066,22 @@ impl<'a> Socket<'a> {
         Ok(())
     }
 
+    /// WRIT PATCH (see third_party/smoltcp/README.WRIT.md): replace the random initial
+    /// sequence number `connect` chose with the caller's (a clock-driven one, RFC 9293
+    /// MUST-8 / RFC 6528), before the SYN goes out. Returns false, changing nothing,
+    /// unless the socket is in SYN-SENT with nothing sent yet.
+    pub fn set_initial_seq_no(&mut self, seq: TcpSeqNumber) -> bool {
+        if self.state != State::SynSent
+            || self.remote_last_ts.is_some()
+            || self.remote_last_seq != self.local_seq_no
+        {
+            return false;
+        }
+        self.local_seq_no = seq;
+        self.remote_last_seq = seq;
+        true
+    }
+
     #[cfg(test)]
     fn random_seq_no(_cx: &mut Context) -> TcpSeqNumber {
         TcpSeqNumber(10000)
