@@ -19,7 +19,7 @@
 //! | 3 | CreateIcmp | dest_index, dest_depth[, protocol] | budget, dest_root | ICMP_ECHO | oid |
 //! | 4 | CreateRaw | dest_index, dest_depth[, protocol] | budget, dest_root | RAW | oid |
 //! | 5 | CreatePacket | dest_index, dest_depth, protocol | budget, dest_root | PACKET | oid |
-//! | 6 | Configure | what (0 address, 1 gateway), ipv4 (0 = none), prefix | — | CONFIGURE | — |
+//! | 6 | Configure | what (0 address, 1 gateway, 2 link up: word 1 nonzero), ipv4 (0 = none), prefix | — | CONFIGURE | — |
 //! | 7 | Stats | — | — | READ | rx_frames, tx_frames, endpoints, address, prefix |
 //!
 //! A missing NetStack right is `InsufficientRights { missing }`; the personality turns it
@@ -275,6 +275,7 @@ impl ObjectType for NetStackObject {
                         ip.map(|a| (a, prefix as u8)),
                     ))),
                     1 => Ok(StackOp::Configure(Configure::Gateway(ip))),
+                    2 => Ok(StackOp::Configure(Configure::LinkUp(ip.is_some()))),
                     _ => Err(Error::InvalidArgument { index: 0 }),
                 };
             }

@@ -163,7 +163,8 @@ impl Env {
         if dst.is_loopback() {
             return Ok(Ipv4Addr::LOCALHOST);
         }
-        let Some((addr, prefix)) = self.cfg.address else {
+        // A downed device's address is not used (Configure::LinkUp).
+        let Some((addr, prefix)) = self.cfg.address.filter(|_| self.cfg.link_up) else {
             return Err(NetError::NetUnreach);
         };
         let mask = u32::MAX

@@ -105,6 +105,9 @@ pub(crate) struct TxSide {
     pub stats: LinkStats,
     /// The device's MTU (the interface runs with the loopback MTU; see `mss`).
     dev_mtu: usize,
+    /// The device is administratively up (IFF_UP). Down, nothing goes to or comes
+    /// from the wire; loopback traffic still flows.
+    pub wire_up: bool,
 }
 
 impl TxSide {
@@ -130,6 +133,8 @@ impl TxSide {
             } else {
                 self.stats.tx_dropped += 1;
             }
+        } else if !self.wire_up {
+            self.stats.tx_dropped += 1;
         } else if len > self.dev_mtu + 14 {
             // The endpoints refuse datagrams the device cannot carry; this is a backstop.
             self.stats.tx_dropped += 1;
@@ -192,6 +197,7 @@ impl Link {
                 local_ip: None,
                 stats: LinkStats::default(),
                 dev_mtu: mtu,
+                wire_up: true,
             },
             mtu,
             syn_seen: false,
@@ -324,6 +330,12 @@ impl Device for Link {
                 .dev
                 .receive(&mut self.rx_buf)?
                 .min(self.rx_buf.len());
+            if !self.tx.wire_up {
+                // Taken from the device (its buffers go back) and dropped, as a down
+                // interface drops what arrives.
+                self.tx.stats.rx_dropped += 1;
+                continue;
+            }
             crate::mss::clamp_mss(&mut self.rx_buf[..n], (self.mtu - 40) as u16);
             self.tx.stats.rx_frames += 1;
             self.tx.stats.rx_bytes += n as u64;

@@ -53,6 +53,8 @@ pub struct StackConfig {
     pub connect_timeout: Duration,
     /// Seed for initial sequence numbers and port choice.
     pub random_seed: u64,
+    /// The device is up (IFF_UP): see [`Configure::LinkUp`].
+    pub link_up: bool,
 }
 
 impl Default for StackConfig {
@@ -64,6 +66,7 @@ impl Default for StackConfig {
             datagram_buffer_size: 256 * 1024,
             connect_timeout: Duration::from_secs(127),
             random_seed: 0x05ee_d0f0_bec7,
+            link_up: true,
         }
     }
 }
@@ -75,6 +78,11 @@ pub enum Configure {
     Address(Option<(Ipv4Addr, u8)>),
     /// Set (or remove) the default gateway (SIOCADDRT / RTM_NEWROUTE).
     Gateway(Option<Ipv4Addr>),
+    /// Bring the device up or down (SIOCSIFFLAGS IFF_UP). Down, no frame is sent or
+    /// received on it, its address stops being used (sends to other hosts are
+    /// unreachable) and the default route through it is deleted, as Linux deletes the
+    /// routes through a downed device; up, the address is back, the route is not.
+    LinkUp(bool),
 }
 
 /// What the Stats invocation reports.
@@ -249,6 +257,12 @@ impl NetStack {
             Configure::Address(Some((_, prefix))) if prefix > 32 => return Err(NetError::Invalid),
             Configure::Address(a) => core.env.cfg.address = a,
             Configure::Gateway(g) => core.env.cfg.gateway = g,
+            Configure::LinkUp(up) => {
+                core.env.cfg.link_up = up;
+                if !up {
+                    core.env.cfg.gateway = None;
+                }
+            }
         }
         apply_addressing(&mut core.env);
         Ok(())
@@ -344,7 +358,9 @@ pub fn check_create(rights: NetRights, kind: EndpointKind) -> NetResult<()> {
 
 /// Push the configured addresses and gateway into smoltcp and the link.
 fn apply_addressing(env: &mut Env) {
-    let address = env.cfg.address;
+    env.link.tx.wire_up = env.cfg.link_up;
+    // A down device's address is kept in the configuration but not used.
+    let address = env.cfg.address.filter(|_| env.cfg.link_up);
     env.iface.update_ip_addrs(|addrs| {
         addrs.clear();
         if let Some((a, p)) = address {

@@ -377,3 +377,47 @@ fn a_stack_without_an_address_hears_dhcp_broadcasts_on_a_packet_endpoint() {
     assert_eq!(u.connect(sa(B_IP, 67)), Ok(()));
     assert_eq!(*u.local_addr().unwrap().ip(), A_IP);
 }
+
+#[test]
+fn a_downed_link_carries_nothing_and_loses_its_default_route() {
+    use netobj::stack::Configure;
+    let net = Net::new();
+    net.a
+        .configure(root(), Configure::Gateway(Some(B_IP)))
+        .unwrap();
+    let rx = net.b.create_udp(root()).unwrap();
+    rx.bind(sa(B_IP, 7000)).unwrap();
+    let tx = net.a.create_udp(root()).unwrap();
+    assert_eq!(tx.send_to(b"up", Some(sa(B_IP, 7000))), Ok(2));
+    let ready = |s: &netobj::UdpEndpoint| s.readiness().contains(Readiness::IN);
+    assert!(net.run_until(Duration::from_secs(1), || ready(&rx)));
+    let mut buf = [0u8; 8];
+    assert_eq!(rx.recv_from(&mut buf, false).map(|r| r.copied), Ok(2));
+
+    // Down: the address is not used (other hosts are unreachable), nothing reaches the
+    // wire, the default route is gone; loopback still works.
+    net.a.configure(root(), Configure::LinkUp(false)).unwrap();
+    assert!(!net.a.config().link_up);
+    assert_eq!(net.a.config().gateway, None);
+    assert_eq!(net.a.config().address.map(|a| a.0), Some(A_IP));
+    let sent = net.a.stats().link.tx_frames;
+    assert_eq!(
+        tx.send_to(b"down", Some(sa(B_IP, 7000))),
+        Err(NetError::NetUnreach)
+    );
+    net.run_for(Duration::from_secs(1));
+    assert_eq!(net.a.stats().link.tx_frames, sent);
+    let lo = net.a.create_udp(root()).unwrap();
+    lo.bind(sa(LO, 7001)).unwrap();
+    let lo_tx = net.a.create_udp(root()).unwrap();
+    assert_eq!(lo_tx.send_to(b"lo", Some(sa(LO, 7001))), Ok(2));
+    assert!(net.run_until(Duration::from_secs(1), || ready(&lo)));
+    assert_eq!(lo.recv_from(&mut buf, false).map(|r| r.copied), Ok(2));
+
+    // Up again: the address is back, the route is not (as Linux).
+    net.a.configure(root(), Configure::LinkUp(true)).unwrap();
+    assert_eq!(net.a.config().gateway, None);
+    assert_eq!(tx.send_to(b"again", Some(sa(B_IP, 7000))), Ok(5));
+    assert!(net.run_until(Duration::from_secs(1), || ready(&rx)));
+    assert_eq!(rx.recv_from(&mut buf, false).map(|r| r.copied), Ok(5));
+}

@@ -200,5 +200,21 @@ fn dhcp_dns_ping_and_http_with_alpine_tools() {
     let _ = server.wait();
     assert!(out.contains("udp-ping-42"), "status {st}: {out}");
 
+    // `ip link set eth0 down` takes the link away: no route, no traffic; up brings
+    // the address back but not the default route (as Linux), so udhcpc's route must
+    // be added again.
+    let (out, _) = sh(&mut m, "ip link set eth0 down; ip link show eth0", "DOWN");
+    assert!(!out.contains(",UP"), "{out}");
+    let (out, st) = sh(&mut m, "ping -c 1 -W 1 192.168.77.1 2>&1", "PD");
+    assert_ne!(st, 0, "ping through a downed link: {out}");
+    let (out, _) = sh(&mut m, "ip route", "RD");
+    assert!(!out.contains("default"), "{out}");
+    let (out, st) = sh(
+        &mut m,
+        "ip link set eth0 up; ip route add default via 192.168.77.1; ping -c 1 192.168.77.1",
+        "UP",
+    );
+    assert_eq!(st, 0, "{out}");
+
     m.terminate(Duration::from_secs(1));
 }

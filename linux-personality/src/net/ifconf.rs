@@ -8,8 +8,9 @@
 //! NetStack capability the socket was made through — so a process without CONFIGURE gets
 //! EPERM from SIOCSIFADDR/SIOCSIFFLAGS/SIOCADDRT, as non-root gets on Linux. lo's
 //! address is fixed (127.0.0.1/8) and so are MTUs and broadcast addresses (changing
-//! them is EOPNOTSUPP). IFF_UP on eth0 is recorded (and reported) but does not yet stop
-//! the link.
+//! them is EOPNOTSUPP). IFF_UP on eth0 is the stack's `link_up` (`Configure::LinkUp`):
+//! down, eth0 sends and receives nothing, its address is not used and its default route
+//! is gone, as on Linux; lo's IFF_UP is recorded only (loopback always works).
 
 use alloc::format;
 use alloc::string::String;
@@ -17,7 +18,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use core::net::Ipv4Addr;
-use core::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use netobj::{Caller, Configure, NetStack};
 use spin::Mutex;
@@ -57,7 +58,6 @@ pub const IFF_MULTICAST: u16 = 0x1000;
 const IFREQ: usize = 40;
 
 static DEVICE: Mutex<Option<[u8; 6]>> = Mutex::new(None);
-static ETH_FLAGS: AtomicU16 = AtomicU16::new(IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST);
 static LO_UP: AtomicBool = AtomicBool::new(true);
 
 /// The kernel found a network device with this MAC: eth0 exists.
@@ -99,7 +99,11 @@ pub fn interfaces(stack: &NetStack) -> Vec<Iface> {
         v.push(Iface {
             index: 2,
             name: "eth0",
-            flags: ETH_FLAGS.load(Ordering::Relaxed),
+            flags: if stack.config().link_up {
+                IFF_UP | IFF_BROADCAST | IFF_RUNNING | IFF_MULTICAST
+            } else {
+                IFF_BROADCAST | IFF_MULTICAST
+            },
             mtu: st.mtu as u32,
             hwtype: 1,
             mac,
@@ -309,10 +313,12 @@ pub fn iface_ioctl(
             if i.index == 1 {
                 LO_UP.store(f & IFF_UP != 0, Ordering::Relaxed);
             } else {
-                let keep = IFF_BROADCAST | IFF_MULTICAST;
-                let up = f & IFF_UP;
-                let running = if up != 0 { IFF_RUNNING } else { 0 };
-                ETH_FLAGS.store(keep | up | running, Ordering::Relaxed);
+                let up = f & IFF_UP != 0;
+                if up != stack.config().link_up {
+                    stack
+                        .configure(caller, Configure::LinkUp(up))
+                        .map_err(super::errno)?;
+                }
             }
             return Ok(0);
         }
