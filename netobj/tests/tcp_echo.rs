@@ -155,27 +155,7 @@ const B_PORT: u16 = 9200;
 /// full send buffer (and so not reading) never moved again.
 #[test]
 fn pure_ack_past_a_rounded_down_window_edge_is_processed() {
-    // Side 0's stack is unplugged (a fresh wire and an A that never polls it): the
-    // scripted peer owns side 0.
-    let clock = Clock::default();
-    clock.set(netobj::Instant::from_secs(1));
-    let wire = Wire::new(clock.clone(), 0.0, Duration::from_millis(0), 1);
-    let unplugged = Wire::new(clock.clone(), 0.0, Duration::from_millis(0), 2);
-    let net = Net {
-        a: netobj::NetStack::new(
-            Box::new(unplugged.end(0, 1500)),
-            config(A_IP, 11),
-            clock.now(),
-        ),
-        b: netobj::NetStack::new(Box::new(wire.end(1, 1500)), config(B_IP, 22), clock.now()),
-        clock,
-        wire,
-    };
-    let mut peer = Peer {
-        dev: net.wire.end(0, 1500),
-        b_mac: [0x02, 0, 0, 0, 0, 2],
-        b_port: B_PORT,
-    };
+    let (net, mut peer) = scripted(B_PORT);
     let l = net.b.create_tcp(root()).unwrap();
     l.bind(sa(B_IP, 9200)).unwrap();
     l.listen(1).unwrap();

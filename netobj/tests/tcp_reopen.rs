@@ -67,26 +67,7 @@ fn fetch(net: &Net, peer: &mut Peer) -> (u32, u32) {
 
 #[test]
 fn a_reopened_connection_starts_beyond_the_old_ones_sequence_numbers() {
-    let clock = Clock::default();
-    clock.set(netobj::Instant::from_secs(1));
-    let wire = Wire::new(clock.clone(), 0.0, Duration::from_millis(0), 1);
-    // Side 0's stack is unplugged: the scripted peer owns side 0.
-    let unplugged = Wire::new(clock.clone(), 0.0, Duration::from_millis(0), 2);
-    let net = Net {
-        a: netobj::NetStack::new(
-            Box::new(unplugged.end(0, 1500)),
-            config(A_IP, 11),
-            clock.now(),
-        ),
-        b: netobj::NetStack::new(Box::new(wire.end(1, 1500)), config(B_IP, 22), clock.now()),
-        clock,
-        wire,
-    };
-    let mut peer = Peer {
-        dev: net.wire.end(0, 1500),
-        b_mac: [0x02, 0, 0, 0, 0, 2],
-        b_port: B_PORT,
-    };
+    let (net, mut peer) = scripted(B_PORT);
     let (mut rcv_nxt, _) = fetch(&net, &mut peer);
     // Reopened after pauses from nothing to most of TIME-WAIT's minute; with a random
     // ISN each passes by chance one time in two.

@@ -4,7 +4,6 @@
 
 use std::format;
 use std::string::String;
-use std::vec::Vec;
 
 use crate::abi::nr;
 use crate::abi::Errno::*;
@@ -20,19 +19,6 @@ fn mount(k: &mut FakeKernel, kind: &str, target: &str) -> Result<u64, crate::abi
     k.sys(nr::MOUNT, &[s, t, ty, 0, 0])
 }
 
-fn ls(k: &mut FakeKernel, path: &str) -> Vec<String> {
-    let fd = k.open(path, O_RDONLY | O_DIRECTORY, 0).unwrap();
-    let mut names: Vec<String> = k
-        .getdents(fd, 4096)
-        .unwrap()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    k.sys(nr::CLOSE, &[fd]).unwrap();
-    names.sort();
-    names
-}
-
 fn ioctl_u32(k: &mut FakeKernel, fd: u64, cmd: u32, v: u32) -> Result<u32, crate::abi::Errno> {
     let at = k.alloc(4);
     k.mem.poke(at, &v.to_le_bytes()).unwrap();
@@ -46,7 +32,7 @@ fn ioctl_u32(k: &mut FakeKernel, fd: u64, cmd: u32, v: u32) -> Result<u32, crate
 /// that one is a new node).
 fn gone(k: &mut FakeKernel, n: u32, ino: u64) -> bool {
     match k.stat(&format!("/dev/pts/{n}")) {
-        Err(e) => e == ENOENT && !ls(k, "/dev/pts").contains(&format!("{n}")),
+        Err(e) => e == ENOENT && !k.ls("/dev/pts").contains(&format!("{n}")),
         Ok(st) => st.st_ino != ino,
     }
 }
@@ -74,7 +60,7 @@ fn ptmx_unlock_open_slave_and_talk_both_ways() {
     let n = ioctl_u32(&mut k, m, TIOCGPTN, 0).unwrap();
     let name = format!("/dev/pts/{n}");
     // Listed at once, but locked until unlockpt.
-    assert!(ls(&mut k, "/dev/pts").contains(&format!("{n}")));
+    assert!(k.ls("/dev/pts").contains(&format!("{n}")));
     assert_eq!(k.open(&name, O_RDWR, 0), Err(EIO));
     let peer = u64::from(TIOCGPTPEER);
     assert_eq!(k.sys(nr::IOCTL, &[m, peer, u64::from(O_RDWR)]), Err(EIO));
@@ -167,7 +153,7 @@ fn devpts_lists_ptmx_and_the_live_slaves() {
     let na = ioctl_u32(&mut k, a, TIOCGPTN, 0).unwrap();
     let nb = ioctl_u32(&mut k, b, TIOCGPTN, 0).unwrap();
     assert_ne!(na, nb);
-    let names = ls(&mut k, "/dev/pts");
+    let names = k.ls("/dev/pts");
     for want in [".", "..", "ptmx", &format!("{na}"), &format!("{nb}")] {
         assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
     }
@@ -186,7 +172,7 @@ fn devpts_lists_ptmx_and_the_live_slaves() {
     );
     // Mounting it again (as Alpine's init scripts may) works, and shows the same.
     assert_eq!(mount(&mut k, "devpts", "/dev/pts"), Ok(0));
-    assert!(ls(&mut k, "/dev/pts").contains(&format!("{na}")));
+    assert!(k.ls("/dev/pts").contains(&format!("{na}")));
     // Its entries are its own: no mkdir, mknod or unlink there.
     assert_eq!(k.mkdir("/dev/pts/x", 0o755), Err(EPERM));
     assert_eq!(

@@ -334,6 +334,26 @@ impl FakeKernel {
         }
         Ok(out)
     }
+
+    /// The names in directory `path`, sorted (`.` and `..` included, as getdents).
+    pub fn ls(&mut self, path: &str) -> Vec<String> {
+        let fd = self
+            .open(
+                path,
+                crate::file::flags::O_RDONLY | crate::file::flags::O_DIRECTORY,
+                0,
+            )
+            .unwrap();
+        let mut names: Vec<String> = self
+            .getdents(fd, 4096)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        self.sys(nr::CLOSE, &[fd]).unwrap();
+        names.sort();
+        names
+    }
 }
 
 impl Kernel for FakeKernel {

@@ -45,14 +45,24 @@ fn write_ts<K: Kernel>(k: &mut K, addr: u64, (s, ns): (i64, i64)) -> Result<(), 
 /// A user `struct timespec`, checked as Linux checks it (EINVAL for a negative or
 /// out-of-range field).
 pub(super) fn read_ts<K: Kernel>(k: &mut K, addr: u64) -> Result<(i64, i64), Errno> {
+    read_time(k, addr, 1)
+}
+
+/// A user `struct timeval`, checked the same way, as (seconds, nanoseconds).
+pub(super) fn read_tv<K: Kernel>(k: &mut K, addr: u64) -> Result<(i64, i64), Errno> {
+    read_time(k, addr, 1000)
+}
+
+/// Two 64-bit fields, seconds and a fraction in units of `unit_ns` nanoseconds.
+fn read_time<K: Kernel>(k: &mut K, addr: u64, unit_ns: i64) -> Result<(i64, i64), Errno> {
     let mut b = [0u8; 16];
     k.mem().read(addr, &mut b)?;
     let s = i64::from_le_bytes(b[..8].try_into().unwrap());
-    let ns = i64::from_le_bytes(b[8..].try_into().unwrap());
-    if s < 0 || !(0..1_000_000_000).contains(&ns) {
+    let frac = i64::from_le_bytes(b[8..].try_into().unwrap());
+    if s < 0 || !(0..1_000_000_000 / unit_ns).contains(&frac) {
         return Err(Errno::EINVAL);
     }
-    Ok((s, ns))
+    Ok((s, frac * unit_ns))
 }
 
 pub fn clock_gettime<K: Kernel>(k: &mut K, id: u64, tp: u64) -> SysResult {
@@ -98,18 +108,7 @@ pub fn gettimeofday<K: Kernel>(k: &mut K, tv: u64, tz: u64) -> SysResult {
 /// settimeofday: sets the wall clock (root only, as CAP_SYS_TIME). A time zone is
 /// accepted and ignored (Linux keeps it only for FAT timestamps and warp_clock).
 pub fn settimeofday<K: Kernel>(k: &mut K, tv: u64, tz: u64) -> SysResult {
-    let when = if tv != 0 {
-        let mut b = [0u8; 16];
-        k.mem().read(tv, &mut b)?;
-        let s = i64::from_le_bytes(b[..8].try_into().unwrap());
-        let us = i64::from_le_bytes(b[8..].try_into().unwrap());
-        if s < 0 || !(0..1_000_000).contains(&us) {
-            return Err(Errno::EINVAL);
-        }
-        Some((s, us * 1000))
-    } else {
-        None
-    };
+    let when = if tv != 0 { Some(read_tv(k, tv)?) } else { None };
     // Linux's order: the time's validity, the zone's copy, privilege, the zone's range.
     let minuteswest = if tz != 0 {
         let mut b = [0u8; 8];

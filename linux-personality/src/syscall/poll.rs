@@ -258,17 +258,11 @@ pub fn select<K: Kernel>(k: &mut K, nfds: u64, r: u64, w: u64, e: u64, tv: u64) 
     let t = if tv == 0 {
         None
     } else {
-        let mut b = [0u8; 16];
-        k.mem().read(tv, &mut b)?;
-        let s = i64::from_le_bytes(b[..8].try_into().unwrap());
-        let us = i64::from_le_bytes(b[8..].try_into().unwrap());
-        if s < 0 || !(0..1_000_000).contains(&us) {
-            return Err(Errno::EINVAL);
-        }
+        let (s, ns) = super::misc::read_tv(k, tv)?;
         Some(
             (s as u64)
                 .saturating_mul(1_000_000_000)
-                .saturating_add(us as u64 * 1000),
+                .saturating_add(ns as u64),
         )
     };
     do_select(k, nfds, [r, w, e], t)

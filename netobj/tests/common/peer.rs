@@ -1,9 +1,35 @@
 //! A scripted TCP peer for tests that need a NetStack to meet an exact sequence of
 //! segments.
 
-use netobj::NetDevice;
+use netobj::{Duration, NetDevice};
 
-use super::{Wire, WireEnd, A_IP, B_IP};
+use super::{config, Clock, Net, Wire, WireEnd, A_IP, B_IP};
+
+/// A Net at 1 s whose side-0 stack is unplugged (it sits on a fresh wire of its own
+/// and is never polled), so the returned Peer owns side 0 and scripts B, whose port
+/// in the peer's segments is `b_port`.
+pub fn scripted(b_port: u16) -> (Net, Peer) {
+    let clock = Clock::default();
+    clock.set(netobj::Instant::from_secs(1));
+    let wire = Wire::new(clock.clone(), 0.0, Duration::from_millis(0), 1);
+    let unplugged = Wire::new(clock.clone(), 0.0, Duration::from_millis(0), 2);
+    let net = Net {
+        a: netobj::NetStack::new(
+            Box::new(unplugged.end(0, 1500)),
+            config(A_IP, 11),
+            clock.now(),
+        ),
+        b: netobj::NetStack::new(Box::new(wire.end(1, 1500)), config(B_IP, 22), clock.now()),
+        clock,
+        wire,
+    };
+    let peer = Peer {
+        dev: net.wire.end(0, 1500),
+        b_mac: [0x02, 0, 0, 0, 0, 2],
+        b_port,
+    };
+    (net, peer)
+}
 
 /// The scripted peer's port.
 pub const P_PORT: u16 = 40_000;

@@ -47,19 +47,6 @@ fn with_proc() -> FakeKernel {
     k
 }
 
-fn ls(k: &mut FakeKernel, path: &str) -> Vec<String> {
-    let fd = k.open(path, O_RDONLY | O_DIRECTORY, 0).unwrap();
-    let mut names: Vec<String> = k
-        .getdents(fd, 4096)
-        .unwrap()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    k.sys(nr::CLOSE, &[fd]).unwrap();
-    names.sort();
-    names
-}
-
 #[test]
 fn mount_errors_as_linux() {
     let mut k = with_proc();
@@ -163,7 +150,7 @@ fn statfs_magic_per_mount() {
     assert_eq!(k.sys(nr::FSTATFS, &[fd, buf]), Ok(0));
     let sf: crate::fs::statfs::Statfs = read_struct(&k.mem, buf).unwrap();
     assert_eq!(sf.f_type, 0x9fa0);
-    assert!(ls(&mut k, "/sys").contains(&"class".into()));
+    assert!(k.ls("/sys").contains(&"class".into()));
 }
 
 #[test]
@@ -185,7 +172,7 @@ fn devtmpfs_holds_the_device_nodes() {
 #[test]
 fn proc_root_lists_globals_self_and_pids() {
     let mut k = with_proc();
-    let names = ls(&mut k, "/proc");
+    let names = k.ls("/proc");
     for n in [
         ".",
         "..",
@@ -237,7 +224,7 @@ fn pid_files_in_linux_format() {
     assert_eq!(k.readlink("/proc/self/exe", 64).unwrap(), b"/bin/busybox");
     assert_eq!(k.readlink("/proc/self/cwd", 64).unwrap(), b"/");
     assert_eq!(k.readlink("/proc/self/root", 64).unwrap(), b"/");
-    assert_eq!(ls(&mut k, "/proc/self/task"), [".", "..", "1"]);
+    assert_eq!(k.ls("/proc/self/task"), [".", "..", "1"]);
     assert!(cat(&mut k, "/proc/self/task/1/stat")
         .unwrap()
         .starts_with("1 (sh) R "));
@@ -347,7 +334,7 @@ fn fd_links_name_the_files_and_open_them() {
         k.readlink(&format!("/proc/self/fd/{fd}"), 64).unwrap(),
         b"/data/f"
     );
-    let names = ls(&mut k, "/proc/self/fd");
+    let names = k.ls("/proc/self/fd");
     assert!(names.contains(&format!("{fd}")), "{names:?}");
     let pipe_fd = fd + 1;
     let t =
@@ -378,11 +365,11 @@ fn cwd_in_proc_and_getcwd() {
 fn thread_ids_are_found_but_not_listed() {
     let mut k = with_proc();
     k.proc.0.lock().procs.get_mut(&1).unwrap().threads = vec![1, 7];
-    assert!(!ls(&mut k, "/proc").contains(&"7".into()));
+    assert!(!k.ls("/proc").contains(&"7".into()));
     assert!(cat(&mut k, "/proc/7/stat")
         .unwrap()
         .starts_with("7 (sh) R "));
-    assert_eq!(ls(&mut k, "/proc/1/task"), [".", "..", "1", "7"]);
+    assert_eq!(k.ls("/proc/1/task"), [".", "..", "1", "7"]);
 }
 
 #[test]
