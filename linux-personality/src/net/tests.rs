@@ -427,7 +427,9 @@ fn revoking_the_netstack_cap_kills_its_sockets() {
         sys.cap_at(slot).unwrap().badge
     };
     assert_ne!(badge, 0);
-    // The kernel's revoke hook: kill what was made through the cap, then delete it.
+    // netobj's own revocation by origin badge (the kernel revokes through the CDT
+    // instead; see socket_caps_are_made_by_the_netstack_cap_and_revoking_it_resets_them),
+    // then the cap's deletion.
     let killed = k.net.as_ref().unwrap().revoke(badge);
     assert!(killed >= 3, "killed {killed}");
     {
